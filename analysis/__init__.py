@@ -1,0 +1,1 @@
+"""Statistics of listening-test ratings: post-screening, box plots, significance tests."""

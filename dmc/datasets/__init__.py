@@ -1,0 +1,52 @@
+"""Multitrack datasets behind one call: ``load_songs(data, task, split, root)``.
+
+- ``demo``: the embedded demo multitracks (generated from shipped samples, cached).
+- ``enst``: ENST-Drums read from its published layout (drums task).
+- ``medleydb``: MedleyDB read from its published layout (full task).
+
+Every loader returns :class:`dmc.multitrack.Song` objects whose tracks point at files,
+so listing a dataset reads no audio.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dmc.multitrack import Song
+
+DATASETS = ("demo", "enst", "medleydb")
+SPLITS = ("train", "val", "test")
+
+
+class DatasetError(ValueError):
+    """A dataset path or file is wrong; the message names it and says what was expected."""
+
+
+def load_songs(data: str, task: str, split: str, root: str | Path | None = None, **options) -> list[Song]:
+    """Songs of one split of a dataset for a task (``drums`` or ``full``).
+
+    Raises:
+        DatasetError: unknown dataset/split, a dataset that does not fit the task, or a
+            wrong ``root``.
+    """
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if task not in ("drums", "full"):
+        raise DatasetError(f"unknown task {task!r}; choose drums or full")
+    if data == "demo":
+        from dmc.datasets.demo import load_demo
+
+        return load_demo(task, split, **options)
+    if data in ("enst", "medleydb") and root is None:
+        raise DatasetError(f"--data {data} needs --root PATH pointing at the dataset folder")
+    if data == "enst":
+        if task != "drums":
+            raise DatasetError("ENST-Drums holds drum multitracks only: use --task drums")
+        from dmc.datasets.enst import load_enst
+
+        return load_enst(root, split, **options)
+    if data == "medleydb":
+        from dmc.datasets.medleydb import load_medleydb
+
+        return load_medleydb(root, split, **options)
+    raise DatasetError(f"unknown dataset {data!r}; choose one of {', '.join(DATASETS)}")

@@ -1,0 +1,5 @@
+"""Channel-strip effects: the parameter space and the real (pedalboard) reference chain."""
+
+from dmc.effects.params import CHANNEL_STRIP, TCN_PARAMETERS, TASKS, Parameter, ParameterSpace, task_parameters
+
+__all__ = ["CHANNEL_STRIP", "TCN_PARAMETERS", "TASKS", "Parameter", "ParameterSpace", "task_parameters"]

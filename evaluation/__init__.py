@@ -1,0 +1,1 @@
+"""Listening-test designs built from render manifests, objective metrics, simulated panels."""

@@ -1,0 +1,1 @@
+"""MUSHRA-style listening-test web app (filled in by the web-app issue)."""
