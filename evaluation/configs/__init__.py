@@ -1,0 +1,1 @@
+"""Example listening-test configs (YAML), shipped as package data."""

@@ -1,0 +1,351 @@
+"""Listening-test designs: trials from a render manifest and a test config, plans per rater.
+
+A design turns "these passages were rendered with these methods" (the manifest) and
+"this is how the panel should hear them" (the config, :mod:`evaluation.design_config`)
+into a fixed list of trials: one per passage, with the rated conditions, the open
+reference if any, and the training trials. Each rater then gets a :class:`RaterPlan`:
+the trials in a per-rater random order, each trial's conditions behind per-rater
+shuffled letters, and optionally a random balanced subset of the trials. Plans are
+seeded by the design seed and the rater id, so the same rater always gets the same
+plan, and the web app records every plan it hands out.
+
+Why here and not in the web app: the analysis and the simulated panels need the same
+trials and plans without a server, and a design can be checked (``python -m
+evaluation.design check``-style, see :func:`main`) before anybody is invited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dmc.manifest import ANCHORS, METHODS, Manifest, ManifestError, latest_manifest_path, load_manifest
+from evaluation.design_config import (
+    MAX_SIGNALS,
+    REFERENCE_METHOD,
+    DesignError,
+    TestConfig,
+    load_config,
+)
+
+#: Letters that stand for conditions on a trial page, in display order.
+LABELS = "ABCDEFGHIJKL"
+assert len(LABELS) == MAX_SIGNALS
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One page of the test: every rated condition of one passage.
+
+    Attributes:
+        trial_id: stable id, ``"<task>:<passage_id>"`` (``"training:"`` prefixed for
+            training trials), so ratings stay attributable when the design is rebuilt.
+        methods: rated methods in the manifest's canonical order.
+        reference_method: the method behind the open "Reference" button, or ``None``.
+        files: method -> audio file name relative to the manifest (opaque).
+        duration_seconds: the shortest condition's duration (what the player loops).
+    """
+
+    trial_id: str
+    task: str
+    passage_id: str
+    methods: tuple[str, ...]
+    reference_method: str | None
+    files: dict[str, str]
+    is_training: bool
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class TestDesign:
+    """Every trial a rater may see, built by :func:`build_design`."""
+
+    config: TestConfig
+    trials: tuple[Trial, ...]
+    training: tuple[Trial, ...]
+    design_hash: str
+
+    def trial(self, trial_id: str) -> Trial:
+        for t in self.training + self.trials:
+            if t.trial_id == trial_id:
+                return t
+        raise KeyError(f"the design has no trial {trial_id!r}")
+
+    @property
+    def all_trials(self) -> tuple[Trial, ...]:
+        return self.training + self.trials
+
+
+@dataclass(frozen=True)
+class PlannedTrial:
+    """A trial as one rater sees it: ``labels`` pairs each letter with a method."""
+
+    trial_id: str
+    is_training: bool
+    labels: tuple[tuple[str, str], ...]
+
+    @property
+    def method_of(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class RaterPlan:
+    """The recorded order of trials (training first) and condition letters of one rater."""
+
+    rater_id: str
+    seed: int
+    design_hash: str
+    trials: tuple[PlannedTrial, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "rater_id": self.rater_id,
+            "seed": self.seed,
+            "design_hash": self.design_hash,
+            "trials": [
+                {"trial_id": t.trial_id, "is_training": t.is_training, "labels": dict(t.labels)}
+                for t in self.trials
+            ],
+        }
+
+
+def _selected_tasks(manifest: Manifest, config: TestConfig) -> list[str]:
+    if config.tasks is None:
+        return list(manifest.tasks)
+    for task in config.tasks:
+        if task not in manifest.tasks:
+            raise DesignError(f"the test config names task {task!r}, but the manifest has only {list(manifest.tasks)}")
+    return list(config.tasks)
+
+
+def _task_methods(manifest: Manifest, task: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for passage in manifest.passages(task):
+        seen.update(dict.fromkeys(passage.methods))
+    return list(seen)
+
+
+def _canonical(methods: set[str], task_methods: list[str]) -> tuple[str, ...]:
+    """Known methods in the plotting order of :data:`METHODS`, then any others as rendered."""
+    return tuple(m for m in METHODS if m in methods) + tuple(m for m in task_methods if m in methods and m not in METHODS)
+
+
+def _rated_methods(
+    config: TestConfig, task: str, available: list[str], passage_id: str, task_methods: list[str]
+) -> tuple[str, ...]:
+    where = f"task {task!r} passage {passage_id!r}"
+    if isinstance(config.conditions, dict):
+        if task not in config.conditions:
+            raise DesignError(f"the test config lists conditions for {list(config.conditions)} but not task {task!r}")
+        wanted = list(config.conditions[task])
+    elif config.conditions is not None:
+        wanted = list(config.conditions)
+    else:
+        wanted = [m for m in available if m != REFERENCE_METHOD and m not in ANCHORS]
+    wanted += list(config.anchors)
+    if config.reference in ("hidden", "both"):
+        wanted.append(REFERENCE_METHOD)
+    if config.reference in ("open", "both") and REFERENCE_METHOD not in available:
+        raise DesignError(f"{where} has no {REFERENCE_METHOD!r} condition for the open reference")
+    for method in wanted:
+        if method not in task_methods:
+            raise DesignError(
+                f"unknown condition {method!r}: the manifest's methods for task {task!r} are {', '.join(task_methods)}"
+            )
+        if method not in available:
+            raise DesignError(
+                f"condition {method!r} is not rendered for {where} (it has {', '.join(available)})"
+            )
+    methods = _canonical(set(wanted), task_methods)
+    if len(methods) > MAX_SIGNALS:
+        raise DesignError(
+            f"{where} would have {len(methods)} rated signals ({', '.join(methods)}); "
+            f"BS.1534-3 allows at most {MAX_SIGNALS}"
+        )
+    if len(methods) < 2:
+        raise DesignError(f"{where} would have {len(methods)} rated condition(s); a trial needs at least 2")
+    return methods
+
+
+def _make_trial(manifest: Manifest, config: TestConfig, task: str, passage_id: str, is_training: bool) -> Trial:
+    passage = manifest.passage(task, passage_id)
+    methods = _rated_methods(config, task, passage.methods, passage_id, _task_methods(manifest, task))
+    reference = REFERENCE_METHOD if config.reference in ("open", "both") else None
+    used = set(methods) | ({reference} if reference else set())
+    conditions = [passage.condition(m) for m in passage.methods if m in used]
+    prefix = "training:" if is_training else ""
+    return Trial(
+        trial_id=f"{prefix}{task}:{passage_id}",
+        task=task,
+        passage_id=passage_id,
+        methods=methods,
+        reference_method=reference,
+        files={c.method: c.file for c in conditions},
+        is_training=is_training,
+        duration_seconds=min(c.duration_seconds for c in conditions),
+    )
+
+
+def _passage_ids(manifest: Manifest, config: TestConfig, task: str) -> list[str]:
+    available = [p.passage_id for p in manifest.passages(task)]
+    if config.passages is None or task not in config.passages:
+        return available
+    for pid in config.passages[task]:
+        if pid not in available:
+            raise DesignError(f"the test config names passage {pid!r} of task {task!r}, which the manifest lacks")
+    return list(config.passages[task])
+
+
+def _training_pairs(config: TestConfig, per_task: dict[str, list[str]]) -> list[tuple[str, str]]:
+    if config.training.passages:
+        pairs = []
+        for entry in config.training.passages:
+            task, sep, pid = entry.partition(":")
+            if not sep or task not in per_task:
+                raise DesignError(f"training passage {entry!r} must be '<task>:<passage_id>' with a task of the test")
+            pairs.append((task, pid))
+        return pairs[: config.training.trials] if config.training.trials else []
+    pairs, depth = [], 0
+    while len(pairs) < config.training.trials:
+        added = False
+        for task, pids in per_task.items():
+            if depth < len(pids) and len(pairs) < config.training.trials:
+                pairs.append((task, pids[depth]))
+                added = True
+        if not added:
+            raise DesignError(f"training.trials={config.training.trials} is more than the test's passages")
+        depth += 1
+    return pairs
+
+
+def build_design(manifest: Manifest, config: TestConfig, check_files: bool = True) -> TestDesign:
+    """Build every trial of a test and check it against the manifest.
+
+    Args:
+        manifest: the rendered test set.
+        config: the parsed test config.
+        check_files: also require every audio file a trial uses to exist.
+
+    Raises:
+        DesignError: unknown task, passage or condition; more than 12 signals in a
+            trial; an impossible subset or training size; missing audio files.
+    """
+    per_task = {task: _passage_ids(manifest, config, task) for task in _selected_tasks(manifest, config)}
+    trials = [
+        _make_trial(manifest, config, task, pid, False) for task, pids in per_task.items() for pid in pids
+    ]
+    if not trials:
+        raise DesignError("the test has no trials: the manifest (or the config's passages) lists no passages")
+    try:
+        training = [_make_trial(manifest, config, t, p, True) for t, p in _training_pairs(config, per_task)]
+    except KeyError as exc:
+        raise DesignError(f"training passage not in the manifest: {exc.args[0]}") from None
+    if config.trials_per_rater is not None and config.trials_per_rater > len(trials):
+        raise DesignError(f"trials_per_rater={config.trials_per_rater} but the test has only {len(trials)} trials")
+    if check_files:
+        missing = sorted({f for t in trials + training for f in t.files.values() if not manifest.path_of(f).is_file()})
+        if missing:
+            raise DesignError(
+                f"{len(missing)} audio file(s) of the test are missing next to the manifest "
+                f"({manifest.root}): {', '.join(missing[:5])}"
+            )
+    digest = hashlib.sha256()
+    digest.update(json.dumps(_config_fingerprint(config), sort_keys=True).encode())
+    for t in training + trials:
+        digest.update(json.dumps([t.trial_id, t.methods, sorted(t.files.items())]).encode())
+    return TestDesign(config, tuple(trials), tuple(training), digest.hexdigest()[:16])
+
+
+def _config_fingerprint(config: TestConfig) -> dict:
+    return {
+        "reference": config.reference,
+        "anchors": list(config.anchors),
+        "subset": config.trials_per_rater,
+        "seed": config.seed,
+        "order": [config.randomize_trial_order, config.randomize_condition_order],
+    }
+
+
+def rater_seed(design_seed: int, rater_id: str) -> int:
+    """A 63-bit seed from the design seed and the rater id (stable across Python runs)."""
+    digest = hashlib.sha256(f"{design_seed}:{rater_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def plan_for_rater(
+    design: TestDesign, rater_id: str, assignment_counts: Mapping[str, int] | None = None
+) -> RaterPlan:
+    """The trials one rater does, in order, with their condition letters.
+
+    Args:
+        design: the test.
+        rater_id: the rater's public id; with the design seed it seeds every shuffle.
+        assignment_counts: trial id -> raters already given it. With a subset size in
+            the config, the rater gets the least-assigned trials (ties broken at
+            random), which keeps the number of raters per trial within one of each
+            other when raters arrive one after another.
+
+    Returns:
+        The plan; training trials first, then the test trials.
+    """
+    config = design.config
+    seed = rater_seed(config.seed, rater_id)
+    rng = random.Random(seed)
+    trials = list(design.trials)
+    if config.trials_per_rater is not None:
+        counts = assignment_counts or {}
+        keyed = [(counts.get(t.trial_id, 0), rng.random(), i) for i, t in enumerate(trials)]
+        chosen = sorted(sorted(keyed)[: config.trials_per_rater], key=lambda k: k[2])
+        trials = [trials[i] for _, _, i in chosen]
+    if config.randomize_trial_order:
+        rng.shuffle(trials)
+    planned = []
+    for trial in list(design.training) + trials:
+        methods = list(trial.methods)
+        if config.randomize_condition_order:
+            rng.shuffle(methods)
+        planned.append(PlannedTrial(trial.trial_id, trial.is_training, tuple(zip(LABELS, methods))))
+    return RaterPlan(rater_id, seed, design.design_hash, tuple(planned))
+
+
+def load_design(manifest_path=None, config_path=None, check_files: bool = True) -> TestDesign:
+    """Load a manifest (default: the latest render) and a config and build the design."""
+    manifest = load_manifest(manifest_path if manifest_path is not None else latest_manifest_path())
+    return build_design(manifest, load_config(config_path), check_files=check_files)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.design",
+        description="Check a listening-test config against a render manifest and list its trials.",
+    )
+    parser.add_argument("--manifest", type=Path, default=None, help="render manifest (default: latest render)")
+    parser.add_argument("--config", type=Path, default=None, help="test config, YAML or TOML (default: defaults)")
+    parser.add_argument("--rater", default=None, help="also print the plan of this rater id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    try:
+        design = load_design(args.manifest, args.config)
+    except (DesignError, ManifestError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"design {design.design_hash}: {len(design.training)} training + {len(design.trials)} trials")
+    for t in design.all_trials:
+        ref = f" (open reference: {t.reference_method})" if t.reference_method else ""
+        print(f"  {t.trial_id}: {', '.join(t.methods)}{ref}")
+    if args.rater:
+        print(json.dumps(plan_for_rater(design, args.rater).to_json(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
