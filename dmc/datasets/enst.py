@@ -138,7 +138,9 @@ def load_enst(
     return songs
 
 
-def _take_song(take: _Take, mic_dirs: dict[str, Path | None], target: str, sample_rate: int | None, notes) -> Song:
+def _take_song(
+    take: _Take, mic_dirs: dict[str, Path | None], target: str, sample_rate: int | None, notes: "_Notes"
+) -> Song:
     files: dict[str, Path] = {target: take.target_path}
     missing = []
     for name, _, _ in ENST_CHANNELS:
@@ -164,7 +166,8 @@ def _take_song(take: _Take, mic_dirs: dict[str, Path | None], target: str, sampl
         "missing_mics": missing,
         "file_sample_rate": checked.sample_rate,
     }
-    return Song(take.song_id, tracks, rate, num_samples, Track(target, "other", path=take.target_path), metadata)
+    target_track = Track(target, "other", path=take.target_path)
+    return Song(take.song_id, tracks, rate, num_samples, target_track, metadata)
 
 
 def _list_takes(root: Path, drummer: int, target: str, include_hits: bool) -> list[_Take]:
@@ -181,7 +184,12 @@ def _list_takes(root: Path, drummer: int, target: str, include_hits: bool) -> li
     wavs = sorted(p for p in mix_dir.iterdir() if p.suffix.lower() == ".wav" and p.is_file())
     if not wavs:
         raise DatasetError(f"ENST-Drums: no WAV files in {mix_dir}; expected one {target} WAV per take")
-    return [_Take(drummer, p.stem, p) for p in wavs if include_hits or "hits" not in p.stem.lower().split("_")]
+    return [_Take(drummer, p.stem, p) for p in wavs if include_hits or not _is_hits(p.stem)]
+
+
+def _is_hits(take_name: str) -> bool:
+    """ENST names isolated-stroke takes ``NNN_hits_<drum>_...``."""
+    return "hits" in take_name.lower().split("_")
 
 
 def _mic_dirs(audio_dir: Path) -> dict[str, Path | None]:

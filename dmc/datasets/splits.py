@@ -85,7 +85,9 @@ def read_split_file(path: str | Path) -> dict[str, list[str]]:
     seen: dict[str, str] = {}
     for name, entry in pairs:
         if name not in out:
-            raise DatasetError(f"split file {path}: unknown split {name!r}; expected one of {', '.join(SPLIT_NAMES)}")
+            raise DatasetError(
+                f"split file {path}: unknown split {name!r}; expected one of {', '.join(SPLIT_NAMES)}"
+            )
         if entry in seen and seen[entry] != name:
             raise DatasetError(f"split file {path}: {entry!r} is in both {seen[entry]} and {name}")
         if entry not in seen:

@@ -70,12 +70,16 @@ MEDLEY_SONGS: dict[str, list[tuple[str, list[tuple[str, int]]]]] = {
         ("male singer", [("male singer", 1)]),
     ],
     "Beta_Two": [  # 9 raw tracks in 3 stems: over a max_tracks of 4 or 6
-        ("drum set", [("kick drum", 1), ("snare drum", 1), ("high hat", 1), ("toms", 1), ("drum set", 2), ("drum set", 2)]),
+        ("drum set", [("kick drum", 1), ("snare drum", 1), ("high hat", 1), ("toms", 1),
+                      ("drum set", 2), ("drum set", 2)]),
         ("electric bass", [("electric bass", 1), ("electric bass", 1)]),
         ("piano", [("piano", 2)]),
     ],
     **{
-        f"Song{i:02d}_Take": [("clean electric guitar", [("clean electric guitar", 1)]), ("female singer", [("female singer", 1)])]
+        f"Song{i:02d}_Take": [
+            ("clean electric guitar", [("clean electric guitar", 1)]),
+            ("female singer", [("female singer", 1)]),
+        ]
         for i in range(3, 11)
     },
 }
