@@ -1,0 +1,193 @@
+"""``python -m dmc.render testset``: render the listening-test stimuli of a test split.
+
+With no options it renders the embedded demo test set of both tasks with every
+method into ``./renders/testset``. Every user mistake (an unknown task or method, a
+missing dataset folder or checkpoint, a passage longer than a song) is found before
+anything is rendered and reported as one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from dmc.audio import AudioError
+from dmc.datasets import DATASETS, DatasetError, load_songs
+from dmc.effects.params import TASKS
+from dmc.manifest import default_render_dir, remember_latest
+from dmc.methods import MethodError, resolve_methods
+from dmc.multitrack import Passage, Song, find_passages
+from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
+from dmc.render.testset import RenderError, RenderSettings, TaskPlan, render_testset
+
+#: Tasks each dataset holds, rendered when ``--task`` is not given.
+DATASET_TASKS = {"demo": ("drums", "full"), "enst": ("drums",), "medleydb": ("full",)}
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage dump), like every other error here."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m dmc.render", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    testset = commands.add_parser(
+        "testset", help="render every method's mix of every test passage (MP3 + manifest + metrics)",
+        description="Render every method's mix of every passage of a test split: -23 LUFS VBR MP3 under "
+        "opaque names, manifest.json, params.json (console settings) and metrics.csv.",
+    )
+    testset.add_argument("--task", type=_comma_list, default=None,
+                         help=f"task(s), comma-separated: {', '.join(TASKS)} (default: every task the data holds)")
+    testset.add_argument("--data", default="demo",
+                         help=f"dataset: {', '.join(DATASETS)} (default demo, the embedded demo multitracks)")
+    testset.add_argument("--root", type=Path, default=None, help="dataset folder (for --data enst or medleydb)")
+    testset.add_argument("--split", default="test", help="split to render (default test)")
+    testset.add_argument("--methods", type=_comma_list, default=None,
+                         help="methods, comma-separated (default: console, mono, random, target and, for drums, "
+                         "demucs once its checkpoint exists)")
+    testset.add_argument("--anchors", action="store_true",
+                         help="also render the BS.1534-3 anchors (target low-passed at 3.5 and 7 kHz)")
+    testset.add_argument("--passages", default=None,
+                         help="a number N (the first N passages per task) or comma-separated song or passage ids")
+    testset.add_argument("--seconds", type=float, default=10.0, help="passage length in seconds (default 10)")
+    testset.add_argument("--seed", type=int, default=0, help="base seed of the random baseline (default 0)")
+    testset.add_argument("--out", type=Path, default=None, help="output folder (default ./renders/testset)")
+    testset.add_argument("--force", action="store_true", help="render again even what is up to date")
+    testset.add_argument("--device", default=None, help="torch device for the models (default: cuda if available)")
+    testset.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    return parser
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def _tasks(args) -> list[str]:
+    if args.data not in DATASET_TASKS:
+        raise RenderError(f"unknown dataset {args.data!r}; choose one of {', '.join(DATASETS)}")
+    tasks = args.task or list(DATASET_TASKS[args.data])
+    for task in tasks:
+        if task not in TASKS:
+            raise RenderError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+        if task not in DATASET_TASKS[args.data]:
+            raise RenderError(f"--data {args.data} holds no {task!r} multitracks; use --task "
+                              f"{','.join(DATASET_TASKS[args.data])}")
+    return list(dict.fromkeys(tasks))
+
+
+def _check_data(args) -> None:
+    if args.data == "demo":
+        if args.root is not None:
+            raise RenderError("--root is only used with --data enst or medleydb")
+        return
+    if args.root is None:
+        raise RenderError(f"--data {args.data} needs --root PATH, the dataset's folder")
+    if not args.root.is_dir():
+        raise RenderError(f"dataset folder {args.root} does not exist")
+
+
+def select_passages(songs: list[Song], seconds: float, selection: str | None) -> list[tuple[Song, Passage]]:
+    """One passage per song (its loudest ``seconds``), narrowed to ``selection``.
+
+    Args:
+        selection: None (all), a count ``N`` (the first N), or comma-separated song or
+            passage ids.
+
+    Raises:
+        RenderError: a passage longer than a song, a song without a loud enough window,
+            a bad count or an unknown id.
+    """
+    if not songs:
+        raise RenderError("the dataset split holds no songs")
+    count = None
+    if selection is not None and selection.strip().isdigit():
+        count = int(selection)
+        if count < 1:
+            raise RenderError(f"--passages must be at least 1, got {count}")
+    wanted = None if selection is None or count is not None else _comma_list(selection)
+    chosen = []
+    for song in songs:
+        if wanted is not None and song.song_id not in wanted and not any(w.startswith(f"{song.song_id}@") for w in wanted):
+            continue
+        try:
+            passage = find_passages(song, seconds, count=1)[0]
+        except ValueError as exc:
+            raise RenderError(str(exc)) from None
+        if wanted is not None and song.song_id not in wanted and passage.passage_id not in wanted:
+            continue
+        chosen.append((song, passage))
+    if wanted is not None:
+        found = {s.song_id for s, _ in chosen} | {p.passage_id for _, p in chosen}
+        missing = [w for w in wanted if w not in found]
+        if missing:
+            known = ", ".join(sorted(s.song_id for s in songs))
+            raise RenderError(f"unknown passage or song id(s) {', '.join(missing)}; songs: {known}")
+    return chosen[:count] if count is not None else chosen
+
+
+def plan(args) -> tuple[list[TaskPlan], list[str]]:
+    """Validate everything and load the data: the task plans, and notes for the user."""
+    if not args.seconds > 0:
+        raise RenderError(f"--seconds must be positive, got {args.seconds}")
+    tasks = _tasks(args)
+    resolved = {}
+    notes: list[str] = []
+    for task in tasks:
+        specs, skipped = resolve_methods(task, args.methods, anchors=args.anchors)
+        resolved[task] = specs
+        notes += skipped
+    _check_data(args)
+    plans = []
+    for task in tasks:
+        try:
+            songs = load_songs(args.data, task, args.split, root=args.root)
+        except (DatasetError, AudioError) as exc:
+            raise RenderError(str(exc)) from None
+        plans.append(TaskPlan(task, select_passages(songs, args.seconds, args.passages), resolved[task]))
+    return plans, notes
+
+
+# ---------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        plans, notes = plan(args)
+    except (RenderError, MethodError) as exc:
+        print(f"dmc.render: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for note in notes:
+        print(f"dmc.render: note: {note}", file=sys.stderr)
+    out_dir = args.out if args.out is not None else default_render_dir()
+    settings = RenderSettings(seconds=args.seconds, seed=args.seed, device=args.device)
+    try:
+        result = render_testset(
+            plans, out_dir, settings, force=args.force, progress=args.progress,
+            extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
+        )
+    except RenderError as exc:
+        print(f"dmc.render: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    frame = metrics_frame(result.manifest)
+    csv_path = write_metrics_csv(result.manifest, out_dir / "metrics.csv")
+    plot_path = plot_metrics(frame, out_dir / "metrics.png") if not frame.empty else None
+    remember_latest(result.manifest_path)
+    print(summary_text(frame))
+    print(
+        f"\n{result.rendered} rendered, {result.skipped} up to date, {result.removed} stale removed "
+        f"in {time.perf_counter() - started:.1f} s\nmanifest: {result.manifest_path}\nmetrics:  {csv_path}"
+        + (f"\nplot:     {plot_path}" if plot_path else "")
+    )
+    return 0

@@ -1,0 +1,120 @@
+"""What a render tells a researcher before any listener: ``metrics.csv``, a summary table, a plot.
+
+The metrics of every condition are computed while rendering (from the decoded MP3,
+against the loudness-normalised target) and stored in the manifest; this module only
+lays them out. The target is not scored against itself; anchors are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from dmc.manifest import METHODS, Manifest
+from evaluation.metrics import METRIC_NAMES
+
+ID_COLUMNS = ("task", "passage_id", "song_id", "method", "file")
+#: Columns of the printed summary (all metrics stay in the CSV).
+SUMMARY_COLUMNS = {
+    "sd_mrstft": "MR-STFT",
+    "loudness_error_lu": "loud LU",
+    "centroid_error_hz": "centroid Hz",
+    "contrast_error_db": "contrast dB",
+    "flatness_error": "flatness",
+    "panning_error": "pan",
+    "panning_error_low": "pan lo",
+    "panning_error_mid": "pan mid",
+    "panning_error_high": "pan hi",
+    "rms_error_db": "RMS dB",
+    "crest_factor_error_db": "crest dB",
+    "dynamic_spread_error_db": "spread dB",
+}
+
+
+def metrics_frame(manifest: Manifest) -> pd.DataFrame:
+    """One row per (task, passage, method) with every metric of :data:`METRIC_NAMES`."""
+    rows = []
+    for task, passages in manifest.tasks.items():
+        for passage in passages:
+            for condition in passage.conditions:
+                metrics = condition.extra.get("metrics")
+                if metrics is None:  # the target itself
+                    continue
+                rows.append(
+                    {
+                        "task": task, "passage_id": passage.passage_id, "song_id": passage.song_id,
+                        "method": condition.method, "file": condition.file,
+                        **{name: metrics.get(name, float("nan")) for name in METRIC_NAMES},
+                    }
+                )
+    return pd.DataFrame(rows, columns=[*ID_COLUMNS, *METRIC_NAMES])
+
+
+def write_metrics_csv(manifest: Manifest, path: str | os.PathLike) -> Path:
+    """Write :func:`metrics_frame` as CSV through a temporary file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    metrics_frame(manifest).to_csv(tmp, index=False, float_format="%.6g")
+    os.replace(tmp, path)
+    return path
+
+
+def _method_order(methods) -> list[str]:
+    known = [m for m in METHODS if m in set(methods)]
+    return known + sorted(set(methods) - set(known))
+
+
+def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean of every metric per task and method (methods in the manifest's plotting order)."""
+    if frame.empty:
+        return pd.DataFrame(columns=["task", "method", "passages", *METRIC_NAMES])
+    grouped = frame.groupby(["task", "method"], sort=False)
+    summary = grouped[list(METRIC_NAMES)].mean()
+    summary.insert(0, "passages", grouped.size())
+    summary = summary.reset_index()
+    order = {m: i for i, m in enumerate(_method_order(summary["method"]))}
+    return summary.sort_values(["task", "method"], key=lambda c: c.map(order) if c.name == "method" else c)
+
+
+def summary_text(frame: pd.DataFrame) -> str:
+    """The summary as a plain-text table, one block per task (smaller is better everywhere)."""
+    summary = summary_frame(frame)
+    if summary.empty:
+        return "no conditions rendered"
+    blocks = []
+    for task, table in summary.groupby("task", sort=False):
+        shown = table.set_index("method")[["passages", *SUMMARY_COLUMNS]].rename(columns=SUMMARY_COLUMNS)
+        text = shown.to_string(float_format=lambda v: f"{v:.3g}")
+        blocks.append(f"task {task}: mean error against the target (smaller is better)\n{text}")
+    return "\n\n".join(blocks)
+
+
+def plot_metrics(frame: pd.DataFrame, path: str | os.PathLike, metric: str = "sd_mrstft") -> Path:
+    """Box plot of one metric per task and method, saved as PNG (written through a temporary file)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_NAMES)}")
+    path = Path(path)
+    tasks = list(dict.fromkeys(frame["task"]))
+    fig, axes = plt.subplots(1, max(1, len(tasks)), figsize=(4.5 * max(1, len(tasks)), 3.6), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        rows = frame[frame["task"] == task]
+        methods = _method_order(rows["method"].unique())
+        data = [rows.loc[rows["method"] == m, metric].dropna().to_numpy() for m in methods]
+        ax.boxplot(data, showmeans=True)
+        ax.set_xticks(range(1, len(methods) + 1), methods, rotation=30)
+        ax.set_title(f"{task}: {metric} vs target")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(f"{metric} (lower is better)")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
