@@ -46,6 +46,8 @@ def load_songs(data: str, task: str, split: str, root: str | Path | None = None,
 
         return load_enst(root, split, **options)
     if data == "medleydb":
+        if task != "full":
+            raise DatasetError("MedleyDB holds full-band multitracks only: use --task full")
         from dmc.datasets.medleydb import load_medleydb
 
         return load_medleydb(root, split, **options)

@@ -65,6 +65,8 @@ def test_load_songs_rejects_bad_requests():
         load_songs("enst", "drums", "train")
     with pytest.raises(DatasetError, match="drums"):
         load_songs("enst", "full", "train", root="/tmp")
+    with pytest.raises(DatasetError, match="full"):
+        load_songs("medleydb", "drums", "train", root="/tmp")
     with pytest.raises(DatasetError, match="unknown dataset"):
         load_songs("musdb", "full", "train", root="/tmp")
     with pytest.raises(DatasetError, match="split"):
