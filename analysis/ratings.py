@@ -1,0 +1,296 @@
+"""Reading and validating listening-test ratings: the web app's export or its database.
+
+Every analysis starts here, so every analysis sees the same clean table: one row per
+(rater, trial, method), typed columns, training and simulated rows flagged, the
+spreadsheet escaping of the CSV export undone. A bad row stops the analysis with an
+error naming the file, the row and the bad value, because a silently dropped or
+mis-parsed rating changes the statistics without anybody noticing.
+
+The columns are the contract in ``docs/CONTRACTS.md`` (``webapp.export.RATING_COLUMNS``).
+The web app is imported lazily, only when ratings are read from a database, so the
+analysis of an exported file needs nothing from the server side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dmc.manifest import METHODS
+
+#: Columns of the ratings export, in export order (``webapp.export.RATING_COLUMNS``).
+RATING_COLUMNS = (
+    "rater_id", "task", "passage_id", "trial_id", "method", "rating",
+    "is_training", "is_simulated", "submitted_at", "time_on_trial_ms", "plays",
+)
+ID_COLUMNS = ("rater_id", "task", "passage_id", "trial_id", "method")
+#: Characters a spreadsheet reads as the start of a formula; the export prefixes ``'``.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SIMULATED_CHOICES = ("exclude", "only", "include")
+
+_TRUE = {"true", "1", "yes", "t", "y", "1.0"}
+_FALSE = {"false", "0", "no", "f", "n", "0.0"}
+_MAX_LISTED = 3
+
+
+class RatingsError(ValueError):
+    """Ratings that cannot be analysed: a bad file, a bad row, an unreadable database."""
+
+
+class NoRatingsError(RatingsError):
+    """There is nothing to analyse yet (missing file, empty database, no rows left)."""
+
+
+def unescape_formula(value):
+    """Undo the export's formula-injection escaping of one cell.
+
+    The CSV export writes free text that starts with ``= + - @`` (or a tab or carriage
+    return) as ``'`` followed by the text, so a spreadsheet shows it instead of running
+    it. Anything else, including non-strings, is returned unchanged.
+    """
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in FORMULA_PREFIXES:
+        return value[1:]
+    return value
+
+
+def _unescape_column(column: pd.Series) -> pd.Series:
+    text = column.astype("string")
+    escaped = text.str.match(r"'[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
+    if not escaped.any():
+        return column
+    out = column.astype(object).copy()
+    out[escaped] = text[escaped].str.slice(1).astype(object)
+    return out
+
+
+def read_ratings_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV, JSON (list of records or ``{"ratings": [...]}``) or JSON-lines export.
+
+    Raises:
+        NoRatingsError: the file does not exist or holds no rows.
+        RatingsError: the file cannot be parsed or a row is invalid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NoRatingsError(f"no ratings file at {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                data = data.get("ratings", data.get("rows"))
+            if not isinstance(data, list):
+                raise RatingsError(f"{path}: expected a list of rating records or {{\"ratings\": [...]}}")
+            frame = pd.DataFrame.from_records(data)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame = pd.read_json(path, lines=True, dtype=False)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise NoRatingsError(f"no ratings in {path} (the file is empty)") from None
+    except RatingsError:
+        raise
+    except (json.JSONDecodeError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        raise RatingsError(f"{path}: cannot parse ratings ({error.__class__.__name__}: {error})") from error
+    return validate_ratings(frame, source=str(path))
+
+
+def _display_url(database_url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(database_url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported by the web app's own error below
+        return database_url.split("@")[-1]
+
+
+def read_database(database_url: str | None = None) -> pd.DataFrame:
+    """Read the ratings through ``webapp.export.ratings_frame`` (default: the app's database).
+
+    A SQLite file that does not exist is reported as "no ratings yet" without creating it.
+
+    Raises:
+        NoRatingsError: no database file or no ratings in it.
+        RatingsError: the web app cannot be imported or the database cannot be read.
+    """
+    try:
+        from webapp.config import default_database_url
+        from webapp.export import ratings_frame
+    except ImportError as error:
+        raise RatingsError(
+            f"cannot read the ratings database: the web app's export is not available ({error}); "
+            "use --ratings FILE with a CSV/JSON export instead"
+        ) from error
+    url = database_url or default_database_url()
+    shown = _display_url(url)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        db_path = Path(url[len("sqlite:///"):].split("?")[0])
+        if not db_path.is_file():
+            raise NoRatingsError(f"no ratings yet: there is no database at {db_path}")
+    try:
+        frame = ratings_frame(url)
+    except Exception as error:  # driver errors differ per backend; report them in one line
+        message = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+        raise RatingsError(f"cannot read ratings from {shown}: {message}") from error
+    if frame is None or len(frame) == 0:
+        raise NoRatingsError(f"no ratings yet in the database {shown}")
+    frame = validate_ratings(frame, source=shown)
+    frame.attrs["source"] = shown
+    return frame
+
+
+def _where(source: str, positions: np.ndarray, frame: pd.DataFrame, detail: pd.Series | None = None) -> str:
+    line_offset = 2 if source.lower().endswith(".csv") else 1
+    unit = "line" if line_offset == 2 else "row"
+    shown = []
+    for pos in positions[:_MAX_LISTED]:
+        row = frame.iloc[pos]
+        text = f"{unit} {pos + line_offset} (rater {row['rater_id']!s}, trial {row['trial_id']!s}"
+        text += f", method {row['method']!s}" if detail is None else f": {detail.iloc[pos]!r}"
+        shown.append(text + ")")
+    more = f" and {len(positions) - _MAX_LISTED} more" if len(positions) > _MAX_LISTED else ""
+    return f"{source}: " + "; ".join(shown) + more
+
+
+def _to_bool(column: pd.Series, name: str, source: str, frame: pd.DataFrame) -> np.ndarray:
+    if column.dtype == bool:
+        return column.to_numpy()
+    text = column.astype("string").str.strip().str.lower()
+    is_true = text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)
+    is_false = text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)
+    bad = np.flatnonzero(~(is_true | is_false))
+    if bad.size:
+        raise RatingsError(f"{name} must be true or false: " + _where(source, bad, frame, column))
+    return is_true
+
+
+def _to_number(column: pd.Series, name: str, source: str, frame: pd.DataFrame, required: bool) -> np.ndarray:
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    missing = column.isna().to_numpy()
+    bad = np.flatnonzero(np.isnan(values) & (~missing | required) | np.isinf(values))
+    if bad.size:
+        raise RatingsError(f"{name} must be a number: " + _where(source, bad, frame, column))
+    return values
+
+
+def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFrame:
+    """Check and type a ratings table; return a new frame with the contract's columns first.
+
+    Checks: every contract column present; ids non-empty; ``method`` one of
+    :data:`dmc.manifest.METHODS`; ``rating`` a number in [0, 1]; the flags true/false;
+    ``time_on_trial_ms`` and ``plays`` empty or non-negative numbers; one row per
+    (rater, trial, method); one task and passage per (rater, trial). Extra columns are
+    kept after the contract's.
+
+    Args:
+        frame: rows as read from an export or the database (strings are fine).
+        source: file name or database shown in error messages.
+
+    Raises:
+        NoRatingsError: no rows.
+        RatingsError: the first problem found, naming rows and values.
+    """
+    missing = [c for c in RATING_COLUMNS if c not in frame.columns]
+    if missing:
+        raise RatingsError(
+            f"{source}: missing column(s) {', '.join(missing)}; expected {', '.join(RATING_COLUMNS)}"
+        )
+    if len(frame) == 0:
+        raise NoRatingsError(f"no ratings in {source}")
+    frame = frame.reset_index(drop=True)
+    out = pd.DataFrame(index=frame.index)
+    for name in ID_COLUMNS:
+        column = _unescape_column(frame[name])
+        text = column.astype("string").str.strip()
+        empty = np.flatnonzero((text.isna() | (text == "")).to_numpy(dtype=bool))
+        if empty.size:
+            raise RatingsError(f"{name} is empty: " + _where(source, empty, frame))
+        out[name] = text.astype(object).to_numpy()
+    unknown = sorted(set(out["method"].unique()) - set(METHODS))
+    if unknown:
+        rows = np.flatnonzero(out["method"].isin(unknown).to_numpy())
+        raise RatingsError(
+            f"unknown method(s) {', '.join(map(repr, unknown))} (expected {', '.join(METHODS)}): "
+            + _where(source, rows, frame)
+        )
+    rating_raw = _unescape_column(frame["rating"])
+    rating = _to_number(rating_raw, "rating", source, frame, required=True)
+    outside = np.flatnonzero((rating < 0.0) | (rating > 1.0))
+    if outside.size:
+        raise RatingsError("rating must lie in [0, 1]: " + _where(source, outside, frame, rating_raw))
+    out["rating"] = rating
+    out["is_training"] = _to_bool(frame["is_training"], "is_training", source, frame)
+    out["is_simulated"] = _to_bool(frame["is_simulated"], "is_simulated", source, frame)
+    out["submitted_at"] = _unescape_column(frame["submitted_at"]).astype(object).to_numpy()
+    for name in ("time_on_trial_ms", "plays"):
+        values = _to_number(frame[name], name, source, frame, required=False)
+        negative = np.flatnonzero(values < 0)
+        if negative.size:
+            raise RatingsError(f"{name} must not be negative: " + _where(source, negative, frame, frame[name]))
+        out[name] = values
+    duplicated = np.flatnonzero(out.duplicated(["rater_id", "trial_id", "method"]).to_numpy())
+    if duplicated.size:
+        raise RatingsError(
+            "more than one rating per (rater, trial, method); the export replaces resubmissions: "
+            + _where(source, duplicated, frame)
+        )
+    per_trial = out.groupby(["rater_id", "trial_id"], sort=False)[["task", "passage_id"]].nunique()
+    mixed = per_trial[(per_trial["task"] > 1) | (per_trial["passage_id"] > 1)]
+    if len(mixed):
+        rater_id, trial_id = mixed.index[0]
+        raise RatingsError(
+            f"{source}: trial {trial_id!r} of rater {rater_id!r} mixes several tasks or passages"
+        )
+    for name in frame.columns:
+        if name not in RATING_COLUMNS:
+            out[name] = frame[name].to_numpy()
+    return out
+
+
+def select_simulated(ratings: pd.DataFrame, simulated: str = "exclude", source: str = "ratings") -> pd.DataFrame:
+    """Keep real rows (``"exclude"``, the default), simulated rows (``"only"``) or both.
+
+    Simulated panels exist for demos, tests and power analysis; they must never leak into
+    the results of a real test, so mixing them needs ``"include"`` said explicitly.
+
+    Raises:
+        ValueError: an unknown choice.
+        NoRatingsError: no rows of the requested kind, with a hint when the other kind exists.
+    """
+    if simulated not in SIMULATED_CHOICES:
+        raise ValueError(f"simulated must be one of {', '.join(SIMULATED_CHOICES)}, not {simulated!r}")
+    is_simulated = ratings["is_simulated"].to_numpy(dtype=bool)
+    if simulated == "include":
+        return ratings
+    keep = ~is_simulated if simulated == "exclude" else is_simulated
+    if not keep.any():
+        if simulated == "exclude":
+            raise NoRatingsError(
+                f"{source} holds only simulated ratings ({len(ratings)} rows); "
+                "pass --simulated only to analyse them, never mixed with real ones"
+            )
+        raise NoRatingsError(f"{source} holds no simulated ratings")
+    return ratings.loc[keep].reset_index(drop=True)
+
+
+def drop_training(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The rows of scored trials: BS.1534-3 discards the grades of the training phase."""
+    kept = ratings.loc[~ratings["is_training"].to_numpy(dtype=bool)].reset_index(drop=True)
+    if len(kept) == 0:
+        raise NoRatingsError("only training trials have been rated so far")
+    return kept
+
+
+def ordered_methods(ratings: pd.DataFrame) -> list[str]:
+    """Methods present in ``ratings`` in the fixed plot order of :data:`dmc.manifest.METHODS`."""
+    present = set(ratings["method"].unique())
+    return [m for m in METHODS if m in present]
+
+
+def ordered_tasks(ratings: pd.DataFrame) -> list[str]:
+    """Tasks present in ``ratings``; alphabetical order puts ``drums`` before ``full``."""
+    return sorted(ratings["task"].unique())
