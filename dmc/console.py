@@ -1,0 +1,139 @@
+"""The differentiable mixing console (DMC).
+
+Steinmetz, Pons, Pascual and Serra, "Automatic multitrack mixing with a differentiable
+mixing console of neural audio effects" (ICASSP 2021, arXiv:2010.10291):
+
+    tracks -> shared encoder -> [own embedding, mean over active tracks] -> shared
+    post-processor -> parameters (real units) -> shared channel strip per track
+    (gain -> TCN -> fader -> pan) -> stereo sum.
+
+Every learnt part is shared across channels, so the console takes any number of tracks
+(1, 8, 24 ...), and its parameters are permutation equivariant and its mix permutation
+invariant: nothing depends on the order of the tracks. Padded batches carry a mask;
+padded tracks never enter the context nor the sum.
+
+The encoder is always frozen (eval mode). The TCN is frozen or fine-tuned
+(``finetune_tcn``); its normalisation statistics stay those of pre-training either way.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dmc import SAMPLE_RATE
+from dmc.checkpoint import load_model, register_model
+from dmc.effects.params import ParameterSpace, task_parameters
+from dmc.nn.effects import channel_strip
+from dmc.nn.encoder import TrackEncoder
+from dmc.nn.postprocessor import PostProcessor
+from dmc.nn.tcn import TCN
+
+
+@register_model
+class DifferentiableMixingConsole(nn.Module):
+    """Predicts per-track parameters and renders the stereo mix with differentiable effects.
+
+    Args:
+        task (str): ``drums`` (gain and pan) or ``full`` (the whole channel strip).
+        encoder (dict): :class:`dmc.nn.encoder.TrackEncoder` kwargs.
+        tcn (dict, optional): :class:`dmc.nn.tcn.TCN` kwargs; required for ``full``.
+        hidden_dim (int): post-processor width. Default: 256.
+        dropout (float): post-processor dropout. Default: 0.2.
+        finetune_tcn (bool): train the TCN with the console. Default: False.
+        sample_rate (int): the rate every track must have (Hz). Default: 44100.
+
+    Shape:
+        tracks ``(batch, tracks, samples)``, mask ``(batch, tracks)`` bool ->
+        mix ``(batch, 2, samples)``, params ``(batch, tracks, P)`` in real units.
+    """
+
+    def __init__(self, task: str, encoder: dict | None = None, tcn: dict | None = None, hidden_dim: int = 256,
+                 dropout: float = 0.2, finetune_tcn: bool = False, sample_rate: int = SAMPLE_RATE):
+        super().__init__()
+        self.task = task
+        self.space: ParameterSpace = task_parameters(task)
+        self.sample_rate = sample_rate
+        self.encoder = TrackEncoder(**(encoder or {}))
+        self.encoder.requires_grad_(False)
+        if task == "full" and tcn is None:
+            raise ValueError("the full task needs tcn kwargs (the transformation network)")
+        transformation = TCN(**tcn) if task == "full" else None
+        self.strip = channel_strip(task, transformation, trainable_tcn=finetune_tcn)
+        if self.strip.parameter_names != self.space.names:
+            raise RuntimeError(f"strip parameters {self.strip.parameter_names} differ from task {self.space.names}")
+        self.postprocessor = PostProcessor(
+            2 * self.encoder.output_dim, len(self.space), hidden_dim, dropout,
+            neutral=self.space.defaults_normalized().tolist(),
+        )
+        self.eval()
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_pretrained(cls, task: str, encoder_path, tcn_path=None, **kwargs) -> "DifferentiableMixingConsole":
+        """A fresh console holding the pre-trained encoder (and TCN for ``full``) from their files."""
+        encoder = load_model(encoder_path)
+        tcn = load_model(tcn_path) if task == "full" else None
+        console = cls(task, encoder=encoder.init_kwargs, tcn=None if tcn is None else tcn.init_kwargs, **kwargs)
+        console.encoder.load_state_dict(encoder.state_dict())
+        if tcn is not None:
+            console.tcn.load_state_dict(tcn.state_dict())
+        return console
+
+    @property
+    def tcn(self) -> TCN | None:
+        for effect in self.strip:
+            if hasattr(effect, "tcn"):
+                return effect.tcn
+        return None
+
+    def train(self, mode: bool = True) -> "DifferentiableMixingConsole":
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    # ---------------------------------------------------------------- the three stages
+    def embed(self, tracks: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoder embeddings ``(batch, tracks, d)``; padded tracks get zeros."""
+        tracks, mask = _check(tracks, mask)
+        batch, count, samples = tracks.shape
+        out = tracks.new_zeros(batch, count, self.encoder.output_dim)
+        active = mask.reshape(-1)
+        with torch.no_grad():
+            out.view(batch * count, -1)[active] = self.encoder(tracks.reshape(batch * count, samples)[active])
+        return out
+
+    def predict(self, embeddings: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised parameters ``(batch, tracks, P)`` in (0, 1) from embeddings and their mask."""
+        if mask is None:
+            mask = torch.ones(embeddings.shape[:2], dtype=torch.bool, device=embeddings.device)
+        weights = mask.to(embeddings.dtype).unsqueeze(-1)
+        context = (embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+        features = torch.cat([embeddings, context.unsqueeze(1).expand_as(embeddings)], dim=-1)
+        return self.postprocessor(features)
+
+    def render(self, tracks: torch.Tensor, params: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Stereo mix ``(batch, 2, samples)`` of ``tracks`` with real-unit ``params`` ``(batch, tracks, P)``."""
+        tracks, mask = _check(tracks, mask)
+        batch, count, samples = tracks.shape
+        active = mask.reshape(-1)
+        rows = torch.arange(batch, device=tracks.device).repeat_interleave(count)[active]
+        channels = self.strip(tracks.reshape(batch * count, 1, samples)[active],
+                              params.reshape(batch * count, -1)[active])
+        mix = channels.new_zeros(batch, 2, samples)
+        return mix.index_add(0, rows, channels)
+
+    def forward(self, tracks: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        tracks, mask = _check(tracks, mask)
+        params = self.space.denormalize(self.predict(self.embed(tracks, mask), mask))
+        return self.render(tracks, params, mask), params
+
+
+def _check(tracks: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    if tracks.dim() != 3:
+        raise ValueError(f"tracks must be (batch, tracks, samples), got {tuple(tracks.shape)}")
+    if mask is None:
+        mask = torch.ones(tracks.shape[:2], dtype=torch.bool, device=tracks.device)
+    if mask.shape != tracks.shape[:2]:
+        raise ValueError(f"mask {tuple(mask.shape)} does not match tracks {tuple(tracks.shape[:2])}")
+    return tracks, mask.bool()

@@ -1,0 +1,131 @@
+"""``python -m dmc.train console --task drums|full``: train the mixing console on multitracks.
+
+The console starts from the pre-trained encoder (frozen) and, for ``full``, the
+pre-trained TCN (frozen unless ``--finetune-tcn``); only the post-processor learns to
+set parameters, from the stereo sum/difference MR-STFT distance between its mix and
+the target mix. Validation logs two reference lines computed on the same segments:
+the mono mix (equal gains, centred) and random parameters (real effects chain).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dmc import SAMPLE_RATE
+from dmc.console import DifferentiableMixingConsole
+from dmc.effects.chain import mix as chain_mix
+from dmc.effects.params import TASKS, expand_to_strip, task_parameters
+from dmc.inference import CHECKPOINT_DIR
+from dmc.losses import StereoSumDifferenceLoss
+from dmc.train import cli
+from dmc.train.data import ConsoleSegments, batch_indices, collate_tracks, fixed_items
+from dmc.train.loop import command_line, train
+
+VAL_BATCH = 4
+
+
+class ConsoleRecipe:
+    """Training recipe of the console (see :mod:`dmc.train.loop`)."""
+
+    name = "console"
+
+    def __init__(self, console: DifferentiableMixingConsole, train_songs, val_songs, segment_samples: int,
+                 batch_size: int, val_items: int = 24, seed: int = 0, config: dict | None = None):
+        self.model = console
+        self.task = console.task
+        self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed)
+        self.val_items = fixed_items(ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items)
+        self.batch_size = batch_size
+        self.criterion = StereoSumDifferenceLoss()
+        self.seed = seed
+        self.config = config or {"model": console.init_kwargs}
+
+    def batch(self, step, rank, world_size):
+        return collate_tracks([self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)])
+
+    def loss(self, model, batch):
+        mix, _ = model(batch["tracks"], batch["mask"])
+        return self.criterion(mix, batch["target"]), {}
+
+    def _val_batches(self):
+        for first in range(0, len(self.val_items), VAL_BATCH):
+            yield collate_tracks(self.val_items[first : first + VAL_BATCH])
+
+    def _mean_loss(self, mixes, device) -> float:
+        losses = [float(self.criterion(mix.to(device), batch["target"].to(device)))
+                  for mix, batch in zip(mixes, self._val_batches())]
+        return sum(losses) / len(losses)
+
+    @torch.no_grad()
+    def validate(self, model, device):
+        model.eval()
+        mixes = [model(b["tracks"].to(device), b["mask"].to(device))[0] for b in self._val_batches()]
+        return {"val_loss": self._mean_loss(mixes, device)}
+
+    @torch.no_grad()
+    def references(self, device):
+        mono = [(b["tracks"] * b["mask"][..., None]).sum(dim=1, keepdim=True).expand(-1, 2, -1) * np.sqrt(0.5)
+                for b in self._val_batches()]
+        return {"mono mix": self._mean_loss(mono, device), "random parameters": self._mean_loss(self._random(), device)}
+
+    def _random(self):
+        """Random parameters of the task (uniform in the normalised ranges) through the real chain."""
+        space = task_parameters(self.task)
+        rng = np.random.default_rng([self.seed, 104729])
+        for batch in self._val_batches():
+            mixes = []
+            for tracks, mask in zip(batch["tracks"].numpy(), batch["mask"].numpy()):
+                active = tracks[mask]
+                params = expand_to_strip(space.denormalize(space.sample(rng, len(active)).astype(np.float64)), space)
+                mixes.append(torch.from_numpy(chain_mix(active, SAMPLE_RATE, list(params))[0]))
+            yield torch.stack(mixes)
+
+    def exported(self, model):
+        return model
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dmc.train console", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=TASKS, help="drums (gain, pan) or full (whole strip)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--encoder", type=Path, default=CHECKPOINT_DIR / "encoder.pt",
+                       help="pre-trained encoder (default the shipped dmc/checkpoints/encoder.pt)")
+    model.add_argument("--tcn", type=Path, default=CHECKPOINT_DIR / "tcn10.pt",
+                       help="pre-trained TCN for --task full (default dmc/checkpoints/tcn10.pt)")
+    model.add_argument("--finetune-tcn", action="store_true", help="train the TCN with the console")
+    model.add_argument("--hidden-dim", type=int, default=256, help="post-processor width (default 256)")
+    model.add_argument("--dropout", type=float, default=0.2, help="post-processor dropout (default 0.2)")
+    cli.add_data_arguments(parser)
+    cli.add_loop_arguments(parser, steps=1000, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=50)
+    parser.add_argument("--val-items", type=int, default=24, help="validation segments (default 24)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = get_parser().parse_args(argv)
+    loop = cli.loop_config(args, f"console-{args.task}")
+    segment = int(round(args.segment_seconds * SAMPLE_RATE))
+    torch.manual_seed(args.seed)
+    console = DifferentiableMixingConsole.from_pretrained(
+        args.task, args.encoder, args.tcn if args.task == "full" else None,
+        hidden_dim=args.hidden_dim, dropout=args.dropout, finetune_tcn=args.finetune_tcn,
+    )
+    train_songs = cli.staged_songs(args.data, [args.task], "train", args.root, args.num_songs, args.progress)
+    val_songs = cli.staged_songs(args.data, [args.task], "val", args.root, args.num_songs, args.progress)
+    config = {"model": console.init_kwargs, "task": args.task, "data": args.data,
+              "encoder": str(args.encoder), "tcn": str(args.tcn) if args.task == "full" else None,
+              "segment_samples": segment, "batch_size": args.batch_size, "train_songs": len(train_songs),
+              "val_songs": len(val_songs), "argv": ["console"] + command_line(argv)}
+    recipe = ConsoleRecipe(console, train_songs, val_songs, segment, args.batch_size, args.val_items, args.seed, config)
+    record = train(recipe, loop)
+    cli.export(record, loop.run_dir, args.export)
+    return record
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""``python -m dmc.train demucs``: train the Demucs baseline end to end on the drums task.
+
+The paper's third baseline. Everything but the model is the console's: the same staged
+drum multitracks (``dmc.staging.GainStaging``), the same random segments and the same
+fixed validation segments (for the same ``--seed`` and ``--segment-seconds``, so the
+validation losses of the two models are directly comparable), the same stereo
+sum/difference MR-STFT loss and the same generic loop (:mod:`dmc.train.loop`).
+The only difference is the input layout: the U-Net has one input channel per
+microphone, so every song's tracks are put into the fixed 8-slot drum layout first
+(:func:`dmc.nn.demucs.arrange_drum_tracks`).
+
+Validation logs two reference lines on the same segments: the mono mix (equal gains,
+centred) and the same architecture untrained, which a trained model must clearly beat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from dmc import SAMPLE_RATE
+from dmc.datasets import DatasetError
+from dmc.losses import StereoSumDifferenceLoss
+from dmc.nn.demucs import DRUM_SLOT_ROLES, DemucsMixer, arrange_drum_tracks
+from dmc.train import cli
+from dmc.train.data import ConsoleSegments, StagedSong, batch_indices, collate_tracks, fixed_items
+from dmc.train.loop import command_line, train
+
+VAL_BATCH = 4
+
+
+def to_drum_layout(songs: list[StagedSong]) -> list[StagedSong]:
+    """Staged songs with their tracks in the model's fixed 8-slot layout (silent empty slots).
+
+    Raises:
+        DatasetError: a song has a track the layout has no slot for; the message names it.
+    """
+    out = []
+    for song in songs:
+        try:
+            tracks = arrange_drum_tracks(song.tracks, song.roles)
+        except ValueError as exc:
+            raise DatasetError(f"song {song.song_id!r}: {exc}") from None
+        out.append(replace(song, tracks=tracks, roles=list(DRUM_SLOT_ROLES)))
+    return out
+
+
+class DemucsRecipe:
+    """Training recipe of the Demucs baseline (see :mod:`dmc.train.loop`).
+
+    Args:
+        model: the :class:`DemucsMixer` to train (its initial weights are kept as the
+            "untrained" reference).
+        train_songs, val_songs: staged songs in the 8-slot drum layout, with targets.
+        segment_samples: length of every training and validation segment.
+        batch_size: segments per step.
+        val_items: fixed validation segments.
+        seed: data seed (validation segments use ``seed + 7919``, as the console's do).
+        config: the resolved configuration stored with the run.
+    """
+
+    name = "demucs"
+
+    def __init__(self, model: DemucsMixer, train_songs, val_songs, segment_samples: int, batch_size: int,
+                 val_items: int = 24, seed: int = 0, config: dict | None = None):
+        self.model = model
+        self.untrained = copy.deepcopy(model).eval()
+        self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed)
+        self.val_items = fixed_items(ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items)
+        self.batch_size = batch_size
+        self.criterion = StereoSumDifferenceLoss()
+        self.config = config or {"model": model.init_kwargs}
+
+    def batch(self, step, rank, world_size):
+        items = [self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)]
+        return {k: v for k, v in collate_tracks(items).items() if k != "mask"}
+
+    def loss(self, model, batch):
+        return self.criterion(model(batch["tracks"]), batch["target"]), {}
+
+    def _val_batches(self, device):
+        for first in range(0, len(self.val_items), VAL_BATCH):
+            batch = collate_tracks(self.val_items[first : first + VAL_BATCH])
+            yield batch["tracks"].to(device), batch["target"].to(device)
+
+    @torch.no_grad()
+    def _mean_loss(self, mix_fn, device) -> float:
+        losses = [float(self.criterion(mix_fn(tracks), target)) for tracks, target in self._val_batches(device)]
+        return sum(losses) / len(losses)
+
+    def validate(self, model, device):
+        model.eval()
+        return {"val_loss": self._mean_loss(model, device)}
+
+    def references(self, device):
+        untrained = self.untrained.to(device)
+
+        def mono(tracks):
+            return tracks.sum(dim=1, keepdim=True).expand(-1, 2, -1) * np.sqrt(0.5)
+
+        return {"mono mix": self._mean_loss(mono, device), "untrained demucs": self._mean_loss(untrained, device)}
+
+    def exported(self, model):
+        return model
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dmc.train demucs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    model = parser.add_argument_group("model (see dmc.nn.demucs.DemucsMixer)")
+    model.add_argument("--channels", type=int, default=16, help="first encoder block's width (default 16)")
+    model.add_argument("--growth", type=float, default=2.0, help="width factor per block (default 2)")
+    model.add_argument("--depth", type=int, default=4, help="encoder/decoder blocks (default 4)")
+    model.add_argument("--kernel-size", type=int, default=8, help="strided conv kernel, samples (default 8)")
+    model.add_argument("--stride", type=int, default=4, help="downsampling per block (default 4)")
+    model.add_argument("--lstm-layers", type=int, default=2, help="bottleneck BLSTM layers; 0: none (default 2)")
+    model.add_argument("--no-normalize", dest="normalize", action="store_false",
+                       help="do not normalise the input level (default: normalise and restore)")
+    cli.add_data_arguments(parser)
+    cli.add_loop_arguments(parser, steps=3000, lr=3e-4, batch_size=4, segment_seconds=2.0, val_every=100)
+    parser.add_argument("--val-items", type=int, default=24, help="validation segments (default 24)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = get_parser().parse_args(argv)
+    loop = cli.loop_config(args, "demucs-drums")
+    segment = int(round(args.segment_seconds * SAMPLE_RATE))
+    torch.manual_seed(args.seed)
+    model = DemucsMixer(
+        num_tracks=len(DRUM_SLOT_ROLES), sample_rate=SAMPLE_RATE, segment_seconds=args.segment_seconds,
+        channels=args.channels, growth=args.growth, depth=args.depth, kernel_size=args.kernel_size,
+        stride=args.stride, lstm_layers=args.lstm_layers, normalize=args.normalize,
+    )
+    songs = {split: to_drum_layout(cli.staged_songs(args.data, ["drums"], split, args.root, args.num_songs,
+                                                    args.progress))
+             for split in ("train", "val")}
+    config = {"model": model.init_kwargs, "task": "drums", "data": args.data, "segment_samples": segment,
+              "batch_size": args.batch_size, "train_songs": len(songs["train"]), "val_songs": len(songs["val"]),
+              "num_parameters": model.num_parameters, "argv": ["demucs"] + command_line(argv)}
+    recipe = DemucsRecipe(model, songs["train"], songs["val"], segment, args.batch_size, args.val_items,
+                          args.seed, config)
+    record = train(recipe, loop)
+    cli.export(record, loop.run_dir, args.export)
+    return record
+
+
+if __name__ == "__main__":
+    main()
