@@ -1,1 +1,94 @@
-"""MUSHRA-style listening-test web app (filled in by the web-app issue)."""
+"""MUSHRA-style listening-test web app: 0-1 ratings of mixes, every rating kept safe.
+
+Raters open a link, agree, answer three questions, set their volume, do a training
+trial and then one trial per passage: every condition of the passage behind a letter,
+played by a Web Audio player that switches between them sample-accurately, rated on
+vertical sliders with the five BS.1534 bands. Each trial is saved in one transaction
+the moment it is submitted, so a closed tab loses nothing and the link resumes.
+
+Run ``flask --app webapp run`` while developing and ``python -m webapp serve`` (on
+waitress) for a real panel; see ``docs/webapp.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from webapp import config as config_module
+
+log = logging.getLogger(__name__)
+
+#: Content-Security-Policy of every page: no inline scripts, no third parties.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app.
+
+    Settings, later ones winning: defaults and environment variables
+    (:func:`webapp.config.defaults`); the instance folder's ``config.py`` (skipped when
+    ``test_config`` is given); ``test_config``. The instance folder holds the SQLite
+    database, ``config.py`` and the generated secret key.
+    """
+    instance_path = Path(
+        (test_config or {}).get("INSTANCE_PATH") or config_module.default_instance_path()
+    ).resolve()
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.config.from_mapping(config_module.defaults(instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(test_config)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key, source = config_module.resolve_secret_key(instance_path, app.config.get("SECRET_KEY"))
+    app.config["SECRET_KEY"] = key
+    app.config["SECRET_KEY_SOURCE"] = source
+    if app.config.get("PROXY_FIX") or _env_flag("DMC_PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+
+    from webapp import admin, api, audio, cli, db, rater, study
+
+    db.init_app(app)
+    study.init_app(app)
+    cli.init_app(app)
+    for blueprint in (rater.bp, api.bp, audio.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    with app.app_context():
+        db.init_db()
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return jsonify({"error": exc.description or exc.name}), exc.code
+        return render_template("error.html", error=exc), exc.code
+
+    @app.get("/healthz")
+    def healthz():
+        status = study.study_status()
+        return jsonify({"ok": True, "test": status.study is not None, "problem": status.problem})
+
+    return app
+
+
+def _env_flag(name: str) -> bool:
+    import os
+
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -1,0 +1,175 @@
+"""The admin area under ``/admin``: login, dashboard, live box plot, screening, exports.
+
+Read-only pages are GETs; everything that changes state (login, logout, creating
+rater links) is a POST carrying the session's CSRF token (:mod:`webapp.auth`). The
+dashboard shows progress per rater and per trial, the BS.1534-3 screening flags, a box
+plot that refreshes itself, and the download links.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from sqlalchemy import func, select
+
+from webapp.auth import admin_password_configured, admin_required, check_admin_password, check_csrf, csrf_token
+from webapp.db import db
+from webapp.export import (
+    COMMENT_COLUMNS,
+    QUESTIONNAIRE_COLUMNS,
+    RATING_COLUMNS,
+    comment_rows,
+    questionnaire_rows,
+    rating_rows,
+    to_csv,
+    to_json,
+)
+from webapp.models import Assignment, TrialResult
+from webapp.plots import boxplot_png
+from webapp.raters import create_rater
+from webapp.screening import screen
+from webapp.study import RENDER_COMMAND, study_status
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+MAX_NEW_LINKS = 500
+
+
+@bp.before_request
+def _csrf():
+    check_csrf()
+
+
+@bp.context_processor
+def _inject_csrf():
+    return {"csrf_token": csrf_token}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths under /admin as a post-login target (no open redirect)."""
+    if target and target.startswith("/admin") and not target.startswith("//"):
+        return target
+    return url_for("admin.dashboard")
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    error = None
+    if request.method == "POST":
+        if check_admin_password(request.form.get("password", "")):
+            session.clear()
+            session["admin"] = True
+            csrf_token()
+            return redirect(_safe_next(request.form.get("next")), code=303)
+        time.sleep(current_app.config["ADMIN_LOGIN_DELAY_S"])
+        error = "Wrong password."
+    return render_template(
+        "admin/login.html",
+        error=error,
+        configured=admin_password_configured(),
+        next=request.values.get("next", ""),
+    ), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("admin.login"), code=303)
+
+
+def _trial_progress(study) -> list[dict]:
+    assigned = dict(
+        db.session.execute(select(Assignment.trial_id, func.count()).group_by(Assignment.trial_id)).all()
+    )
+    completed = dict(
+        db.session.execute(select(TrialResult.trial_id, func.count()).group_by(TrialResult.trial_id)).all()
+    )
+    trials = study.design.all_trials if study else []
+    return [
+        {"trial": t, "assigned": assigned.get(t.trial_id, 0), "completed": completed.get(t.trial_id, 0)}
+        for t in trials
+    ]
+
+
+@bp.get("/")
+@admin_required
+def dashboard():
+    status = study_status()
+    connection = db.session.connection()
+    raters = questionnaire_rows(connection)
+    ratings = rating_rows(connection)
+    flags = {result.rater_id: result for result in screen(ratings)}
+    return render_template(
+        "admin/dashboard.html",
+        status=status,
+        command=RENDER_COMMAND,
+        raters=raters,
+        flags=flags,
+        trials=_trial_progress(status.study),
+        n_ratings=len(ratings),
+        new_links=session.pop("new_links", None),
+    )
+
+
+@bp.post("/raters")
+@admin_required
+def new_links():
+    study = study_status().study
+    if study is None:
+        flash("No test is being served, so no links can be made.")
+        return redirect(url_for("admin.dashboard"), code=303)
+    try:
+        count = int(request.form.get("count", "1"))
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_NEW_LINKS:
+        flash(f"Make between 1 and {MAX_NEW_LINKS} links at a time.")
+        return redirect(url_for("admin.dashboard"), code=303)
+    links = []
+    for _ in range(count):
+        rater = create_rater(study.design, consented=False)
+        links.append((rater.rater_id, url_for("rater.resume", token=rater.token, _external=True)))
+    session["new_links"] = links
+    return redirect(url_for("admin.dashboard"), code=303)
+
+
+@bp.get("/boxplot.png")
+@admin_required
+def boxplot():
+    rows = rating_rows(db.session.connection())
+    db.session.rollback()  # end the read before drawing
+    png = boxplot_png(rows, include_simulated=request.args.get("simulated") == "1")
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+def _download(body: str, filename: str, mimetype: str) -> Response:
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/export/ratings.csv")
+@admin_required
+def export_ratings_csv():
+    return _download(to_csv(rating_rows(db.session.connection()), RATING_COLUMNS), "ratings.csv", "text/csv")
+
+
+@bp.get("/export/questionnaire.csv")
+@admin_required
+def export_questionnaire_csv():
+    rows = questionnaire_rows(db.session.connection())
+    return _download(to_csv(rows, QUESTIONNAIRE_COLUMNS), "questionnaire.csv", "text/csv")
+
+
+@bp.get("/export/comments.csv")
+@admin_required
+def export_comments_csv():
+    return _download(to_csv(comment_rows(db.session.connection()), COMMENT_COLUMNS), "comments.csv", "text/csv")
+
+
+@bp.get("/export/ratings.json")
+@admin_required
+def export_json():
+    return _download(to_json(db.session.connection()), "ratings.json", "application/json")

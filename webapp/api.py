@@ -1,0 +1,170 @@
+"""The JSON API: what the trial page and simulated raters talk to.
+
+Raters authenticate with the resume token in the URL (no cookies), so an API call
+cannot be forged by another site. Every error is JSON ``{"error": ..., "field": ...}``
+with a 4xx status, and a rejected request stores nothing.
+
+Endpoints (``<token>`` is the rater's resume token):
+
+- ``POST /api/raters`` ``{"consent": true, "simulated": false, "external_id": null}``
+  -> 201 ``{"rater_id", "token", "link"}``
+- ``GET /api/raters/<token>`` -> stage, progress and the next trial id
+- ``GET /api/raters/<token>/trials/<trial_id>`` -> the trial as that rater sees it
+- ``POST /api/raters/<token>/trials/<trial_id>`` -> save (idempotent), see
+  :func:`webapp.validation.parse_submission` for the body.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from webapp.db import db
+from webapp.models import Rater
+from webapp.raters import Progress, create_rater, load_progress, save_trial
+from webapp.study import study_status
+from webapp.validation import InputError, parse_submission
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _error(message: str, status: int, field: str | None = None):
+    body = {"error": message}
+    if field:
+        body["field"] = field
+    return jsonify(body), status
+
+
+@bp.errorhandler(InputError)
+def _input_error(exc: InputError):
+    return jsonify(exc.to_json()), exc.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    messages = {
+        413: f"request body too large (limit {request.max_content_length} bytes)",
+        405: f"method {request.method} not allowed here",
+    }
+    return _error(messages.get(exc.code, exc.description or exc.name), exc.code or 500)
+
+
+def _study():
+    status = study_status()
+    if status.study is None:
+        raise InputError(status.problem or "no test is being served", 503)
+    return status.study
+
+
+def _json_body():
+    if not request.is_json:
+        raise InputError("send the body as JSON (Content-Type: application/json)", 415)
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InputError("the request body is not valid JSON")
+    return body
+
+
+def _progress(token: str, design) -> Progress:
+    progress = load_progress(token, design)
+    if progress is None:
+        raise InputError("unknown rater link (token)", 404, "token")
+    return progress
+
+
+def trial_payload(progress: Progress, trial_id: str, study) -> dict:
+    """Everything the trial page needs, and nothing that tells which method is which."""
+    token = progress.rater.token
+    position, assignment = next(
+        ((i, a) for i, a in enumerate(progress.assignments) if a.trial_id == trial_id), (None, None)
+    )
+    if assignment is None:
+        raise InputError(f"trial {trial_id!r} is not part of this rater's test", 404, "trial_id")
+    trial = study.design.trial(trial_id)
+    done, total = progress.counts
+    return {
+        "trial_id": trial_id,
+        "is_training": assignment.is_training,
+        "position": position + 1,
+        "total": total,
+        "done": done,
+        "conditions": [
+            {"label": label, "url": url_for("audio.file", filename=trial.files[method])}
+            for label, method in assignment.labels.items()
+        ],
+        "reference_url": url_for("audio.reference", trial_id=trial_id) if trial.reference_method else None,
+        "duration_seconds": trial.duration_seconds,
+        "checks": vars(study.design.config.checks).copy(),
+        "submit_url": url_for("api.submit_trial", token=token, trial_id=trial_id),
+        "next_url": url_for("rater.resume", token=token),
+    }
+
+
+@bp.post("/raters")
+def new_rater():
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InputError("the request body must be a JSON object")
+    unknown = sorted(set(body) - {"consent", "simulated", "external_id"})
+    if unknown:
+        raise InputError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    if body.get("consent") is not True:
+        raise InputError("consent must be true to take part", field="consent")
+    simulated = body.get("simulated", False)
+    if not isinstance(simulated, bool):
+        raise InputError(f"simulated must be true or false, got {simulated!r}", field="simulated")
+    external_id = body.get("external_id")
+    if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 128):
+        raise InputError("external_id must be text of at most 128 characters", field="external_id")
+    rater = create_rater(_study().design, True, simulated, external_id, request.user_agent.string)
+    link = url_for("rater.resume", token=rater.token, _external=True)
+    return jsonify({"rater_id": rater.rater_id, "token": rater.token, "link": link}), 201
+
+
+@bp.get("/raters/<token>")
+def rater_status(token: str):
+    study = _study()
+    progress = _progress(token, study.design)
+    done, total = progress.counts
+    following = progress.next_assignment
+    return jsonify(
+        {
+            "rater_id": progress.rater.rater_id,
+            "stage": progress.stage,
+            "done": done,
+            "total": total,
+            "next_trial_id": following.trial_id if following else None,
+            "trial_ids": [a.trial_id for a in progress.assignments],
+        }
+    )
+
+
+@bp.get("/raters/<token>/trials/<path:trial_id>")
+def get_trial(token: str, trial_id: str):
+    study = _study()
+    return jsonify(trial_payload(_progress(token, study.design), trial_id, study))
+
+
+@bp.post("/raters/<token>/trials/<path:trial_id>")
+def submit_trial(token: str, trial_id: str):
+    study = _study()
+    body = _json_body()
+    if db.session.scalar(select(Rater.id).where(Rater.token == token)) is None:
+        raise InputError("unknown rater link (token)", 404, "token")
+    try:
+        trial = study.design.trial(trial_id)
+    except KeyError:
+        raise InputError(f"unknown trial {trial_id!r}", 404, "trial_id") from None
+    submission = parse_submission(body)
+    saved = save_trial(token, trial, submission, study.design)
+    return jsonify(
+        {
+            "saved": True,
+            "trial_id": saved.trial_id,
+            "resubmitted": saved.resubmitted,
+            "done": saved.done,
+            "total": saved.total,
+            "next_url": url_for("rater.resume", token=token),
+        }
+    )

@@ -1,0 +1,92 @@
+"""Where the web app keeps its state, and the settings it reads from the environment.
+
+Everything that differs between a laptop and a hosted panel comes from the environment
+or the instance folder, never from code: the database URL, the secret key, the admin
+password, the manifest and the test config. The two ``default_*`` functions are a
+contract with the analysis (``docs/CONTRACTS.md``): it finds the ratings database the
+same way the app does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Largest request body accepted (bytes). A trial submission is well under 4 KiB.
+MAX_CONTENT_LENGTH = 64 * 1024
+SECRET_KEY_FILE = "secret_key"
+
+
+def default_instance_path() -> Path:
+    """The instance folder: ``$DMC_WEBAPP_INSTANCE`` or ``./instance`` (current directory)."""
+    value = os.environ.get("DMC_WEBAPP_INSTANCE")
+    return Path(value).resolve() if value else (Path.cwd() / "instance").resolve()
+
+
+def default_database_url() -> str:
+    """``$DMC_DATABASE_URL`` or ``sqlite:///<instance>/dmc-listening.sqlite``."""
+    return os.environ.get("DMC_DATABASE_URL") or f"sqlite:///{default_instance_path() / 'dmc-listening.sqlite'}"
+
+
+def defaults(instance_path: Path) -> dict:
+    """Settings before the instance ``config.py`` and the test mapping override them.
+
+    ``MANIFEST_PATH`` and ``TEST_CONFIG`` left ``None`` mean: the latest render
+    (:func:`dmc.manifest.latest_manifest_path`) and ``test.yaml`` beside the manifest
+    if there is one, else the built-in defaults.
+    """
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DMC_DATABASE_URL")
+        or f"sqlite:///{instance_path / 'dmc-listening.sqlite'}",
+        "MANIFEST_PATH": os.environ.get("DMC_MANIFEST") or None,
+        "TEST_CONFIG": os.environ.get("DMC_TEST_CONFIG") or None,
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        # "FULL" makes a commit durable against power loss too; "NORMAL" in WAL mode
+        # already survives a killed process. See docs/webapp.md.
+        "SQLITE_SYNCHRONOUS": os.environ.get("DMC_SQLITE_SYNCHRONOUS", "FULL"),
+        "SQLITE_BUSY_TIMEOUT_MS": 15000,
+        "ADMIN_PASSWORD_HASH": os.environ.get("DMC_ADMIN_PASSWORD_HASH") or None,
+        "ADMIN_PASSWORD": os.environ.get("DMC_ADMIN_PASSWORD") or None,
+        "ADMIN_LOGIN_DELAY_S": 0.5,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("DMC_COOKIE_SECURE", "") in ("1", "true", "yes"),
+        "SESSION_COOKIE_NAME": "dmc_admin",
+        "AUDIO_MAX_AGE_S": 3600,
+    }
+
+
+def resolve_secret_key(instance_path: Path, configured: str | None) -> tuple[str, str]:
+    """The secret key and where it came from.
+
+    Order: ``$DMC_SECRET_KEY``; ``SECRET_KEY`` from the instance config; the file
+    ``<instance>/secret_key``; otherwise a new random key written to that file
+    (mode 0600) so that admin sessions survive restarts. The caller reports the source.
+    """
+    if os.environ.get("DMC_SECRET_KEY"):
+        return os.environ["DMC_SECRET_KEY"], "environment (DMC_SECRET_KEY)"
+    if configured:
+        return configured, "instance config"
+    path = instance_path / SECRET_KEY_FILE
+    if path.is_file():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key, str(path)
+        raise ValueError(f"{path} holds a secret key of {len(key)} characters; use at least 32 (or delete the file)")
+    key = secrets.token_urlsafe(48)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    try:
+        os.link(tmp, path)  # atomic create-if-absent: two processes starting at once agree on one key
+    except FileExistsError:
+        os.unlink(tmp)
+        return path.read_text().strip(), str(path)
+    os.unlink(tmp)
+    return key, f"generated and stored in {path}"

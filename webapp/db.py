@@ -1,0 +1,124 @@
+"""Database engine set-up, the write transaction and the ``init-db`` command.
+
+Ratings are the one thing this app must never lose, so the storage layer is small and
+strict. On SQLite (the default) every connection runs in WAL mode with a busy timeout
+and ``synchronous=FULL``: a commit is on disk before the server answers, so a
+``kill -9`` (or a power cut) after the answer loses nothing, and readers never block
+the writer. Writes go through :func:`write_session`, which on SQLite begins with
+``BEGIN IMMEDIATE``: the write lock is taken before the first read, so two concurrent
+submissions queue on the busy timeout instead of failing with a stale-snapshot error.
+Reads use Flask-SQLAlchemy's ``db.session`` with ordinary deferred transactions.
+
+Any other SQLAlchemy URL works too (PostgreSQL through psycopg 3 is tested); upserts
+use ``INSERT ... ON CONFLICT`` on SQLite and PostgreSQL, so a resubmitted trial
+replaces its rows in one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask, current_app
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+_IMMEDIATE = "dmc_begin_immediate"
+
+
+def configure_sqlite(engine: Engine, synchronous: str = "FULL", busy_timeout_ms: int = 15000) -> None:
+    """WAL, busy timeout, durable commits and explicit BEGIN on every SQLite connection.
+
+    pysqlite's own transaction handling is switched off (``isolation_level=None``) so
+    that this module decides how each transaction begins: ``BEGIN`` normally, ``BEGIN
+    IMMEDIATE`` for connections carrying the write option (see :func:`write_session`).
+    """
+    if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, got {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def prepare_engine(engine: Engine, config: dict) -> None:
+    """Apply the per-dialect settings to an engine created from the app's config."""
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine, config.get("SQLITE_SYNCHRONOUS", "FULL"), config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A session for one write transaction: committed on success, rolled back on error.
+
+    Use it for every state change, as the first database work of that code path:
+    on SQLite its transaction starts with ``BEGIN IMMEDIATE``.
+    """
+    engine = db.engine.execution_options(**{_IMMEDIATE: True})
+    with Session(engine, expire_on_commit=False) as session:
+        with session.begin():
+            yield session
+
+
+def upsert(session: Session, model, rows: list[dict], keys: list[str]) -> None:
+    """Insert ``rows`` or, where a row with the same ``keys`` exists, overwrite it."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        statement = insert(model).values(rows)
+        update = {c: statement.excluded[c] for c in rows[0] if c not in keys}
+        session.execute(statement.on_conflict_do_update(index_elements=keys, set_=update))
+        return
+    for row in rows:  # other databases: delete and re-insert inside the same transaction
+        session.query(model).filter_by(**{k: row[k] for k in keys}).delete()
+        session.add(model(**row))
+
+
+def lock_for_assignment(session: Session) -> None:
+    """Serialise rater creation on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(5150001)"))
+
+
+def init_db() -> None:
+    """Create missing tables (idempotent: existing tables and rows are kept)."""
+    from webapp import models  # noqa: F401  (registers the tables)
+
+    db.create_all()
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create the database tables if they do not exist yet (keeps existing data)."""
+    init_db()
+    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        prepare_engine(db.engine, current_app.config)
+    app.cli.add_command(init_db_command)

@@ -1,0 +1,170 @@
+"""Exports: one row per rating (CSV, JSON, pandas), the questionnaire, the comments.
+
+The rating rows are the hand-over to the analysis (``shared/reference/interfaces.md``):
+:data:`RATING_COLUMNS` in this order, one row per (rater, trial, method). The same
+query feeds the admin downloads, the ``export-ratings`` command and
+:func:`ratings_frame`, which the analysis calls with a database URL; it needs no Flask
+app, only SQLAlchemy. ``submitted_at`` is ISO 8601 UTC text in every form.
+
+CSV cells that hold text are escaped against spreadsheet formula injection: a cell
+whose first character would make Excel or LibreOffice evaluate it (``= + - @``, tab,
+carriage return) gets a leading apostrophe. Comments are free text from raters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, func, select
+
+from webapp.config import default_database_url
+from webapp.models import Assignment, Rater, Rating, TrialResult
+
+RATING_COLUMNS = (
+    "rater_id", "task", "passage_id", "trial_id", "method", "rating", "is_training", "is_simulated",
+    "submitted_at", "time_on_trial_ms", "plays",
+)
+QUESTIONNAIRE_COLUMNS = (
+    "rater_id", "external_id", "is_simulated", "created_at", "consented_at", "finished_at",
+    "experience_years", "role", "playback_device", "trials_done", "trials_total", "final_comment",
+)
+COMMENT_COLUMNS = ("rater_id", "trial_id", "task", "passage_id", "is_training", "submitted_at", "comment")
+
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_CONTROL_STARTS = ("\t", "\r", "\n")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
+
+
+def escape_cell(value: Any) -> Any:
+    """Neutralise a text cell a spreadsheet would run as a formula; other values pass."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(_CONTROL_STARTS) or value.lstrip(" ").startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def rating_rows(connection: Connection) -> list[dict[str, Any]]:
+    """Every stored rating as a dict keyed by :data:`RATING_COLUMNS`."""
+    statement = (
+        select(
+            Rater.rater_id, Assignment.task, Assignment.passage_id, Rating.trial_id, Rating.method,
+            Rating.rating, Assignment.is_training, Rater.is_simulated, TrialResult.submitted_at,
+            TrialResult.time_on_trial_ms, Rating.plays,
+        )
+        .join(Rater, Rater.id == Rating.rater_pk)
+        .join(Assignment, (Assignment.rater_pk == Rating.rater_pk) & (Assignment.trial_id == Rating.trial_id))
+        .join(TrialResult, (TrialResult.rater_pk == Rating.rater_pk) & (TrialResult.trial_id == Rating.trial_id))
+        .order_by(Rater.id, Assignment.position, Rating.method)
+    )
+    rows = []
+    for row in connection.execute(statement):
+        item = dict(zip(RATING_COLUMNS, row))
+        item["is_training"] = bool(item["is_training"])
+        item["is_simulated"] = bool(item["is_simulated"])
+        item["submitted_at"] = _iso(item["submitted_at"])
+        rows.append(item)
+    return rows
+
+
+def questionnaire_rows(connection: Connection) -> list[dict[str, Any]]:
+    """One row per rater: questionnaire answers, timestamps, progress, final comment."""
+    done = (
+        select(TrialResult.rater_pk, func.count().label("n")).group_by(TrialResult.rater_pk).subquery()
+    )
+    total = select(Assignment.rater_pk, func.count().label("n")).group_by(Assignment.rater_pk).subquery()
+    statement = (
+        select(
+            Rater.rater_id, Rater.external_id, Rater.is_simulated, Rater.created_at, Rater.consented_at,
+            Rater.finished_at, Rater.experience_years, Rater.role, Rater.playback_device,
+            func.coalesce(done.c.n, 0), func.coalesce(total.c.n, 0), Rater.final_comment,
+        )
+        .outerjoin(done, done.c.rater_pk == Rater.id)
+        .outerjoin(total, total.c.rater_pk == Rater.id)
+        .order_by(Rater.id)
+    )
+    rows = []
+    for row in connection.execute(statement):
+        item = dict(zip(QUESTIONNAIRE_COLUMNS, row))
+        item["is_simulated"] = bool(item["is_simulated"])
+        for key in ("created_at", "consented_at", "finished_at"):
+            item[key] = _iso(item[key])
+        rows.append(item)
+    return rows
+
+
+def comment_rows(connection: Connection) -> list[dict[str, Any]]:
+    """Every non-empty per-trial comment."""
+    statement = (
+        select(
+            Rater.rater_id, TrialResult.trial_id, Assignment.task, Assignment.passage_id, Assignment.is_training,
+            TrialResult.submitted_at, TrialResult.comment,
+        )
+        .join(Rater, Rater.id == TrialResult.rater_pk)
+        .join(Assignment, (Assignment.rater_pk == TrialResult.rater_pk) & (Assignment.trial_id == TrialResult.trial_id))
+        .where(TrialResult.comment.is_not(None))
+        .order_by(Rater.id, Assignment.position)
+    )
+    rows = []
+    for row in connection.execute(statement):
+        item = dict(zip(COMMENT_COLUMNS, row))
+        item["is_training"] = bool(item["is_training"])
+        item["submitted_at"] = _iso(item["submitted_at"])
+        rows.append(item)
+    return rows
+
+
+def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    """CSV text with a header row; text cells escaped with :func:`escape_cell`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else escape_cell(row[c]) for c in columns])
+    return buffer.getvalue()
+
+
+def to_json(connection: Connection) -> str:
+    """Everything in one JSON document: ratings, questionnaire, comments."""
+    document = {
+        "columns": list(RATING_COLUMNS),
+        "ratings": rating_rows(connection),
+        "questionnaire": questionnaire_rows(connection),
+        "comments": comment_rows(connection),
+    }
+    return json.dumps(document, indent=1, allow_nan=False)
+
+
+def _frame(database_url: str | None, rows_of, columns):
+    import pandas as pd
+
+    engine = create_engine(database_url or default_database_url())
+    try:
+        with engine.connect() as connection:
+            rows = rows_of(connection)
+    finally:
+        engine.dispose()
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def ratings_frame(database_url: str | None = None):
+    """The rating rows as a DataFrame (same rows as the CSV export, unescaped).
+
+    Args:
+        database_url: SQLAlchemy URL; default :func:`webapp.config.default_database_url`.
+    """
+    frame = _frame(database_url, rating_rows, RATING_COLUMNS)
+    return frame.astype({"rating": "float64", "is_training": "bool", "is_simulated": "bool",
+                         "time_on_trial_ms": "int64", "plays": "int64"})
+
+
+def questionnaire_frame(database_url: str | None = None):
+    """One row per rater keyed by ``rater_id`` (see :data:`QUESTIONNAIRE_COLUMNS`)."""
+    return _frame(database_url, questionnaire_rows, QUESTIONNAIRE_COLUMNS)
