@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import sys
 
 import click
+from flask.cli import with_appcontext
 from flask import current_app, redirect, request, session, url_for
 from werkzeug.exceptions import BadRequest
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -97,11 +99,12 @@ def admin_required(view):
 
 
 @click.command("set-admin-password")
+@with_appcontext
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def set_admin_password_command(password_stdin: bool) -> None:
     """Set the admin password (its hash is stored in the database)."""
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("New admin password", hide_input=True, confirmation_prompt=True)
     init_db()

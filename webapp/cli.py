@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from flask import Flask
 
 from webapp.auth import set_admin_password_command
@@ -20,6 +21,7 @@ from webapp.study import study_status
 
 
 @click.command("export-ratings")
+@with_appcontext
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
@@ -42,6 +44,7 @@ def export_ratings_command(fmt: str, output: Path | None, questionnaire: bool) -
 
 
 @click.command("create-raters")
+@with_appcontext
 @click.argument("count", type=click.IntRange(1, 10000))
 @click.option("--base-url", default="http://localhost:5000", show_default=True,
               help="Public address of the app, used to print the links.")
@@ -57,6 +60,7 @@ def create_raters_command(count: int, base_url: str) -> None:
 
 
 @click.command("check-test")
+@with_appcontext
 def check_test_command() -> None:
     """Load the manifest and test config the app would serve, and list the trials."""
     status = study_status()

@@ -84,6 +84,7 @@ def database_url(request, tmp_path) -> str:
     """Both storage back ends: a fresh SQLite file, or the emptied PostgreSQL test database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'instance' / 'ratings.sqlite'}"
+    request.applymarker(pytest.mark.postgres)
     url = _postgres_url()
     from webapp.db import Base
     from webapp import models  # noqa: F401
@@ -219,9 +220,17 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m webapp serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, instance: Path, manifest: Path, extra_args: tuple[str, ...] = (), env: dict | None = None):
-        self.instance, self.manifest, self.extra_args = instance, manifest, extra_args
+    def __init__(
+        self,
+        instance: Path,
+        manifest: Path | None,
+        extra_args: tuple[str, ...] = (),
+        env: dict | None = None,
+        cwd: Path = ROOT,
+    ):
+        self.instance, self.manifest, self.extra_args, self.cwd = instance, manifest, extra_args, cwd
         self.env = {**os.environ, "DMC_SECRET_KEY": "x" * 48, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.env.pop("DMC_MANIFEST", None)
         self.process: subprocess.Popen | None = None
         self.port = 0
         self.log = instance.parent / "server.log"
@@ -233,9 +242,13 @@ class ServerProcess:
     def start(self, timeout_s: float = 30.0) -> ServerProcess:
         self.port = free_port()
         command = [sys.executable, "-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--manifest", str(self.manifest), "--instance", str(self.instance), *self.extra_args]
+                   "--instance", str(self.instance), *self.extra_args]
+        if self.manifest is not None:
+            command += ["--manifest", str(self.manifest)]
         self._log_handle = open(self.log, "ab")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self._log_handle, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=self.cwd, env=self.env, stdout=self._log_handle, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -273,8 +286,9 @@ def server_process(tmp_path, render_dir):
     """Factory of server processes sharing one instance folder; all stopped at the end."""
     started: list[ServerProcess] = []
 
-    def make(extra_args: tuple[str, ...] = (), env: dict | None = None) -> ServerProcess:
-        server = ServerProcess(tmp_path / "instance", render_dir / "manifest.json", extra_args, env)
+    def make(extra_args: tuple[str, ...] = (), env: dict | None = None, rendered: bool = True) -> ServerProcess:
+        manifest = render_dir / "manifest.json" if rendered else None
+        server = ServerProcess(tmp_path / "instance", manifest, extra_args, env, cwd=tmp_path)
         started.append(server)
         return server
 
