@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,9 @@ RATING_COLUMNS = (
     "is_training", "is_simulated", "submitted_at", "time_on_trial_ms", "plays",
 )
 ID_COLUMNS = ("rater_id", "task", "passage_id", "trial_id", "method")
-#: Characters a spreadsheet reads as the start of a formula; the export prefixes ``'``.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: What the export escapes with a leading ``'`` (``webapp.export.escape_cell``): text
+#: starting with a tab, carriage return or newline, or with ``= + - @`` after spaces.
+ESCAPED_PATTERN = r"'(?:[\t\r\n]| *[=+\-@])"
 SIMULATED_CHOICES = ("exclude", "only", "include")
 
 _TRUE = {"true", "1", "yes", "t", "y", "1.0"}
@@ -48,18 +50,19 @@ class NoRatingsError(RatingsError):
 def unescape_formula(value):
     """Undo the export's formula-injection escaping of one cell.
 
-    The CSV export writes free text that starts with ``= + - @`` (or a tab or carriage
-    return) as ``'`` followed by the text, so a spreadsheet shows it instead of running
-    it. Anything else, including non-strings, is returned unchanged.
+    The CSV export writes free text that a spreadsheet would run as a formula (it starts
+    with ``= + - @``, possibly after spaces, or with a tab, carriage return or newline)
+    as ``'`` followed by the text. Anything else, including non-strings, is returned
+    unchanged.
     """
-    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in FORMULA_PREFIXES:
+    if isinstance(value, str) and re.match(ESCAPED_PATTERN, value):
         return value[1:]
     return value
 
 
 def _unescape_column(column: pd.Series) -> pd.Series:
     text = column.astype("string")
-    escaped = text.str.match(r"'[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
+    escaped = text.str.match(ESCAPED_PATTERN).fillna(False).to_numpy(dtype=bool)
     if not escaped.any():
         return column
     out = column.astype(object).copy()
@@ -205,8 +208,8 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     out = pd.DataFrame(index=frame.index)
     for name in ID_COLUMNS:
         column = _unescape_column(frame[name])
-        text = column.astype("string").str.strip()
-        empty = np.flatnonzero((text.isna() | (text == "")).to_numpy(dtype=bool))
+        text = column.astype("string")
+        empty = np.flatnonzero((text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool))
         if empty.size:
             raise RatingsError(f"{name} is empty: " + _where(source, empty, frame))
         out[name] = text.astype(object).to_numpy()

@@ -16,9 +16,9 @@ Edge cases, fixed here and tested: "below" and "above" are strict (a rating of e
 keeps the assessor; an item where exactly 25 % rate the anchor above 0.9 is not exempt).
 Fractions are compared as exact rationals, never as rounded floats. An item is one
 scored trial of one assessor; for the 25 % rule the assessors of an item are those who
-rated that task and passage. The anchor fraction's denominator is every item on which
-the assessor rated the mid anchor, exempt items included (they count as items, just
-not as violations). Training trials never count. The rules pool both tasks: an
+rated that task and passage. An exempt item leaves the anchor rule entirely: it counts
+neither as a violation nor in the denominator (the items on which the assessor rated
+the mid anchor), as the web app's dashboard flags do. Training trials never count. The rules pool both tasks: an
 assessor excluded is excluded from every task.
 """
 
@@ -189,14 +189,13 @@ def screen(ratings: pd.DataFrame, rules: ScreeningRules | None = None, apply: bo
     anchor = scored.loc[methods == rules.mid_anchor]
     exempt = _exempt_items(anchor, rules)
     exempt_keys = set(zip(exempt["task"], exempt["passage_id"]))
-    counts = anchor["rating"].to_numpy() > rules.anchor_max
     if exempt_keys:
         keys = pd.MultiIndex.from_arrays([anchor["task"].to_numpy(), anchor["passage_id"].to_numpy()])
-        counts &= ~keys.isin(list(exempt_keys))
-    anchor_items, anchor_above = _per_rater(anchor, counts, raters)
+        anchor = anchor.loc[~keys.isin(list(exempt_keys))]
+    anchor_items, anchor_above = _per_rater(anchor, anchor["rating"].to_numpy() > rules.anchor_max, raters)
     if len(reference) == 0:
         notes.append(f"no ratings of the reference {rules.reference!r}: reference rule not applied")
-    if len(anchor) == 0:
+    if not (methods == rules.mid_anchor).any():
         notes.append(f"no ratings of the mid anchor {rules.mid_anchor!r}: anchor rule not applied")
 
     report = pd.DataFrame(

@@ -252,7 +252,7 @@ def get_parser() -> argparse.ArgumentParser:
                        help="quality differences to detect (default: 0.05 0.1)")
     power.add_argument("--raters-grid", nargs="+", type=int, default=[4, 6, 8, 12, 16, 24, 32],
                        help="panel sizes tried (default: 4 6 8 12 16 24 32)")
-    power.add_argument("--simulations", type=int, default=200, help="panels per point (default: 200)")
+    power.add_argument("--simulations", type=int, default=100, help="panels per point (default: 100)")
     power.add_argument("--target-power", type=float, default=0.8, help="power wanted (default: 0.8)")
     return parser
 
