@@ -157,7 +157,7 @@ def sum_difference_stft_distance(
 ) -> float:
     """Stereo sum/difference multi-resolution STFT distance (spectral convergence + log magnitude).
 
-    The console's training loss (Steinmetz et al. 2021, via auraloss): the MR-STFT
+    The console's training loss (Steinmetz et al. 2021; ``dmc.losses``): the MR-STFT
     distance of the mid (L+R) signals plus that of the side (L-R) signals, halved.
     The side term makes a centred mono mix of a wide target score badly, and both
     terms ignore a left/right swap. With ``loudness_match`` the estimate is first scaled
@@ -175,9 +175,9 @@ def sum_difference_stft_distance(
 
 @functools.lru_cache(maxsize=4)
 def _sum_difference_loss(fft_sizes: tuple[int, ...], hop_sizes: tuple[int, ...]):
-    import auraloss  # deferred: only this metric needs it
+    from dmc.losses import StereoSumDifferenceLoss  # the console's own training loss
 
-    return auraloss.freq.SumAndDifferenceSTFTLoss(list(fft_sizes), list(hop_sizes), list(fft_sizes))
+    return StereoSumDifferenceLoss(fft_sizes, hop_sizes)
 
 
 def _sd_mrstft(est, tgt, sample_rate, fft_sizes=DEFAULT_FFT_SIZES, hop_sizes=DEFAULT_HOP_SIZES, loudness_match=True):

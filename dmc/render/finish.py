@@ -8,12 +8,14 @@ measure what was actually written, and score the mix against the target.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from dmc.audio import decode_mp3, encode_mp3, integrated_loudness, normalize_loudness, true_peak_db
 from dmc.render.naming import file_sha256
@@ -81,7 +83,8 @@ def finish_condition(
             f"expected {audio.shape[1]} at {sample_rate} Hz"
         )
     peak = true_peak_db(decoded, decoded_rate)
-    metrics = None if reference is None else all_metrics(normalized, reference, sample_rate)
+    with torch_threads(1):  # small STFTs: extra threads only spin against the other workers
+        metrics = None if reference is None else all_metrics(normalized, reference, sample_rate)
     return {
         "sha256": file_sha256(path),
         "loudness_lufs": integrated_loudness(decoded, decoded_rate),
@@ -97,8 +100,17 @@ def finish_condition(
     }
 
 
-def init_worker() -> None:
-    """Worker processes share two cores with the main process: one thread each."""
-    import torch
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run a block with ``count`` torch intra-op threads, then restore the previous number."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
+
+def init_worker() -> None:
+    """Worker processes share the cores with the main process: one thread each."""
     torch.set_num_threads(1)

@@ -125,8 +125,11 @@ def _now() -> str:
 
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class _Renderer:
@@ -302,6 +305,10 @@ class _Renderer:
         return removed
 
 
+def _succeeded(future: Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
 def _pool(workers: int) -> Executor:
     if workers <= 0:
         return _InProcess()
@@ -341,16 +348,24 @@ def render_testset(
     tasks: dict[str, list[PassageEntry]] = {plan.task: [] for plan in plans}
     with _pool(workers) as pool, tqdm(total=total, desc="render", unit="mix", disable=not progress) as bar:
         pending: _Pending | None = None
-        for plan in plans:
-            for song, passage in plan.passages:
-                bar.set_postfix_str(f"{plan.task} {passage.passage_id}")
-                started = renderer.start_passage(plan.task, song, passage, plan.methods, pool)
-                if pending is not None:
+        try:
+            for plan in plans:
+                for song, passage in plan.passages:
+                    bar.set_postfix_str(f"{plan.task} {passage.passage_id}")
+                    started = renderer.start_passage(plan.task, song, passage, plan.methods, pool)
+                    if pending is not None:
+                        tasks[pending.task].append(renderer.finish_passage(pending, bar))
+                        renderer.save(renderer.manifest(renderer.with_unfinished(tasks)))
+                    pending = started
+            if pending is not None:
+                tasks[pending.task].append(renderer.finish_passage(pending, bar))
+        except BaseException:
+            # interrupted or failed: record the passage in flight if all of it was written
+            if pending is not None and all(s.future is None or _succeeded(s.future) for s in pending.slots):
+                if not pending.entry.conditions:
                     tasks[pending.task].append(renderer.finish_passage(pending, bar))
                     renderer.save(renderer.manifest(renderer.with_unfinished(tasks)))
-                pending = started
-        if pending is not None:
-            tasks[pending.task].append(renderer.finish_passage(pending, bar))
+            raise
     result = renderer.result
     result.manifest = renderer.manifest(tasks)
     renderer.save(result.manifest)

@@ -1,0 +1,167 @@
+"""Objective metrics against values computed by hand on simple signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dmc.effects.chain import constant_power_pan
+from evaluation.metrics import (
+    METRIC_NAMES,
+    all_metrics,
+    dynamics_errors,
+    loudness_error,
+    panning_errors,
+    panning_spectrum,
+    peak_error,
+    spectral_errors,
+    sum_difference_stft_distance,
+)
+
+SAMPLE_RATE = 44100
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Short STFTs gain nothing from a second thread on a shared 2-core machine; restore afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def noise(seconds: float = 3.0, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * sample_rate))).astype(np.float32)
+
+
+def sine(freq_hz: float, seconds: float = 3.0, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.1) -> np.ndarray:
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def test_identical_signals_score_zero_everywhere(music_stereo):
+    metrics = all_metrics(music_stereo, music_stereo, SAMPLE_RATE)
+    assert list(metrics) == list(METRIC_NAMES)
+    for name, value in metrics.items():
+        assert value == pytest.approx(0.0, abs=1e-9), name
+
+
+@pytest.mark.parametrize("gain_db", [-6.0, 3.0, -12.0])
+def test_a_gain_change_is_a_loudness_and_level_error_of_that_many_db(music_stereo, gain_db):
+    louder = music_stereo * 10 ** (gain_db / 20)
+    metrics = all_metrics(louder, music_stereo, SAMPLE_RATE)
+    assert metrics["loudness_error_lu"] == pytest.approx(abs(gain_db), abs=0.01)
+    assert metrics["peak_error_db"] == pytest.approx(abs(gain_db), abs=0.01)
+    assert metrics["rms_error_db"] == pytest.approx(abs(gain_db), abs=0.01)
+    # level-independent features do not move, and MR-STFT matches loudness first
+    for name in ("sd_mrstft", "centroid_error_hz", "panning_error", "crest_factor_error_db", "dynamic_spread_error_db"):
+        assert metrics[name] == pytest.approx(0.0, abs=1e-4), name
+
+
+@pytest.mark.parametrize("sample_rate", [22050, 44100, 48000])
+@pytest.mark.parametrize("pan", [0.0, 0.2, 0.75, 1.0])
+def test_a_panned_source_has_the_panning_error_of_the_constant_power_law(sample_rate, pan):
+    source = noise(sample_rate=sample_rate)
+    centred = constant_power_pan(source, 0.5)
+    panned = constant_power_pan(source, pan)
+    expected = abs(1 - np.sin(np.pi * pan))  # |index(pan) - index(0.5)|, index(0.5) = 0
+    errors = panning_errors(panned, centred, sample_rate)
+    for band in ("panning_error", "panning_error_low", "panning_error_mid", "panning_error_high"):
+        assert errors[band] == pytest.approx(expected, abs=1e-4), band
+
+
+def test_the_panning_index_has_the_right_sign_and_a_band_sees_only_its_own_source():
+    low, high = sine(100.0), noise(seed=1)
+    # low tone hard left, noise centred: the index is -1 below 250 Hz
+    mix = constant_power_pan(low, 0.0) + constant_power_pan(high * 0.01, 0.5)
+    freqs, index, _ = panning_spectrum(mix, SAMPLE_RATE)
+    assert index[np.argmin(np.abs(freqs - 100.0))] == pytest.approx(-1.0, abs=0.01)
+    assert np.abs(index[freqs > 3000]).max() < 1e-3
+    # same mix with the tone hard right: only the low band differs (by 2)
+    other = constant_power_pan(low, 1.0) + constant_power_pan(high * 0.01, 0.5)
+    errors = panning_errors(other, mix, SAMPLE_RATE)
+    assert errors["panning_error_low"] > 1.9
+    assert errors["panning_error_high"] < 1e-3
+
+
+def test_sum_difference_distance_ignores_a_left_right_swap_but_not_a_collapse_to_mono(music_stereo):
+    swapped = music_stereo[::-1].copy()
+    assert sum_difference_stft_distance(swapped, music_stereo, SAMPLE_RATE) == pytest.approx(0.0, abs=1e-6)
+    mono = np.repeat(music_stereo.mean(axis=0, keepdims=True), 2, axis=0)
+    assert sum_difference_stft_distance(mono, music_stereo, SAMPLE_RATE) > 1.0
+
+
+def test_spectral_errors_of_two_sines_are_their_frequency_difference():
+    errors = spectral_errors(sine(1000.0), sine(2000.0), SAMPLE_RATE)
+    bin_hz = SAMPLE_RATE / 2048
+    assert errors["centroid_error_hz"] == pytest.approx(1000.0, abs=bin_hz)
+    assert errors["rolloff_error_hz"] == pytest.approx(1000.0, abs=2 * bin_hz)
+    assert errors["flatness_error"] < 1e-3  # both are pure tones
+    # white noise is flat (about 0.56 for a periodogram) and a tone is not
+    assert spectral_errors(noise(), sine(1000.0), SAMPLE_RATE)["flatness_error"] > 0.4
+
+
+def test_crest_factor_error_of_a_sine_against_a_square_wave_is_3_db():
+    tone = sine(441.0)
+    square = (0.1 * np.sign(tone)).astype(np.float32)
+    errors = dynamics_errors(tone, square, SAMPLE_RATE)
+    assert errors["crest_factor_error_db"] == pytest.approx(20 * np.log10(np.sqrt(2)), abs=0.02)
+
+
+def test_dynamic_spread_of_two_levels_is_half_their_difference():
+    steady = noise(4.0)
+    stepped = steady.copy()
+    stepped[: stepped.size // 2] *= 10 ** (-10 / 20)  # first half 10 dB down
+    errors = dynamics_errors(stepped, steady, SAMPLE_RATE)
+    # mean absolute deviation of a level that is half the time -10 dB, half 0 dB: 5 dB
+    assert errors["dynamic_spread_error_db"] == pytest.approx(5.0, abs=0.3)
+
+
+def test_silence_at_both_ends_does_not_count(music_stereo):
+    pad = np.zeros((2, SAMPLE_RATE), dtype=np.float32)
+    quieter = music_stereo * 0.5
+    padded = dynamics_errors(np.concatenate([pad, quieter, pad], 1), np.concatenate([pad, music_stereo, pad], 1),
+                             SAMPLE_RATE)
+    assert padded == pytest.approx(dynamics_errors(quieter, music_stereo, SAMPLE_RATE), abs=1e-6)
+
+
+def test_mono_input_is_treated_as_centred():
+    source = noise()
+    assert panning_errors(source, constant_power_pan(source, 0.5), SAMPLE_RATE)["panning_error"] < 1e-6
+
+
+@pytest.mark.parametrize(
+    "estimate, target, sample_rate, message",
+    [
+        (np.zeros((2, 44100)), np.zeros((2, 44000)), SAMPLE_RATE, "44100 samples but target has 44000"),
+        (np.zeros((3, 100)), np.zeros((3, 100)), SAMPLE_RATE, r"must be \(2, samples\)"),
+        (np.full((2, 100), np.nan), np.zeros((2, 100)), SAMPLE_RATE, "NaN"),
+        (np.ones((2, 100)), np.ones((2, 100)), 0, "sample_rate must be a positive integer"),
+        (np.ones((2, 100)), np.ones((2, 100)), 44100.5, "sample_rate must be a positive integer"),
+        (np.zeros((2, 44100)), np.zeros((2, 44100)), SAMPLE_RATE, "both silent"),
+        (np.zeros((2, 0)), np.zeros((2, 0)), SAMPLE_RATE, "empty"),
+        ("not audio", np.zeros((2, 10)), SAMPLE_RATE, "numeric array"),
+    ],
+)
+@pytest.mark.parametrize("metric", [loudness_error, peak_error, spectral_errors, panning_errors, dynamics_errors,
+                                    sum_difference_stft_distance, all_metrics])
+def test_bad_input_raises_a_value_error_that_names_the_problem(metric, estimate, target, sample_rate, message):
+    with pytest.raises(ValueError, match=message):
+        metric(estimate, target, sample_rate)
+
+
+def test_a_silent_estimate_cannot_be_loudness_matched():
+    with pytest.raises(ValueError, match="estimate is silent"):
+        sum_difference_stft_distance(np.zeros((2, SAMPLE_RATE)), constant_power_pan(noise(1.0), 0.5), SAMPLE_RATE)
+
+
+def test_signals_shorter_than_the_largest_fft_are_refused():
+    short = constant_power_pan(noise(0.05), 0.5)
+    with pytest.raises(ValueError, match="needs at least 4096"):
+        sum_difference_stft_distance(short, short, SAMPLE_RATE)
+
+
+def test_mismatched_fft_and_hop_sizes_are_refused(music_stereo):
+    with pytest.raises(ValueError, match="equally long"):
+        sum_difference_stft_distance(music_stereo, music_stereo, SAMPLE_RATE, fft_sizes=(1024, 256), hop_sizes=(512,))
