@@ -180,9 +180,10 @@ def _sum_difference_loss(fft_sizes: tuple[int, ...], hop_sizes: tuple[int, ...])
     return StereoSumDifferenceLoss(fft_sizes, hop_sizes)
 
 
-def _sd_mrstft(est, tgt, sample_rate, fft_sizes=DEFAULT_FFT_SIZES, hop_sizes=DEFAULT_HOP_SIZES, loudness_match=True):
+def _sd_mrstft(est, tgt, sample_rate, fft_sizes=DEFAULT_FFT_SIZES, hop_sizes=DEFAULT_HOP_SIZES, loudness_match=True,
+               gap_db: float | None = None):
     if loudness_match:
-        est = est * db_to_gain(_loudness_gap_db(est, tgt, sample_rate))
+        est = est * db_to_gain(_loudness_gap_db(est, tgt, sample_rate) if gap_db is None else gap_db)
     loss = _sum_difference_loss(tuple(fft_sizes), tuple(hop_sizes))
     with torch.no_grad():
         value = loss(torch.from_numpy(est[None].astype(np.float32)), torch.from_numpy(tgt[None].astype(np.float32)))
@@ -388,9 +389,10 @@ def _dynamics_errors(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict
 def all_metrics(estimate, target, sample_rate: int) -> dict[str, float]:
     """Every metric of this module, keyed and ordered as :data:`METRIC_NAMES`."""
     est, tgt = _check_pair(estimate, target, sample_rate, min_samples=max(DEFAULT_FFT_SIZES))
+    gap_db = _loudness_gap_db(est, tgt, sample_rate)
     out = {
-        "sd_mrstft": _sd_mrstft(est, tgt, sample_rate),
-        "loudness_error_lu": abs(_loudness_gap_db(est, tgt, sample_rate)),
+        "sd_mrstft": _sd_mrstft(est, tgt, sample_rate, gap_db=gap_db),
+        "loudness_error_lu": abs(gap_db),
         "peak_error_db": _peak_error(est, tgt, sample_rate),
         **_spectral_errors(est, tgt, sample_rate),
         **_panning_errors(est, tgt, sample_rate),

@@ -9,9 +9,12 @@ anything is rendered and reported as one line on stderr with exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 from dmc.audio import AudioError
 from dmc.datasets import DATASETS, DatasetError, load_songs
@@ -20,7 +23,7 @@ from dmc.manifest import default_render_dir, remember_latest
 from dmc.methods import MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
-from dmc.render.testset import RenderError, RenderSettings, TaskPlan, render_testset
+from dmc.render.testset import RenderError, RenderSettings, TaskPlan, default_workers, render_testset
 
 #: Tasks each dataset holds, rendered when ``--task`` is not given.
 DATASET_TASKS = {"demo": ("drums", "full"), "enst": ("drums",), "medleydb": ("full",)}
@@ -65,6 +68,8 @@ def get_parser() -> argparse.ArgumentParser:
     testset.add_argument("--out", type=Path, default=None, help="output folder (default ./renders/testset)")
     testset.add_argument("--force", action="store_true", help="render again even what is up to date")
     testset.add_argument("--device", default=None, help="torch device for the models (default: cuda if available)")
+    testset.add_argument("--workers", type=int, default=None,
+                         help="processes that encode and measure while the models mix (default: cores - 1; 0: none)")
     testset.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     return parser
 
@@ -139,6 +144,8 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
     """Validate everything and load the data: the task plans, and notes for the user."""
     if not args.seconds > 0:
         raise RenderError(f"--seconds must be positive, got {args.seconds}")
+    if args.workers is not None and args.workers < 0:
+        raise RenderError(f"--workers must be 0 or more, got {args.workers}")
     tasks = _tasks(args)
     resolved = {}
     notes: list[str] = []
@@ -153,6 +160,8 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
             songs = load_songs(args.data, task, args.split, root=args.root)
         except (DatasetError, AudioError) as exc:
             raise RenderError(str(exc)) from None
+        except ImportError as exc:  # a loader this installation does not have yet
+            raise RenderError(f"cannot load --data {args.data}: {exc}") from None
         plans.append(TaskPlan(task, select_passages(songs, args.seconds, args.passages), resolved[task]))
     return plans, notes
 
@@ -172,9 +181,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dmc.render: note: {note}", file=sys.stderr)
     out_dir = args.out if args.out is not None else default_render_dir()
     settings = RenderSettings(seconds=args.seconds, seed=args.seed, device=args.device)
+    workers = args.workers
+    if workers is None:
+        workers = default_workers(sum(len(p.passages) * len(p.methods) for p in plans))
+    # the models mix here while the workers encode: share the cores instead of oversubscribing them
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
     try:
         result = render_testset(
-            plans, out_dir, settings, force=args.force, progress=args.progress,
+            plans, out_dir, settings, force=args.force, progress=args.progress, workers=workers,
             extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
         )
     except RenderError as exc:

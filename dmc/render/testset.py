@@ -305,6 +305,15 @@ class _Renderer:
         return removed
 
 
+def default_workers(conditions: int) -> int:
+    """Worker processes for rendering ``conditions``: none for a few (start-up costs more than it
+    saves), else one per core, at most 4. Each runs one thread and the mixing process
+    (the models) is left the remaining cores, at least one, so nothing spins on a busy core."""
+    if conditions <= 12:
+        return 0
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _succeeded(future: Future) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
@@ -332,7 +341,7 @@ def render_testset(
         force: render every condition even when its recorded output is up to date.
         progress: show a tqdm progress bar on stderr.
         workers: processes that encode and measure; 0 does it in this process. Default:
-            one per CPU core (at most 2) when more than 12 conditions are rendered, else 0.
+            :func:`default_workers`.
         extra_settings: recorded in the manifest's ``settings`` (dataset, options).
 
     Raises:
@@ -343,8 +352,7 @@ def render_testset(
     renderer = _Renderer(out_dir, settings, force, extra_settings or {})
     renderer.prepare(plans)
     total = sum(len(plan.passages) * len(plan.methods) for plan in plans)
-    if workers is None:
-        workers = min(2, os.cpu_count() or 1) if total > 12 else 0
+    workers = default_workers(total) if workers is None else workers
     tasks: dict[str, list[PassageEntry]] = {plan.task: [] for plan in plans}
     with _pool(workers) as pool, tqdm(total=total, desc="render", unit="mix", disable=not progress) as bar:
         pending: _Pending | None = None

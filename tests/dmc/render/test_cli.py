@@ -1,0 +1,106 @@
+"""``python -m dmc.render testset``: one-line refusals of bad input, and a whole run on ENST-layout files."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+import dmc.methods
+from dmc.manifest import latest_manifest_path, load_manifest
+from dmc.render.cli import main
+
+
+def run_main(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+BAD_INPUT = [
+    (["--methods", "nope"], "unknown method 'nope'; choose from console, mono"),
+    (["--task", "jazz"], "unknown task 'jazz'; choose one of drums, full"),
+    (["--task", "full", "--methods", "demucs"], "method 'demucs' does not serve task 'full'"),
+    (["--data", "nope"], "unknown dataset 'nope'"),
+    (["--data", "enst", "--methods", "mono"], "--data enst needs --root PATH"),
+    (["--data", "enst", "--root", "{missing}", "--methods", "mono"], "dataset folder {missing} does not exist"),
+    (["--data", "enst", "--task", "full", "--root", "{enst}"], "--data enst holds no 'full' multitracks"),
+    (["--seconds", "0"], "--seconds must be positive"),
+    (["--data", "enst", "--root", "{enst}", "--methods", "mono", "--seconds", "30"],
+     "passage of 30 s is longer than song 'drummer_3_001_phrase_rock' (3.00 s)"),
+    (["--data", "enst", "--root", "{enst}", "--methods", "mono", "--passages", "nosuchsong"],
+     "unknown passage or song id(s) nosuchsong; songs: drummer_3_001_phrase_rock"),
+    (["--data", "enst", "--root", "{enst}", "--methods", "mono", "--passages", "0"], "--passages must be at least 1"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+]
+
+
+@pytest.mark.parametrize("options, message", BAD_INPUT)
+def test_bad_input_stops_with_one_line_and_exit_status_2(options, message, enst_root, tmp_path, capsys):
+    fill = {"missing": str(tmp_path / "missing"), "enst": str(enst_root)}
+    options = [o.format(**fill) for o in options]
+    out = tmp_path / "out"
+    code, stdout, stderr = run_main(["testset", *options, "--out", str(out), "--no-progress"], capsys)
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "error: " in lines[0] and message.format(**fill) in lines[0]
+    assert stdout == ""
+    assert not out.exists()  # stopped before writing anything
+
+
+def test_a_missing_console_checkpoint_is_refused_before_loading_any_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(dmc.methods, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    code, _, stderr = run_main(["testset", "--data", "enst", "--root", str(tmp_path / "nowhere"),
+                                "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert stderr.strip() == (
+        f"dmc.render: error: method 'console' needs the checkpoint {tmp_path / 'checkpoints' / 'console_drums.pt'}, "
+        "which does not exist (train it with `python -m dmc.train console --task drums`)"
+    )
+
+
+def test_the_module_entry_point_exits_non_zero_with_one_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "dmc.render", "testset", "--methods", "mono,nope", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "dmc.render: error: unknown method 'nope'; choose from console, mono, random, demucs, target, "
+        "anchor_3k5, anchor_7k"
+    ]
+    assert done.stdout == ""
+
+
+def test_a_whole_run_on_enst_files_writes_everything_and_a_rerun_skips_it(enst_root, tmp_path, capsys):
+    out = tmp_path / "render"
+    argv = ["testset", "--data", "enst", "--root", str(enst_root), "--methods", "mono,random,target", "--anchors",
+            "--seconds", "2", "--out", str(out), "--no-progress", "--workers", "0"]
+    code, stdout, stderr = run_main(argv, capsys)
+    assert code == 0, stderr
+    assert {p.name for p in out.iterdir()} == {"audio", "manifest.json", "params.json", "metrics.csv", "metrics.png"}
+    manifest = load_manifest(out)
+    manifest.check_files()
+    (passage,) = manifest.passages("drums")
+    assert passage.methods == ["mono", "random", "target", "anchor_3k5", "anchor_7k"]
+    assert len(passage.track_names) == 8
+    assert manifest.settings["data"] == "enst" and manifest.seeds == {"random": 0}
+    with open(out / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["method"] for r in rows) == ["anchor_3k5", "anchor_7k", "mono", "random"]
+    assert latest_manifest_path() == (out / "manifest.json").resolve()
+    assert "task drums: mean error against the target" in stdout
+    assert "5 rendered, 0 up to date" in stdout
+
+    code, stdout, _ = run_main(argv, capsys)
+    assert code == 0 and "0 rendered, 5 up to date" in stdout
+    code, stdout, _ = run_main([*argv, "--force"], capsys)
+    assert code == 0 and "5 rendered, 0 up to date" in stdout
+    assert load_manifest(out).files().keys() == manifest.files().keys()
+
