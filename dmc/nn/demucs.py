@@ -22,9 +22,58 @@ write from the paper's description; nothing is vendored.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
+
+from dmc import SAMPLE_RATE
+from dmc.checkpoint import register_model
+
+
+#: The fixed input layout of the drums model: ENST-Drums' eight microphones, in order.
+DRUM_TRACK_ORDER: tuple[str, ...] = (
+    "kick", "snare", "hihat", "tom_1", "tom_2", "tom_3", "overhead_L", "overhead_R",
+)
+#: The role each slot of :data:`DRUM_TRACK_ORDER` takes.
+DRUM_SLOT_ROLES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "tom", "tom", "overhead", "overhead")
+
+
+def arrange_drum_tracks(tracks: np.ndarray, roles: Sequence[str]) -> np.ndarray:
+    """Put drum tracks into the model's fixed 8-slot layout by role; empty slots stay silent.
+
+    The U-Net's input channels have fixed meanings, so a song whose tracks come in
+    another order or number (a kit without a third tom, tracks named ``kick_0``) must be
+    laid out first. Toms and overheads fill their slots in the order they come, so a
+    song already in ENST order is returned unchanged.
+
+    Args:
+        tracks: ``(tracks, samples)`` mono tracks.
+        roles: one :data:`dmc.roles.ROLES` name per track.
+
+    Returns:
+        ``(8, samples)`` float32 in :data:`DRUM_TRACK_ORDER`.
+
+    Raises:
+        ValueError: a role has no slot (``bass``, ``room``) or more tracks than slots.
+    """
+    tracks = np.atleast_2d(np.asarray(tracks, dtype=np.float32))
+    if len(roles) != tracks.shape[0]:
+        raise ValueError(f"got {tracks.shape[0]} tracks but {len(roles)} roles")
+    out = np.zeros((len(DRUM_SLOT_ROLES), tracks.shape[1]), dtype=np.float32)
+    free = list(range(len(DRUM_SLOT_ROLES)))
+    for track, role in zip(tracks, roles):
+        slot = next((i for i in free if DRUM_SLOT_ROLES[i] == role), None)
+        if slot is None:
+            wanted = sum(r == role for r in roles)
+            raise ValueError(
+                f"the drums model has no free slot for a {role!r} track ({wanted} given); its "
+                f"slots are {', '.join(DRUM_TRACK_ORDER)}"
+            )
+        free.remove(slot)
+        out[slot] = track
+    return out
 
 
 class _BLSTM(nn.Module):
@@ -70,12 +119,13 @@ def _decoder_block(channels: int, out_channels: int, kernel_size: int, stride: i
     return nn.Sequential(*layers)
 
 
+@register_model
 class DemucsMixer(nn.Module):
     """Demucs U-Net taking ``num_tracks`` mono tracks and returning an ``audio_channels`` mix.
 
     The model carries its own metadata (rate, track count, training segment) as
-    constructor arguments, so a checkpoint that stores the arguments is enough to mix
-    with it; nothing from the training configuration is needed at inference.
+    constructor arguments, which ``@register_model`` records in ``init_kwargs``, so its
+    checkpoint alone is enough to mix with it; no training configuration is needed.
 
     Args:
         num_tracks (int): input tracks N, in the order the dataset fixes (for ENST-Drums:
@@ -109,7 +159,7 @@ class DemucsMixer(nn.Module):
         self,
         num_tracks: int = 8,
         audio_channels: int = 2,
-        sample_rate: int = 44100,
+        sample_rate: int = SAMPLE_RATE,
         segment_seconds: float = 2.0,
         # Channels
         channels: int = 16,
@@ -139,13 +189,6 @@ class DemucsMixer(nn.Module):
             raise ValueError(f"growth must be at least 1, got {growth}")
         if lstm_layers < 0:
             raise ValueError(f"lstm_layers must be 0 or more, got {lstm_layers}")
-        #: Everything needed to rebuild this model (stored in checkpoints).
-        self.init_kwargs = dict(
-            num_tracks=num_tracks, audio_channels=audio_channels, sample_rate=sample_rate,
-            segment_seconds=segment_seconds, channels=channels, growth=growth, depth=depth,
-            kernel_size=kernel_size, stride=stride, context=context, lstm_layers=lstm_layers,
-            normalize=normalize, rescale=rescale,
-        )
         self.num_tracks = int(num_tracks)
         self.audio_channels = int(audio_channels)
         self.sample_rate = int(sample_rate)
