@@ -15,9 +15,10 @@ optional BS.1534-3 anchors ``anchor_3k5`` / ``anchor_7k`` (``dmc.anchors``).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dmc.anchors import ANCHOR_CUTOFFS_HZ, ReferenceCondition
 from dmc.baselines import MonoMixer, RandomMixer
@@ -56,7 +57,8 @@ class MethodSpec:
             (a :class:`dmc.anchors.ReferenceCondition`: the target mix in).
         build: factory ``BuildRequest -> mixer``.
         default: :data:`ALWAYS`, :data:`WHEN_AVAILABLE` or :data:`ON_REQUEST`.
-        checkpoint: ``task -> path`` of the checkpoint it loads, if any.
+        checkpoint: ``task -> file name`` of the checkpoint it loads, if any (looked up in
+            the checkpoint folder: :data:`CHECKPOINT_DIR` unless another is given).
         seeded: build one instance per passage with the passage's seed.
         needs: ``(module, attribute)`` that must be importable for the method to run.
         hint: how to make a missing checkpoint, shown in the error (``{task}`` is filled in).
@@ -67,15 +69,17 @@ class MethodSpec:
     source: str
     build: Callable[[BuildRequest], Any]
     default: str = ALWAYS
-    checkpoint: Callable[[str], Path] | None = None
+    checkpoint: Callable[[str], str] | None = None
     seeded: bool = False
     needs: tuple[str, str] | None = None
     hint: str = ""
 
-    def checkpoint_path(self, task: str) -> Path | None:
-        return None if self.checkpoint is None else self.checkpoint(task)
+    def checkpoint_path(self, task: str, folder: str | Path | None = None) -> Path | None:
+        if self.checkpoint is None:
+            return None
+        return Path(folder if folder is not None else CHECKPOINT_DIR) / self.checkpoint(task)
 
-    def unavailable(self, task: str) -> str | None:
+    def unavailable(self, task: str, checkpoint_dir: str | Path | None = None) -> str | None:
         """Why this method cannot run for ``task`` here, or None if it can."""
         if task not in self.tasks:
             return f"method {self.name!r} does not serve task {task!r} (it serves {', '.join(self.tasks)})"
@@ -87,7 +91,7 @@ class MethodSpec:
                 found = False
             if not found:
                 return f"method {self.name!r} needs {module}.{attribute}, which this installation does not have yet"
-        path = self.checkpoint_path(task)
+        path = self.checkpoint_path(task, checkpoint_dir)
         if path is not None and not path.is_file():
             hint = f" ({self.hint.format(task=task)})" if self.hint else ""
             return f"method {self.name!r} needs the checkpoint {path}, which does not exist{hint}"
@@ -117,7 +121,7 @@ REGISTRY: dict[str, MethodSpec] = {
     for spec in (
         MethodSpec(
             "console", TASKS, "tracks", _console,
-            checkpoint=lambda task: CHECKPOINT_DIR / f"console_{task}.pt",
+            checkpoint=lambda task: f"console_{task}.pt",
             needs=("dmc.inference", "load_console"),
             hint="train it with `python -m dmc.train console --task {task}`",
         ),
@@ -125,7 +129,7 @@ REGISTRY: dict[str, MethodSpec] = {
         MethodSpec("random", TASKS, "tracks", _random, seeded=True),
         MethodSpec(
             "demucs", ("drums",), "tracks", _demucs, default=WHEN_AVAILABLE,
-            checkpoint=lambda task: CHECKPOINT_DIR / "demucs_drums.pt",
+            checkpoint=lambda task: "demucs_drums.pt",
             needs=("dmc.inference", "load_demucs"),
             hint="train it with `python -m dmc.train demucs`",
         ),
@@ -156,6 +160,7 @@ def resolve_methods(
     names: list[str] | None = None,
     anchors: bool = False,
     registry: dict[str, MethodSpec] | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> tuple[list[MethodSpec], list[str]]:
     """The methods to render for ``task``, checked to be able to run here.
 
@@ -163,6 +168,7 @@ def resolve_methods(
         names: methods asked for by name; None means the defaults (``always`` methods,
             ``when_available`` ones that can run, and anchors when ``anchors``).
         anchors: add the anchors to the asked-for or default methods.
+        checkpoint_dir: folder of the checkpoints (default :data:`CHECKPOINT_DIR`).
 
     Returns:
         ``(specs, notes)``: the methods in registry order, and one line per default
@@ -181,7 +187,7 @@ def resolve_methods(
         for spec in registry.values():
             if task not in spec.tasks or spec.default == ON_REQUEST:
                 continue
-            if spec.default == WHEN_AVAILABLE and (reason := spec.unavailable(task)):
+            if spec.default == WHEN_AVAILABLE and (reason := spec.unavailable(task, checkpoint_dir)):
                 notes.append(f"skipping {reason}")
                 continue
             wanted.append(spec.name)
@@ -191,12 +197,16 @@ def resolve_methods(
         wanted += [name for name in ANCHOR_CUTOFFS_HZ if name in registry and name not in wanted]
     specs = [get_method(name, registry) for name in wanted]
     for spec in specs:
-        if reason := spec.unavailable(task):
+        if reason := spec.unavailable(task, checkpoint_dir):
             raise MethodError(reason)
     order = list(registry)
     return sorted(specs, key=lambda s: order.index(s.name)), notes
 
 
-def build_method(spec: MethodSpec, task: str, seed: int | None = None, device: str | None = None):
+def build_method(
+    spec: MethodSpec, task: str, seed: int | None = None, device: str | None = None,
+    checkpoint_dir: str | Path | None = None,
+):
     """Instantiate ``spec`` for ``task`` (a Mixer, or a ReferenceCondition for target sources)."""
-    return spec.build(BuildRequest(task=task, seed=seed, device=device, checkpoint=spec.checkpoint_path(task)))
+    checkpoint = spec.checkpoint_path(task, checkpoint_dir)
+    return spec.build(BuildRequest(task=task, seed=seed, device=device, checkpoint=checkpoint))

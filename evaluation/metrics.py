@@ -21,6 +21,7 @@ raises a ``ValueError`` that names the problem for bad input. Smaller is better 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -240,9 +241,9 @@ def spectral_features(audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarr
     flatness = np.exp(np.mean(np.log(power + 1e-20), axis=1)) / (np.mean(power, axis=1) + 1e-20)
     edges = [f for f in CONTRAST_EDGES_HZ if f < sample_rate / 2] + [sample_rate / 2 + 1]
     contrast = []
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in itertools.pairwise(edges):
         band = np.sort(power[:, (freqs >= low) & (freqs < high)], axis=1)
-        k = max(1, int(round(0.02 * band.shape[1])))
+        k = max(1, round(0.02 * band.shape[1]))
         contrast.append(_level_db(band[:, -k:].mean(axis=1)) - _level_db(band[:, :k].mean(axis=1)))
     frame = _frames(sample_rate)[0]
     return {

@@ -23,7 +23,13 @@ from dmc.manifest import default_render_dir, remember_latest
 from dmc.methods import MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
-from dmc.render.testset import RenderError, RenderSettings, TaskPlan, default_workers, render_testset
+from dmc.render.testset import (
+    RenderError,
+    RenderSettings,
+    TaskPlan,
+    default_workers,
+    render_testset,
+)
 
 #: Tasks each dataset holds, rendered when ``--task`` is not given.
 DATASET_TASKS = {"demo": ("drums", "full"), "enst": ("drums",), "medleydb": ("full",)}
@@ -67,6 +73,8 @@ def get_parser() -> argparse.ArgumentParser:
     testset.add_argument("--seed", type=int, default=0, help="base seed of the random baseline (default 0)")
     testset.add_argument("--out", type=Path, default=None, help="output folder (default ./renders/testset)")
     testset.add_argument("--force", action="store_true", help="render again even what is up to date")
+    testset.add_argument("--checkpoints", type=Path, default=None,
+                         help="folder of console_<task>.pt and demucs_drums.pt (default: the shipped dmc/checkpoints)")
     testset.add_argument("--device", default=None, help="torch device for the models (default: cuda if available)")
     testset.add_argument("--workers", type=int, default=None,
                          help="processes that encode and measure while the models mix (default: cores - 1; 0: none)")
@@ -144,13 +152,15 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
     """Validate everything and load the data: the task plans, and notes for the user."""
     if not args.seconds > 0:
         raise RenderError(f"--seconds must be positive, got {args.seconds}")
+    if args.checkpoints is not None and not args.checkpoints.is_dir():
+        raise RenderError(f"checkpoint folder {args.checkpoints} does not exist")
     if args.workers is not None and args.workers < 0:
         raise RenderError(f"--workers must be 0 or more, got {args.workers}")
     tasks = _tasks(args)
     resolved = {}
     notes: list[str] = []
     for task in tasks:
-        specs, skipped = resolve_methods(task, args.methods, anchors=args.anchors)
+        specs, skipped = resolve_methods(task, args.methods, anchors=args.anchors, checkpoint_dir=args.checkpoints)
         resolved[task] = specs
         notes += skipped
     _check_data(args)
@@ -180,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"dmc.render: note: {note}", file=sys.stderr)
     out_dir = args.out if args.out is not None else default_render_dir()
-    settings = RenderSettings(seconds=args.seconds, seed=args.seed, device=args.device)
+    settings = RenderSettings(seconds=args.seconds, seed=args.seed, device=args.device,
+                              checkpoint_dir=args.checkpoints)
     workers = args.workers
     if workers is None:
         workers = default_workers(sum(len(p.passages) * len(p.methods) for p in plans))

@@ -29,8 +29,22 @@ import dmc
 from dmc.manifest import Condition, Manifest, ManifestError, PassageEntry, load_manifest
 from dmc.methods import MethodSpec, build_method
 from dmc.multitrack import Passage, Song
-from dmc.render.finish import FinishError, Loudness, finish_condition, init_worker, normalized_reference
-from dmc.render.naming import OPAQUE_NAME, content_key, display_path, file_sha256, new_name_key, opaque_name, passage_seed
+from dmc.render.finish import (
+    FinishError,
+    Loudness,
+    finish_condition,
+    init_worker,
+    normalized_reference,
+)
+from dmc.render.naming import (
+    OPAQUE_NAME,
+    content_key,
+    display_path,
+    file_sha256,
+    new_name_key,
+    opaque_name,
+    passage_seed,
+)
 from dmc.staging import GainStaging
 
 #: Bump when a change to rendering or metrics makes earlier outputs stale.
@@ -44,13 +58,18 @@ class RenderError(Exception):
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """Settings every condition of a render shares (all but ``device`` enter the up-to-date check)."""
+    """Settings every condition of a render shares.
+
+    All but ``device`` and ``checkpoint_dir`` enter the up-to-date check (the content hash
+    of each checkpoint does instead of its folder).
+    """
 
     seconds: float = 10.0
-    loudness: Loudness = Loudness()
+    loudness: Loudness = field(default_factory=Loudness)
     seed: int = 0
     device: str | None = None
-    staging: GainStaging = GainStaging()
+    checkpoint_dir: Path | None = None
+    staging: GainStaging = field(default_factory=GainStaging)
 
     def key(self) -> dict[str, Any]:
         return {
@@ -92,7 +111,7 @@ class _InProcess(Executor):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to whoever reads the future, like a pool does
+        except BaseException as exc:  # noqa: BLE001 (handed to whoever reads the future, as a pool does)
             future.set_exception(exc)
         return future
 
@@ -120,7 +139,7 @@ class _Pending:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -159,12 +178,14 @@ class _Renderer:
         """Hash checkpoints and load every unseeded method once, before rendering anything."""
         for plan in plans:
             for spec in plan.methods:
-                path = spec.checkpoint_path(plan.task)
+                path = spec.checkpoint_path(plan.task, self.settings.checkpoint_dir)
                 if path is not None:
                     self.checkpoints[f"{spec.name}_{plan.task}"] = {"path": display_path(path), "sha256": file_sha256(path)}
                 if not spec.seeded:
                     try:
-                        self.mixers[(plan.task, spec.name)] = build_method(spec, plan.task, device=self.settings.device)
+                        self.mixers[(plan.task, spec.name)] = build_method(
+                            spec, plan.task, device=self.settings.device, checkpoint_dir=self.settings.checkpoint_dir
+                        )
                     except (OSError, ValueError, RuntimeError, KeyError) as exc:
                         where = f" from {display_path(path)}" if path is not None else ""
                         raise RenderError(f"cannot load method {spec.name!r}{where}: {exc}") from None
@@ -369,10 +390,10 @@ def render_testset(
                 tasks[pending.task].append(renderer.finish_passage(pending, bar))
         except BaseException:
             # interrupted or failed: record the passage in flight if all of it was written
-            if pending is not None and all(s.future is None or _succeeded(s.future) for s in pending.slots):
-                if not pending.entry.conditions:
-                    tasks[pending.task].append(renderer.finish_passage(pending, bar))
-                    renderer.save(renderer.manifest(renderer.with_unfinished(tasks)))
+            written = pending is not None and all(s.future is None or _succeeded(s.future) for s in pending.slots)
+            if written and not pending.entry.conditions:
+                tasks[pending.task].append(renderer.finish_passage(pending, bar))
+                renderer.save(renderer.manifest(renderer.with_unfinished(tasks)))
             raise
     result = renderer.result
     result.manifest = renderer.manifest(tasks)

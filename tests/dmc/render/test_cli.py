@@ -68,12 +68,14 @@ def test_a_missing_console_checkpoint_is_refused_before_loading_any_data(tmp_pat
 def test_the_module_entry_point_exits_non_zero_with_one_line(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "dmc.render", "testset", "--methods", "mono,nope", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "dmc.render: error: unknown method 'nope'; choose from console, mono, random, demucs, target, "
-        "anchor_3k5, anchor_7k"
+        (
+            "dmc.render: error: unknown method 'nope'; choose from console, mono, random, demucs, target, "
+            "anchor_3k5, anchor_7k"
+        )
     ]
     assert done.stdout == ""
 

@@ -114,7 +114,7 @@ def test_metrics_score_every_method_but_the_target_and_rank_the_oracle_first(ren
 
 @pytest.fixture
 def small(songs, registry, renderer):
-    plans_for, render = renderer
+    plans_for, _ = renderer
     return plans_for(songs[:2], registry, ["mono", "random", "target"])
 
 
@@ -123,7 +123,7 @@ def snapshot(out: Path) -> dict[str, tuple[int, str]]:
 
 
 def test_a_rerun_skips_what_is_up_to_date_and_force_renders_it_identically(small, tmp_path, renderer):
-    plans_for, render = renderer
+    _, render = renderer
     first = render(small, tmp_path)
     before = snapshot(tmp_path)
     again = render(small, tmp_path)
@@ -139,7 +139,7 @@ def test_a_rerun_skips_what_is_up_to_date_and_force_renders_it_identically(small
 
 
 def test_changing_the_seed_renders_only_the_random_baseline_again(small, tmp_path, renderer):
-    plans_for, render = renderer
+    _, render = renderer
     render(small, tmp_path)
     result = render(small, tmp_path, settings=RenderSettings(seconds=SECONDS, seed=7))
     assert (result.rendered, result.skipped) == (2, 4)
@@ -147,7 +147,7 @@ def test_changing_the_seed_renders_only_the_random_baseline_again(small, tmp_pat
 
 
 def test_the_random_baseline_is_identical_in_separate_renders(small, tmp_path, renderer):
-    plans_for, render = renderer
+    _, render = renderer
     one = render(small, tmp_path / "one").manifest
     two = render(small, tmp_path / "two").manifest
     for a, b in zip(one.passages("drums"), two.passages("drums")):

@@ -1,0 +1,81 @@
+"""The README's main command on the real demo test split with the shipped console checkpoints.
+
+These tests need ``dmc/checkpoints/console_drums.pt`` and ``console_full.pt``. Without
+them they fail (not skip) with a message saying so: the project is not done until the
+console it ships beats the baselines it is compared with.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dmc.audio import decode_mp3, integrated_loudness
+from dmc.effects.params import TASK_PARAMETERS, TASKS
+from dmc.manifest import load_manifest
+from dmc.methods import REGISTRY, resolve_methods
+from dmc.render.cli import main
+from dmc.render.naming import file_sha256
+
+pytestmark = pytest.mark.slow
+PASSAGES = {"drums": 5, "full": 6}
+
+
+@pytest.fixture(scope="module")
+def demo_render(tmp_path_factory):
+    """``python -m dmc.render testset`` with no options but the output folder."""
+    missing = [str(p) for p in (REGISTRY["console"].checkpoint_path(t) for t in TASKS) if not p.is_file()]
+    if missing:
+        pytest.fail(
+            f"the shipped console checkpoints are missing ({', '.join(missing)}): train and ship them with "
+            "`python -m dmc.train console --task drums|full`; this test checks that the console beats the mono "
+            "and random baselines on the demo test split", pytrace=False,
+        )
+    out = tmp_path_factory.mktemp("demo-render")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(out.parent / "state"))
+        assert main(["testset", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_console_beats_mono_and_random_on_the_demo_test_split(demo_render):
+    frame = pd.read_csv(demo_render / "metrics.csv")
+    means = frame.groupby(["task", "method"])["sd_mrstft"].mean().unstack("method")
+    for task in TASKS:
+        row = means.loc[task]
+        assert row["console"] < row["mono"], f"{task}: console does not beat mono\n{means}"
+        assert row["console"] < row["random"], f"{task}: console does not beat random\n{means}"
+
+
+def test_every_method_and_passage_is_rendered_at_minus_23_lufs(demo_render):
+    manifest = load_manifest(demo_render)
+    manifest.check_files()
+    for task in TASKS:
+        expected = [s.name for s in resolve_methods(task)[0]]
+        passages = manifest.passages(task)
+        assert len(passages) == PASSAGES[task]
+        for passage in passages:
+            assert passage.methods == expected
+            for condition in passage.conditions:
+                path = manifest.path_of(condition.file)
+                assert file_sha256(path) == condition.sha256
+                audio, sample_rate = decode_mp3(path)
+                assert audio.shape[1] / sample_rate == pytest.approx(10.0, abs=1 / sample_rate)
+                assert integrated_loudness(audio, sample_rate) == pytest.approx(-23.0, abs=0.5)
+    assert {f"console_{t}" for t in TASKS} <= set(manifest.checkpoints)
+
+
+def test_console_parameters_are_stored_per_passage_and_track_in_real_units(demo_render):
+    manifest = load_manifest(demo_render)
+    params = json.loads((demo_render / "params.json").read_text())["tasks"]
+    for task in TASKS:
+        space = TASK_PARAMETERS[task]
+        for passage in manifest.passages(task):
+            console = params[task][passage.passage_id]["methods"]["console"]
+            assert len(console) == len(passage.track_names)
+            for settings in console:
+                values = space.from_dict(settings, fill_defaults=False)  # raises outside the ranges
+                assert np.all(np.isfinite(values))
