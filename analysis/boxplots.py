@@ -16,7 +16,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a path: import the package, not this folder's modules
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from analysis import cli, pipeline  # noqa: E402
+from analysis import cli, pipeline
 
 PROG = "boxplots"
 
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         analysis = pipeline.prepare(ratings, cli.options_from_args(args), source)
         for line in analysis.screening.summary():
             print(line)
-        paths = pipeline.write_boxplots(analysis, args.out) + pipeline.write_screening(analysis, args.out)
+        paths = pipeline.write_boxplots(analysis, args.out) + pipeline.write_screening(
+            analysis, args.out
+        )
         cli.print_paths("wrote", paths)
         return 0
 

@@ -24,19 +24,46 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """A parser with the input, output, screening and simulation options of every script."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--ratings", metavar="FILE", type=Path,
-                        help="CSV/JSON export of the web app (default: read the web app's database)")
-    source.add_argument("--db", metavar="URL",
-                        help="database URL (default: $DMC_DATABASE_URL or the web app's instance database)")
-    parser.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT_DIR,
-                        help=f"output folder (default: ./{DEFAULT_OUT_DIR}/)")
-    parser.add_argument("--no-screening", action="store_true",
-                        help="keep every rater (the screening report still says who would be excluded)")
-    parser.add_argument("--simulated", choices=SIMULATED_CHOICES, default="exclude",
-                        help="simulated rows: exclude (default), analyse only them, or include them with real ones")
-    parser.add_argument("--reference", default=REFERENCE_METHOD, help=f"hidden reference method (default: {REFERENCE_METHOD})")
-    parser.add_argument("--mid-anchor", default=MID_ANCHOR, help=f"mid anchor method (default: {MID_ANCHOR})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of resampling and plot jitter (default: 0)")
+    source.add_argument(
+        "--ratings",
+        metavar="FILE",
+        type=Path,
+        help="CSV/JSON export of the web app (default: read the web app's database)",
+    )
+    source.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: $DMC_DATABASE_URL or the web app's instance database)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=DEFAULT_OUT_DIR,
+        help=f"output folder (default: ./{DEFAULT_OUT_DIR}/)",
+    )
+    parser.add_argument(
+        "--no-screening",
+        action="store_true",
+        help="keep every rater (the screening report still says who would be excluded)",
+    )
+    parser.add_argument(
+        "--simulated",
+        choices=SIMULATED_CHOICES,
+        default="exclude",
+        help="simulated rows: exclude (default), analyse only them, or include them with real ones",
+    )
+    parser.add_argument(
+        "--reference",
+        default=REFERENCE_METHOD,
+        help=f"hidden reference method (default: {REFERENCE_METHOD})",
+    )
+    parser.add_argument(
+        "--mid-anchor", default=MID_ANCHOR, help=f"mid anchor method (default: {MID_ANCHOR})"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of resampling and plot jitter (default: 0)"
+    )
     return parser
 
 
@@ -46,8 +73,13 @@ def options_from_args(args: argparse.Namespace, **overrides) -> AnalysisOptions:
         rules = ScreeningRules(reference=args.reference, mid_anchor=args.mid_anchor)
     except ValueError as error:
         raise RatingsError(str(error)) from None
-    return AnalysisOptions(simulated=args.simulated, screening=not args.no_screening, rules=rules,
-                           seed=args.seed, **overrides)
+    return AnalysisOptions(
+        simulated=args.simulated,
+        screening=not args.no_screening,
+        rules=rules,
+        seed=args.seed,
+        **overrides,
+    )
 
 
 def load_from_args(args: argparse.Namespace):
@@ -56,7 +88,7 @@ def load_from_args(args: argparse.Namespace):
 
 
 def run(prog: str, body: Callable[[], int]) -> int:
-    """Run a script body; a :class:`RatingsError` or an unwritable output becomes one line on stderr."""
+    """Run a script body; a :class:`RatingsError` or an unwritable output: one line on stderr."""
     try:
         return body()
     except RatingsError as error:

@@ -22,11 +22,27 @@ from analysis.ratings import ordered_methods, ordered_tasks
 
 CONFIDENCE_LEVEL = 0.95
 
-COLUMNS = ("task", "method", "ratings", "raters", "median", "q1", "q3", "iqr", "mean", "ci_low", "ci_high")
+COLUMNS = (
+    "task",
+    "method",
+    "ratings",
+    "raters",
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "mean",
+    "ci_low",
+    "ci_high",
+)
 
 
-def bootstrap_mean_ci(values, n_resamples: int = N_RESAMPLES, seed: int = 0,
-                      confidence_level: float = CONFIDENCE_LEVEL) -> tuple[float, float]:
+def bootstrap_mean_ci(
+    values,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+    confidence_level: float = CONFIDENCE_LEVEL,
+) -> tuple[float, float]:
     """BCa bootstrap confidence interval of the mean of ``values``.
 
     Degenerate samples get a defined answer instead of a warning: one value gives NaN
@@ -42,8 +58,13 @@ def bootstrap_mean_ci(values, n_resamples: int = N_RESAMPLES, seed: int = 0,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", stats.DegenerateDataWarning)
             result = stats.bootstrap(
-                (values,), np.mean, n_resamples=n_resamples, confidence_level=confidence_level,
-                method=method, rng=np.random.default_rng(seed), vectorized=True,
+                (values,),
+                np.mean,
+                n_resamples=n_resamples,
+                confidence_level=confidence_level,
+                method=method,
+                rng=np.random.default_rng(seed),
+                vectorized=True,
             )
         low, high = result.confidence_interval
         if np.isfinite(low) and np.isfinite(high):
@@ -51,8 +72,12 @@ def bootstrap_mean_ci(values, n_resamples: int = N_RESAMPLES, seed: int = 0,
     return np.nan, np.nan
 
 
-def describe(ratings: pd.DataFrame, n_resamples: int = N_RESAMPLES, seed: int = 0,
-             confidence_level: float = CONFIDENCE_LEVEL) -> pd.DataFrame:
+def describe(
+    ratings: pd.DataFrame,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+    confidence_level: float = CONFIDENCE_LEVEL,
+) -> pd.DataFrame:
     """Median, quartiles, IQR, rater-level mean and its bootstrap CI per task and method.
 
     Every group uses a generator seeded with ``seed``, so a group's interval does not
@@ -70,9 +95,19 @@ def describe(ratings: pd.DataFrame, n_resamples: int = N_RESAMPLES, seed: int = 
             rater_means = group.groupby("rater_id")["rating"].mean().to_numpy()
             q1, median, q3 = np.percentile(values, [25, 50, 75])
             low, high = bootstrap_mean_ci(rater_means, n_resamples, seed, confidence_level)
-            rows.append({
-                "task": task, "method": method, "ratings": len(values), "raters": len(rater_means),
-                "median": median, "q1": q1, "q3": q3, "iqr": q3 - q1,
-                "mean": float(rater_means.mean()), "ci_low": low, "ci_high": high,
-            })
+            rows.append(
+                {
+                    "task": task,
+                    "method": method,
+                    "ratings": len(values),
+                    "raters": len(rater_means),
+                    "median": median,
+                    "q1": q1,
+                    "q3": q3,
+                    "iqr": q3 - q1,
+                    "mean": float(rater_means.mean()),
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -70,11 +70,17 @@ class Analysis:
         """A figure title that makes simulated results impossible to mistake for real ones."""
         if self.is_simulated:
             mixed = self.options.simulated == "include" and not self.ratings["is_simulated"].all()
-            return "SIMULATED ratings mixed with real ones" if mixed else "SIMULATED ratings (not a real panel)"
+            return (
+                "SIMULATED ratings mixed with real ones"
+                if mixed
+                else "SIMULATED ratings (not a real panel)"
+            )
         return None
 
 
-def load_ratings(ratings_path: str | Path | None = None, database_url: str | None = None) -> tuple[pd.DataFrame, str]:
+def load_ratings(
+    ratings_path: str | Path | None = None, database_url: str | None = None
+) -> tuple[pd.DataFrame, str]:
     """Rows from an export file, or from the database (default: the web app's own)."""
     if ratings_path is not None:
         return read_ratings_file(ratings_path), str(ratings_path)
@@ -82,7 +88,9 @@ def load_ratings(ratings_path: str | Path | None = None, database_url: str | Non
     return frame, frame.attrs.get("source", "the ratings database")
 
 
-def prepare(ratings: pd.DataFrame, options: AnalysisOptions | None = None, source: str = "ratings") -> Analysis:
+def prepare(
+    ratings: pd.DataFrame, options: AnalysisOptions | None = None, source: str = "ratings"
+) -> Analysis:
     """Select real/simulated rows, drop training trials and screen; no statistics yet.
 
     Raises:
@@ -97,11 +105,17 @@ def prepare(ratings: pd.DataFrame, options: AnalysisOptions | None = None, sourc
             f"post-screening excluded all {len(result.report)} raters of {source}; "
             "see the screening report or pass --no-screening"
         )
-    return Analysis(source, options, result, result.ratings, bool(result.ratings["is_simulated"].any()))
+    return Analysis(
+        source, options, result, result.ratings, bool(result.ratings["is_simulated"].any())
+    )
 
 
-def analyse(ratings: pd.DataFrame, options: AnalysisOptions | None = None, source: str = "ratings",
-            progress: bool | None = None) -> Analysis:
+def analyse(
+    ratings: pd.DataFrame,
+    options: AnalysisOptions | None = None,
+    source: str = "ratings",
+    progress: bool | None = None,
+) -> Analysis:
     """:func:`prepare`, then every statistic and view (progress bar on a terminal)."""
     analysis = prepare(ratings, options, source)
     options, kept = analysis.options, analysis.ratings
@@ -110,12 +124,23 @@ def analyse(ratings: pd.DataFrame, options: AnalysisOptions | None = None, sourc
         ("descriptives", lambda: descriptives.describe(kept, options.n_resamples, options.seed)),
         ("friedman", lambda: inference.friedman(kept)),
         ("wilcoxon", lambda: inference.pairwise_wilcoxon(kept, options.alpha)),
-        ("permutation", lambda: inference.permutation_tests(kept, options.n_resamples, options.seed, options.alpha)),
+        (
+            "permutation",
+            lambda: inference.permutation_tests(
+                kept, options.n_resamples, options.seed, options.alpha
+            ),
+        ),
         ("agreement", lambda: views.agreement(kept)),
         ("passages", lambda: views.passage_view(kept, options.alpha)),
         ("raters", lambda: views.rater_view(scored_all, analysis.screening.report)),
     ]
-    bar = tqdm(steps, desc="analysis", unit="step", disable=None if progress is None else not progress, leave=False)
+    bar = tqdm(
+        steps,
+        desc="analysis",
+        unit="step",
+        disable=None if progress is None else not progress,
+        leave=False,
+    )
     for name, compute in bar:
         bar.set_postfix_str(name)
         setattr(analysis, name, compute())
@@ -124,23 +149,49 @@ def analyse(ratings: pd.DataFrame, options: AnalysisOptions | None = None, sourc
 
 #: Tables written by :func:`write_tables`: attribute, file name, caption.
 TABLES = (
-    ("descriptives", "descriptives", "Ratings per task and method: median, IQR, mean over raters with bootstrap 95 % CI"),
+    (
+        "descriptives",
+        "descriptives",
+        "Ratings per task and method: median, IQR, mean over raters with bootstrap 95 % CI",
+    ),
     ("friedman", "friedman", "Friedman test across methods per task over (rater x passage) blocks"),
-    ("wilcoxon", "wilcoxon", "Pairwise Wilcoxon signed-rank tests, Holm-corrected per task, rank-biserial effect sizes"),
-    ("permutation", "permutation", "BS.1534-3 permutation tests on rater mean differences, Holm-corrected per task"),
+    (
+        "wilcoxon",
+        "wilcoxon",
+        "Pairwise Wilcoxon signed-rank tests, Holm-corrected per task, rank-biserial effect sizes",
+    ),
+    (
+        "permutation",
+        "permutation",
+        "BS.1534-3 permutation tests on rater mean differences, Holm-corrected per task",
+    ),
     ("agreement", "agreement", "Inter-rater agreement per task (Kendall's W)"),
-    ("passages", "passages", "Per-passage separation of methods (Friedman per passage, Kendall's W)"),
+    (
+        "passages",
+        "passages",
+        "Per-passage separation of methods (Friedman per passage, Kendall's W)",
+    ),
     ("raters", "raters", "Per-rater behaviour and agreement with the panel"),
 )
 
 
 def write_screening(analysis: Analysis, out_dir: str | Path) -> list[Path]:
     """The screening report (who was excluded and why) as CSV and Markdown."""
-    paths = write_table(analysis.screening.report, out_dir, "screening", "Post-screening (ITU-R BS.1534-3, 0-1)",
-                        formats=("csv", "md"))
+    paths = write_table(
+        analysis.screening.report,
+        out_dir,
+        "screening",
+        "Post-screening (ITU-R BS.1534-3, 0-1)",
+        formats=("csv", "md"),
+    )
     if len(analysis.screening.exempt_items):
-        paths += write_table(analysis.screening.exempt_items, out_dir, "screening_exempt_items",
-                             "Items where the anchor rule was not applied", formats=("csv", "md"))
+        paths += write_table(
+            analysis.screening.exempt_items,
+            out_dir,
+            "screening_exempt_items",
+            "Items where the anchor rule was not applied",
+            formats=("csv", "md"),
+        )
     return paths
 
 
@@ -164,5 +215,9 @@ def write_boxplots(analysis: Analysis, out_dir: str | Path) -> list[Path]:
 
 def write_view_figures(analysis: Analysis, out_dir: str | Path) -> list[Path]:
     """Per-passage and per-rater heat maps (needs :func:`analyse`)."""
-    paths = plots.save_figure(plots.passage_figure(analysis.passages, analysis.title), out_dir, "passages")
-    return paths + plots.save_figure(plots.rater_figure(analysis.raters, analysis.title), out_dir, "raters")
+    paths = plots.save_figure(
+        plots.passage_figure(analysis.passages, analysis.title), out_dir, "passages"
+    )
+    return paths + plots.save_figure(
+        plots.rater_figure(analysis.raters, analysis.title), out_dir, "raters"
+    )

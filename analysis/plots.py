@@ -34,8 +34,17 @@ def _draw_bands(ax, label: bool) -> None:
     if label:
         transform = ax.get_yaxis_transform()
         for i, name in enumerate(BANDS):
-            ax.text(1.02, 0.1 + 0.2 * i, name, transform=transform, va="center", ha="left",
-                    fontsize=8, color="0.35", rotation=90)
+            ax.text(
+                1.02,
+                0.1 + 0.2 * i,
+                name,
+                transform=transform,
+                va="center",
+                ha="left",
+                fontsize=8,
+                color="0.35",
+                rotation=90,
+            )
 
 
 def boxplot_figure(ratings: pd.DataFrame, title: str | None = None, seed: int = 0) -> Figure:
@@ -60,14 +69,30 @@ def boxplot_figure(ratings: pd.DataFrame, title: str | None = None, seed: int = 
         data = [rows.loc[rows["method"].to_numpy() == m, "rating"].to_numpy() for m in methods]
         positions = np.arange(1, len(methods) + 1)
         _draw_bands(ax, label=index == len(tasks) - 1)
-        ax.boxplot(data, positions=positions, widths=0.6, showfliers=False, patch_artist=True,
-                   boxprops={"facecolor": "#DCE6F2", "edgecolor": _BOX_COLOR},
-                   medianprops={"color": "#C44E52", "linewidth": 2}, whiskerprops={"color": _BOX_COLOR},
-                   capprops={"color": _BOX_COLOR}, zorder=2)
+        ax.boxplot(
+            data,
+            positions=positions,
+            widths=0.6,
+            showfliers=False,
+            patch_artist=True,
+            boxprops={"facecolor": "#DCE6F2", "edgecolor": _BOX_COLOR},
+            medianprops={"color": "#C44E52", "linewidth": 2},
+            whiskerprops={"color": _BOX_COLOR},
+            capprops={"color": _BOX_COLOR},
+            zorder=2,
+        )
         for pos, values in zip(positions, data):
             x = pos + rng.uniform(-0.2, 0.2, size=values.size)
-            ax.scatter(x, values, s=5, color="0.15", alpha=_jitter_alpha(values.size), linewidths=0,
-                       zorder=3, rasterized=True)
+            ax.scatter(
+                x,
+                values,
+                s=5,
+                color="0.15",
+                alpha=_jitter_alpha(values.size),
+                linewidths=0,
+                zorder=3,
+                rasterized=True,
+            )
         ax.set_xticks(positions, methods, rotation=30, ha="right")
         raters = rows["rater_id"].nunique()
         ax.set_title(f"{task} ({raters} rater{'s' if raters != 1 else ''})")
@@ -81,7 +106,9 @@ def boxplot_figure(ratings: pd.DataFrame, title: str | None = None, seed: int = 
 
 
 def _heatmap(ax, matrix: np.ndarray, row_labels, column_labels) -> object:
-    image = ax.imshow(matrix, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    image = ax.imshow(
+        matrix, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest"
+    )
     ax.set_xticks(np.arange(len(column_labels)), column_labels, rotation=30, ha="right")
     if len(row_labels) <= 60:
         ax.set_yticks(np.arange(len(row_labels)), row_labels, fontsize=7)
@@ -104,8 +131,10 @@ def passage_figure(passages: pd.DataFrame, title: str | None = None) -> Figure:
     for ax, task in zip(axes, tasks):
         rows = passages.loc[passages["task"] == task]
         methods = [c for c in passages.columns if c in METHODS and rows[c].notna().any()]
-        labels = [f"{p}  W={w:.2f}" if np.isfinite(w) else str(p)
-                  for p, w in zip(rows["passage_id"], rows["kendalls_w"])]
+        labels = [
+            f"{p}  W={w:.2f}" if np.isfinite(w) else str(p)
+            for p, w in zip(rows["passage_id"], rows["kendalls_w"])
+        ]
         image = _heatmap(ax, rows[methods].to_numpy(dtype=float), labels, methods)
         ax.set_title(f"{task}: mean rating per passage")
     if image is not None:
@@ -121,9 +150,16 @@ def rater_figure(raters: pd.DataFrame, title: str | None = None) -> Figure:
     Reads the output of :func:`analysis.views.rater_view`.
     """
     cells = [c for c in raters.columns if ":" in str(c)]
-    excluded = raters["excluded"].fillna(False).to_numpy(dtype=bool) if "excluded" in raters else np.zeros(len(raters), bool)
+    excluded = (
+        raters["excluded"].fillna(False).to_numpy(dtype=bool)
+        if "excluded" in raters
+        else np.zeros(len(raters), bool)
+    )
     labels = [f"{r} (x)" if x else str(r) for r, x in zip(raters["rater_id"], excluded)]
-    fig = Figure(figsize=(max(6.0, 0.6 * len(cells) + 2.5), 1.5 + 0.2 * min(len(raters), 60)), layout="constrained")
+    fig = Figure(
+        figsize=(max(6.0, 0.6 * len(cells) + 2.5), 1.5 + 0.2 * min(len(raters), 60)),
+        layout="constrained",
+    )
     ax = fig.subplots()
     image = _heatmap(ax, raters[cells].to_numpy(dtype=float), labels, cells)
     ax.set_title("mean rating per rater ((x): excluded by screening)")
@@ -133,8 +169,13 @@ def rater_figure(raters: pd.DataFrame, title: str | None = None) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, out_dir: str | Path, name: str, formats: tuple[str, ...] = FIGURE_FORMATS,
-                dpi: int = 150) -> list[Path]:
+def save_figure(
+    fig: Figure,
+    out_dir: str | Path,
+    name: str,
+    formats: tuple[str, ...] = FIGURE_FORMATS,
+    dpi: int = 150,
+) -> list[Path]:
     """Write ``fig`` as ``<out_dir>/<name>.png`` and ``.pdf``; return the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,17 @@ from dmc.manifest import METHODS
 
 #: Columns of the ratings export, in export order (``webapp.export.RATING_COLUMNS``).
 RATING_COLUMNS = (
-    "rater_id", "task", "passage_id", "trial_id", "method", "rating",
-    "is_training", "is_simulated", "submitted_at", "time_on_trial_ms", "plays",
+    "rater_id",
+    "task",
+    "passage_id",
+    "trial_id",
+    "method",
+    "rating",
+    "is_training",
+    "is_simulated",
+    "submitted_at",
+    "time_on_trial_ms",
+    "plays",
 )
 ID_COLUMNS = ("rater_id", "task", "passage_id", "trial_id", "method")
 #: What the export escapes with a leading ``'`` (``webapp.export.escape_cell``): text
@@ -87,7 +96,9 @@ def read_ratings_file(path: str | os.PathLike) -> pd.DataFrame:
             if isinstance(data, dict):
                 data = data.get("ratings", data.get("rows"))
             if not isinstance(data, list):
-                raise RatingsError(f"{path}: expected a list of rating records or {{\"ratings\": [...]}}")
+                raise RatingsError(
+                    f'{path}: expected a list of rating records or {{"ratings": [...]}}'
+                )
             frame = pd.DataFrame.from_records(data)
         elif suffix in (".jsonl", ".ndjson"):
             frame = pd.read_json(path, lines=True, dtype=False)
@@ -98,16 +109,20 @@ def read_ratings_file(path: str | os.PathLike) -> pd.DataFrame:
     except RatingsError:
         raise
     except (json.JSONDecodeError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        raise RatingsError(f"{path}: cannot parse ratings ({error.__class__.__name__}: {error})") from error
+        raise RatingsError(
+            f"{path}: cannot parse ratings ({error.__class__.__name__}: {error})"
+        ) from error
     return validate_ratings(frame, source=str(path))
 
 
 def _display_url(database_url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
+    """The URL with any password masked, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
+    try:
         return make_url(database_url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is reported by the web app's own error below
+    except ArgumentError:  # unparsable: the web app's own error follows; show no credentials
         return database_url.split("@")[-1]
 
 
@@ -131,13 +146,22 @@ def read_database(database_url: str | None = None) -> pd.DataFrame:
     url = database_url or default_database_url()
     shown = _display_url(url)
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        db_path = Path(url[len("sqlite:///"):].split("?")[0])
+        db_path = Path(url[len("sqlite:///") :].split("?")[0])
         if not db_path.is_file():
             raise NoRatingsError(f"no ratings yet: there is no database at {db_path}")
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         frame = ratings_frame(url)
-    except Exception as error:  # driver errors differ per backend; report them in one line
-        message = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+    except (
+        SQLAlchemyError,
+        ImportError,
+        OSError,
+        ValueError,
+    ) as error:  # bad URL, driver, file, schema
+        message = (
+            str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+        )
         raise RatingsError(f"cannot read ratings from {shown}: {message}") from error
     if frame is None or len(frame) == 0:
         raise NoRatingsError(f"no ratings yet in the database {shown}")
@@ -146,7 +170,9 @@ def read_database(database_url: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def _where(source: str, positions: np.ndarray, frame: pd.DataFrame, detail: pd.Series | None = None) -> str:
+def _where(
+    source: str, positions: np.ndarray, frame: pd.DataFrame, detail: pd.Series | None = None
+) -> str:
     line_offset = 2 if source.lower().endswith(".csv") else 1
     unit = "line" if line_offset == 2 else "row"
     shown = []
@@ -171,7 +197,9 @@ def _to_bool(column: pd.Series, name: str, source: str, frame: pd.DataFrame) -> 
     return is_true
 
 
-def _to_number(column: pd.Series, name: str, source: str, frame: pd.DataFrame, required: bool) -> np.ndarray:
+def _to_number(
+    column: pd.Series, name: str, source: str, frame: pd.DataFrame, required: bool
+) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     missing = column.isna().to_numpy()
     bad = np.flatnonzero(np.isnan(values) & (~missing | required) | np.isinf(values))
@@ -200,7 +228,8 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     missing = [c for c in RATING_COLUMNS if c not in frame.columns]
     if missing:
         raise RatingsError(
-            f"{source}: missing column(s) {', '.join(missing)}; expected {', '.join(RATING_COLUMNS)}"
+            f"{source}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(RATING_COLUMNS)}"
         )
     if len(frame) == 0:
         raise NoRatingsError(f"no ratings in {source}")
@@ -224,7 +253,9 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     rating = _to_number(rating_raw, "rating", source, frame, required=True)
     outside = np.flatnonzero((rating < 0.0) | (rating > 1.0))
     if outside.size:
-        raise RatingsError("rating must lie in [0, 1]: " + _where(source, outside, frame, rating_raw))
+        raise RatingsError(
+            "rating must lie in [0, 1]: " + _where(source, outside, frame, rating_raw)
+        )
     out["rating"] = rating
     out["is_training"] = _to_bool(frame["is_training"], "is_training", source, frame)
     out["is_simulated"] = _to_bool(frame["is_simulated"], "is_simulated", source, frame)
@@ -233,7 +264,9 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
         values = _to_number(frame[name], name, source, frame, required=False)
         negative = np.flatnonzero(values < 0)
         if negative.size:
-            raise RatingsError(f"{name} must not be negative: " + _where(source, negative, frame, frame[name]))
+            raise RatingsError(
+                f"{name} must not be negative: " + _where(source, negative, frame, frame[name])
+            )
         out[name] = values
     duplicated = np.flatnonzero(out.duplicated(["rater_id", "trial_id", "method"]).to_numpy())
     if duplicated.size:
@@ -254,7 +287,9 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     return out
 
 
-def select_simulated(ratings: pd.DataFrame, simulated: str = "exclude", source: str = "ratings") -> pd.DataFrame:
+def select_simulated(
+    ratings: pd.DataFrame, simulated: str = "exclude", source: str = "ratings"
+) -> pd.DataFrame:
     """Keep real rows (``"exclude"``, the default), simulated rows (``"only"``) or both.
 
     Simulated panels exist for demos, tests and power analysis; they must never leak into
@@ -265,7 +300,9 @@ def select_simulated(ratings: pd.DataFrame, simulated: str = "exclude", source: 
         NoRatingsError: no rows of the requested kind, with a hint when the other kind exists.
     """
     if simulated not in SIMULATED_CHOICES:
-        raise ValueError(f"simulated must be one of {', '.join(SIMULATED_CHOICES)}, not {simulated!r}")
+        raise ValueError(
+            f"simulated must be one of {', '.join(SIMULATED_CHOICES)}, not {simulated!r}"
+        )
     is_simulated = ratings["is_simulated"].to_numpy(dtype=bool)
     if simulated == "include":
         return ratings

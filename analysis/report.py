@@ -12,17 +12,18 @@ from __future__ import annotations
 import base64
 import html
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a path: import the package, not this folder's modules
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from analysis import cli, pipeline  # noqa: E402
-from analysis.inference import N_RESAMPLES  # noqa: E402
-from analysis.tables import format_value  # noqa: E402
+from analysis import cli, pipeline
+from analysis.inference import N_RESAMPLES
+from analysis.tables import format_value
 
 PROG = "report"
+TITLE = "Listening test analysis"
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
@@ -38,16 +39,20 @@ img { max-width: 100%; } .banner { background: #fde2e1; padding: 0.6em; font-wei
 def html_table(frame, max_rows: int = 200) -> str:
     """``frame`` as an HTML table with the same rounding as the Markdown tables."""
     columns = list(frame.columns)
-    numeric = {c: frame[c].dtype.kind in "iuf" for c in columns}
-    head = "".join(f"<th class=\"{'num' if numeric[c] else 'text'}\">{html.escape(str(c))}</th>" for c in columns)
+    kind = {c: "num" if frame[c].dtype.kind in "iuf" else "text" for c in columns}
+    head = "".join(f'<th class="{kind[c]}">{html.escape(str(c))}</th>' for c in columns)
     body = []
     for row in frame.head(max_rows).itertuples(index=False):
         cells = "".join(
-            f"<td class=\"{'num' if numeric[c] else 'text'}\">{html.escape(format_value(v, str(c)))}</td>"
+            f'<td class="{kind[c]}">{html.escape(format_value(v, str(c)))}</td>'
             for v, c in zip(row, columns)
         )
         body.append(f"<tr>{cells}</tr>")
-    more = f"<p class='caption'>first {max_rows} of {len(frame)} rows; all in the CSV</p>" if len(frame) > max_rows else ""
+    more = (
+        f"<p class='caption'>first {max_rows} of {len(frame)} rows; all in the CSV</p>"
+        if len(frame) > max_rows
+        else ""
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
 
@@ -58,33 +63,51 @@ def _image(path: Path, alt: str) -> str:
 
 def render_html(analysis: pipeline.Analysis, figures: dict[str, Path]) -> str:
     """The report page for a computed :class:`analysis.pipeline.Analysis`."""
-    options = analysis.options
-    parts = [f"<h1>Listening test analysis</h1><p class='caption'>{html.escape(analysis.source)}, "
-             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {len(analysis.ratings)} ratings by "
-             f"{analysis.ratings['rater_id'].nunique()} raters after screening; {options.n_resamples} resamples, "
-             f"seed {options.seed}, alpha {options.alpha:g}</p>"]
+    options, ratings = analysis.options, analysis.ratings
+    intro = (
+        f"<h1>{TITLE}</h1><p class='caption'>{html.escape(analysis.source)}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {len(ratings)} ratings by "
+        f"{ratings['rater_id'].nunique()} raters after screening; "
+        f"{options.n_resamples} resamples, seed {options.seed}, alpha {options.alpha:g}</p>"
+    )
+    parts = [intro]
     if analysis.title:
         parts.append(f"<p class='banner'>{html.escape(analysis.title)}</p>")
-    parts.append("<h2>Post-screening</h2><pre>" + html.escape("\n".join(analysis.screening.summary())) + "</pre>")
+    parts.append(
+        "<h2>Post-screening</h2><pre>"
+        + html.escape("\n".join(analysis.screening.summary()))
+        + "</pre>"
+    )
     parts.append(html_table(analysis.screening.report))
     parts.append("<h2>Ratings per task and method</h2>" + _image(figures["boxplots"], "box plots"))
     for attribute, _, caption in pipeline.TABLES:
         if attribute == "passages":
-            parts.append("<h2>Passages</h2>" + _image(figures["passages"], "mean rating per passage"))
+            parts.append(
+                "<h2>Passages</h2>" + _image(figures["passages"], "mean rating per passage")
+            )
         elif attribute == "raters":
             parts.append("<h2>Raters</h2>" + _image(figures["raters"], "mean rating per rater"))
         elif attribute == "descriptives":
             parts.append("<h2>Statistics</h2>")
-        parts.append(f"<p class='caption'>{html.escape(caption)}</p>" + html_table(getattr(analysis, attribute)))
+        parts.append(
+            f"<p class='caption'>{html.escape(caption)}</p>"
+            + html_table(getattr(analysis, attribute))
+        )
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Listening test analysis</title>"
-            f"<style>{_STYLE}</style></head><body>{body}</body></html>\n")
+    head = f"<meta charset='utf-8'><title>{TITLE}</title><style>{_STYLE}</style>"
+    return f"<!DOCTYPE html><html lang='en'><head>{head}</head><body>{body}</body></html>\n"
 
 
 def get_parser():
-    parser = cli.base_parser(PROG, "One-page HTML report: screening, box plots, tests, agreement, views.")
-    parser.add_argument("--resamples", type=int, default=N_RESAMPLES,
-                        help=f"bootstrap and permutation resamples (default: {N_RESAMPLES})")
+    parser = cli.base_parser(
+        PROG, "One-page HTML report: screening, box plots, tests, agreement, views."
+    )
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        default=N_RESAMPLES,
+        help=f"bootstrap and permutation resamples (default: {N_RESAMPLES})",
+    )
     return parser
 
 
@@ -93,10 +116,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         ratings, source = cli.load_from_args(args)
-        analysis = pipeline.analyse(ratings, cli.options_from_args(args, n_resamples=args.resamples), source)
+        analysis = pipeline.analyse(
+            ratings, cli.options_from_args(args, n_resamples=args.resamples), source
+        )
         for line in analysis.screening.summary():
             print(line)
-        figures = pipeline.write_boxplots(analysis, args.out) + pipeline.write_view_figures(analysis, args.out)
+        figures = pipeline.write_boxplots(analysis, args.out) + pipeline.write_view_figures(
+            analysis, args.out
+        )
         tables = pipeline.write_tables(analysis, args.out)
         pngs = {p.stem: p for p in figures if p.suffix == ".png"}
         report = Path(args.out) / "report.html"

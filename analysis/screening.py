@@ -18,8 +18,8 @@ Fractions are compared as exact rationals, never as rounded floats. An item is o
 scored trial of one assessor; for the 25 % rule the assessors of an item are those who
 rated that task and passage. An exempt item leaves the anchor rule entirely: it counts
 neither as a violation nor in the denominator (the items on which the assessor rated
-the mid anchor), as the web app's dashboard flags do. Training trials never count. The rules pool both tasks: an
-assessor excluded is excluded from every task.
+the mid anchor), as the web app's dashboard flags do. Training trials never count.
+The rules pool both tasks: an assessor excluded is excluded from every task.
 """
 
 from __future__ import annotations
@@ -37,8 +37,16 @@ MID_ANCHOR = "anchor_7k"
 assert REFERENCE_METHOD in METHODS and MID_ANCHOR in ANCHORS
 
 REPORT_COLUMNS = (
-    "rater_id", "items", "reference_items", "reference_below", "reference_fraction",
-    "anchor_items", "anchor_above", "anchor_fraction", "excluded", "reason",
+    "rater_id",
+    "items",
+    "reference_items",
+    "reference_below",
+    "reference_fraction",
+    "anchor_items",
+    "anchor_above",
+    "anchor_fraction",
+    "excluded",
+    "reason",
 )
 
 
@@ -66,13 +74,21 @@ class ScreeningRules:
     anchor_exemption_fraction: float = 0.25
 
     def __post_init__(self):
-        for name in ("reference_min", "anchor_max", "max_item_fraction", "anchor_exemption_fraction"):
+        for name in (
+            "reference_min",
+            "anchor_max",
+            "max_item_fraction",
+            "anchor_exemption_fraction",
+        ):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], not {value!r}")
         for name in ("reference", "mid_anchor"):
             if getattr(self, name) not in METHODS:
-                raise ValueError(f"{name} {getattr(self, name)!r} is not a method; choose from {', '.join(METHODS)}")
+                raise ValueError(
+                    f"{name} {getattr(self, name)!r} is not a method; "
+                    f"choose from {', '.join(METHODS)}"
+                )
 
 
 @dataclass
@@ -105,15 +121,21 @@ class ScreeningResult:
         """Human-readable lines: who was kept, who was excluded and why, exempt items."""
         total, out = len(self.report), len(self.excluded)
         if not self.applied:
-            lines = [f"screening off: all {total} raters kept ({out} would be excluded by BS.1534-3)"]
+            lines = [
+                f"screening off: all {total} raters kept ({out} would be excluded by BS.1534-3)"
+            ]
         else:
-            lines = [f"screening (ITU-R BS.1534-3, 0-1 scale): kept {total - out} of {total} raters"]
+            lines = [
+                f"screening (ITU-R BS.1534-3, 0-1 scale): kept {total - out} of {total} raters"
+            ]
         for row in self.report.loc[self.report["excluded"]].itertuples():
-            lines.append(f"  {'would exclude' if not self.applied else 'excluded'} {row.rater_id}: {row.reason}")
+            verb = "excluded" if self.applied else "would exclude"
+            lines.append(f"  {verb} {row.rater_id}: {row.reason}")
         for row in self.exempt_items.itertuples():
             lines.append(
-                f"  anchor rule not applied to {row.task}/{row.passage_id}: {row.above} of {row.raters} "
-                f"raters ({row.fraction:.0%}) rated {self.rules.mid_anchor} above {self.rules.anchor_max:g}"
+                f"  anchor rule not applied to {row.task}/{row.passage_id}: {row.above} of "
+                f"{row.raters} raters ({row.fraction:.0%}) rated {self.rules.mid_anchor} "
+                f"above {self.rules.anchor_max:g}"
             )
         return lines + [f"  note: {n}" for n in self.notes]
 
@@ -130,16 +152,28 @@ def exceeds(count, total, fraction: float) -> np.ndarray:
     return (count * exact.denominator > exact.numerator * total) & (total > 0)
 
 
-def _per_rater(rows: pd.DataFrame, flag: np.ndarray, raters: pd.Index) -> tuple[pd.Series, pd.Series]:
-    grouped = pd.DataFrame({"rater_id": rows["rater_id"].to_numpy(), "flag": flag}).groupby("rater_id")["flag"]
-    return (grouped.size().reindex(raters, fill_value=0).astype(int),
-            grouped.sum().reindex(raters, fill_value=0).astype(int))
+def _per_rater(
+    rows: pd.DataFrame, flag: np.ndarray, raters: pd.Index
+) -> tuple[pd.Series, pd.Series]:
+    grouped = pd.DataFrame({"rater_id": rows["rater_id"].to_numpy(), "flag": flag}).groupby(
+        "rater_id"
+    )["flag"]
+    return (
+        grouped.size().reindex(raters, fill_value=0).astype(int),
+        grouped.sum().reindex(raters, fill_value=0).astype(int),
+    )
 
 
 def _exempt_items(anchor: pd.DataFrame, rules: ScreeningRules) -> pd.DataFrame:
     above = anchor["rating"].to_numpy() > rules.anchor_max
     items = (
-        pd.DataFrame({"task": anchor["task"].to_numpy(), "passage_id": anchor["passage_id"].to_numpy(), "above": above})
+        pd.DataFrame(
+            {
+                "task": anchor["task"].to_numpy(),
+                "passage_id": anchor["passage_id"].to_numpy(),
+                "above": above,
+            }
+        )
         .groupby(["task", "passage_id"], sort=True)["above"]
         .agg(raters="size", above="sum")
         .reset_index()
@@ -166,7 +200,9 @@ def _reason(row, rules: ScreeningRules) -> str:
     return "; ".join(reasons)
 
 
-def screen(ratings: pd.DataFrame, rules: ScreeningRules | None = None, apply: bool = True) -> ScreeningResult:
+def screen(
+    ratings: pd.DataFrame, rules: ScreeningRules | None = None, apply: bool = True
+) -> ScreeningResult:
     """Apply the BS.1534-3 post-screening to validated ratings.
 
     Args:
@@ -185,14 +221,20 @@ def screen(ratings: pd.DataFrame, rules: ScreeningRules | None = None, apply: bo
     notes = []
 
     reference = scored.loc[methods == rules.reference]
-    ref_items, ref_below = _per_rater(reference, reference["rating"].to_numpy() < rules.reference_min, raters)
+    ref_items, ref_below = _per_rater(
+        reference, reference["rating"].to_numpy() < rules.reference_min, raters
+    )
     anchor = scored.loc[methods == rules.mid_anchor]
     exempt = _exempt_items(anchor, rules)
     exempt_keys = set(zip(exempt["task"], exempt["passage_id"]))
     if exempt_keys:
-        keys = pd.MultiIndex.from_arrays([anchor["task"].to_numpy(), anchor["passage_id"].to_numpy()])
+        keys = pd.MultiIndex.from_arrays(
+            [anchor["task"].to_numpy(), anchor["passage_id"].to_numpy()]
+        )
         anchor = anchor.loc[~keys.isin(list(exempt_keys))]
-    anchor_items, anchor_above = _per_rater(anchor, anchor["rating"].to_numpy() > rules.anchor_max, raters)
+    anchor_items, anchor_above = _per_rater(
+        anchor, anchor["rating"].to_numpy() > rules.anchor_max, raters
+    )
     if len(reference) == 0:
         notes.append(f"no ratings of the reference {rules.reference!r}: reference rule not applied")
     if not (methods == rules.mid_anchor).any():
@@ -213,7 +255,9 @@ def screen(ratings: pd.DataFrame, rules: ScreeningRules | None = None, apply: bo
     report["reference_excluded"] = exceeds(ref_below, ref_items, rules.max_item_fraction)
     report["anchor_excluded"] = exceeds(anchor_above, anchor_items, rules.max_item_fraction)
     report["excluded"] = report["reference_excluded"] | report["anchor_excluded"]
-    report["reason"] = [_reason(row, rules) if row["excluded"] else "" for _, row in report.iterrows()]
+    report["reason"] = [
+        _reason(row, rules) if row["excluded"] else "" for _, row in report.iterrows()
+    ]
     report = report.reset_index()[list(REPORT_COLUMNS)]
 
     kept = scored

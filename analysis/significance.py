@@ -18,17 +18,21 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a path: import the package, not this folder's modules
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from analysis import cli, pipeline  # noqa: E402
-from analysis.inference import N_RESAMPLES  # noqa: E402
-from analysis.tables import to_markdown  # noqa: E402
+from analysis import cli, pipeline
+from analysis.inference import N_RESAMPLES
+from analysis.tables import to_markdown
 
 PROG = "significance"
 
 
 def get_parser():
     parser = cli.base_parser(PROG, "Significance tests and tables per task and method pair.")
-    parser.add_argument("--resamples", type=int, default=N_RESAMPLES,
-                        help=f"bootstrap and permutation resamples (default: {N_RESAMPLES})")
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        default=N_RESAMPLES,
+        help=f"bootstrap and permutation resamples (default: {N_RESAMPLES})",
+    )
     return parser
 
 

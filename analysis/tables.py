@@ -17,8 +17,16 @@ import pandas as pd
 
 FORMATS = ("csv", "md", "tex")
 _LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
 }
 
 
@@ -40,11 +48,16 @@ def format_value(value, column: str) -> str:
 
 def _text_rows(frame: pd.DataFrame) -> list[list[str]]:
     columns = list(frame.columns)
-    return [[format_value(v, str(c)) for v, c in zip(row, columns)] for row in frame.itertuples(index=False)]
+    return [
+        [format_value(v, str(c)) for v, c in zip(row, columns)]
+        for row in frame.itertuples(index=False)
+    ]
 
 
 def _is_numeric(frame: pd.DataFrame, column) -> bool:
-    return pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+    return pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(
+        frame[column]
+    )
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
@@ -70,15 +83,24 @@ def to_latex(frame: pd.DataFrame, caption: str | None = None, label: str | None 
         lines.append(r"\caption{" + latex_escape(caption) + "}")
     if label:
         lines.append(r"\label{" + label + "}")
-    lines += [r"\begin{tabular}{" + spec + "}", r"\toprule",
-              " & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\", r"\midrule"]
+    lines += [
+        r"\begin{tabular}{" + spec + "}",
+        r"\toprule",
+        " & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\",
+        r"\midrule",
+    ]
     lines += [" & ".join(latex_escape(cell) for cell in row) + r" \\" for row in _text_rows(frame)]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
-def write_table(frame: pd.DataFrame, out_dir: str | Path, name: str, caption: str | None = None,
-                formats: tuple[str, ...] = FORMATS) -> list[Path]:
+def write_table(
+    frame: pd.DataFrame,
+    out_dir: str | Path,
+    name: str,
+    caption: str | None = None,
+    formats: tuple[str, ...] = FORMATS,
+) -> list[Path]:
     """Write ``frame`` as ``<out_dir>/<name>.csv``, ``.md`` and ``.tex``; return the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +113,9 @@ def write_table(frame: pd.DataFrame, out_dir: str | Path, name: str, caption: st
         if fmt == "csv":
             frame.to_csv(path, index=False)
         elif fmt == "md":
-            path.write_text((f"**{caption}**\n\n" if caption else "") + to_markdown(frame), encoding="utf-8")
+            path.write_text(
+                (f"**{caption}**\n\n" if caption else "") + to_markdown(frame), encoding="utf-8"
+            )
         else:
             path.write_text(to_latex(frame, caption, label=f"tab:{name}"), encoding="utf-8")
         paths.append(path)

@@ -54,11 +54,21 @@ def agreement(ratings: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for task in ordered_tasks(ratings):
         task_rows = ratings.loc[ratings["task"].to_numpy() == task]
-        means = task_rows.pivot_table(index="rater_id", columns="method", values="rating", aggfunc="mean")
+        means = task_rows.pivot_table(
+            index="rater_id", columns="method", values="rating", aggfunc="mean"
+        )
         means = means[ordered_methods(task_rows)].dropna()
         w, chi2, p_value = kendalls_w(means.to_numpy())
-        rows.append({"task": task, "raters": means.shape[0], "methods": means.shape[1],
-                     "kendalls_w": w, "chi2": chi2, "p_value": p_value})
+        rows.append(
+            {
+                "task": task,
+                "raters": means.shape[0],
+                "methods": means.shape[1],
+                "kendalls_w": w,
+                "chi2": chi2,
+                "p_value": p_value,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -79,13 +89,26 @@ def passage_view(ratings: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         systems = [m for m in methods if m not in NON_SYSTEMS]
         rows = []
         for passage_id, group in task_rows.groupby("passage_id", sort=True):
-            wide = group.pivot_table(index="rater_id", columns="method", values="rating", aggfunc="mean")
+            wide = group.pivot_table(
+                index="rater_id", columns="method", values="rating", aggfunc="mean"
+            )
             wide = wide.reindex(columns=methods)
             w, _, p_value = kendalls_w(wide.dropna().to_numpy())
             means = wide.mean()
-            spread = float(means[systems].max() - means[systems].min()) if len(systems) >= 2 else np.nan
-            rows.append({"task": task, "passage_id": passage_id, "raters": wide.shape[0], "kendalls_w": w,
-                         "p_value": p_value, "systems_spread": spread, **means.to_dict()})
+            spread = (
+                float(means[systems].max() - means[systems].min()) if len(systems) >= 2 else np.nan
+            )
+            rows.append(
+                {
+                    "task": task,
+                    "passage_id": passage_id,
+                    "raters": wide.shape[0],
+                    "kendalls_w": w,
+                    "p_value": p_value,
+                    "systems_spread": spread,
+                    **means.to_dict(),
+                }
+            )
         frame = pd.DataFrame(rows)
         frame["p_holm"] = holm(frame["p_value"], alpha)[1]
         frames.append(frame.sort_values("kendalls_w", ascending=False, na_position="last"))
@@ -118,20 +141,30 @@ def rater_view(ratings: pd.DataFrame, screening_report: pd.DataFrame | None = No
     cells = ratings.groupby(["rater_id", "task", "method"])["rating"].agg(["sum", "count"])
     sums = cells["sum"].unstack(["task", "method"])
     counts = cells["count"].unstack(["task", "method"])
-    order = [(t, m) for t in ordered_tasks(ratings) for m in ordered_methods(ratings) if (t, m) in sums.columns]
+    order = [
+        (t, m)
+        for t in ordered_tasks(ratings)
+        for m in ordered_methods(ratings)
+        if (t, m) in sums.columns
+    ]
     sums, counts = sums[order], counts[order]
     means = sums / counts
     others = (sums.sum() - sums.fillna(0)) / (counts.sum() - counts.fillna(0)).replace(0, np.nan)
-    rho = [_spearman(means.iloc[i].to_numpy(float), others.iloc[i].to_numpy(float)) for i in range(len(means))]
+    rho = [
+        _spearman(means.iloc[i].to_numpy(float), others.iloc[i].to_numpy(float))
+        for i in range(len(means))
+    ]
     by_rater = ratings.groupby("rater_id")
-    view = pd.DataFrame({
-        "trials": by_rater["trial_id"].nunique(),
-        "ratings": by_rater.size(),
-        "mean_rating": by_rater["rating"].mean(),
-        "consensus_rho": pd.Series(rho, index=means.index),
-        "median_time_on_trial_s": by_rater["time_on_trial_ms"].median() / 1000.0,
-        "median_plays": by_rater["plays"].median(),
-    })
+    view = pd.DataFrame(
+        {
+            "trials": by_rater["trial_id"].nunique(),
+            "ratings": by_rater.size(),
+            "mean_rating": by_rater["rating"].mean(),
+            "consensus_rho": pd.Series(rho, index=means.index),
+            "median_time_on_trial_s": by_rater["time_on_trial_ms"].median() / 1000.0,
+            "median_plays": by_rater["plays"].median(),
+        }
+    )
     if screening_report is not None:
         report = screening_report.set_index("rater_id")[["excluded", "reason"]]
         view = view.join(report, how="left")

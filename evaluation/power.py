@@ -29,17 +29,23 @@ from evaluation.simulate import PanelModel, simulate_panel
 TABLE_COLUMNS = ("difference", "raters", "simulations", "detected", "power", "ci_low", "ci_high")
 
 
-def comparison_model(model: PanelModel, task: str, method_a: str, method_b: str, difference: float) -> PanelModel:
+def comparison_model(
+    model: PanelModel, task: str, method_a: str, method_b: str, difference: float
+) -> PanelModel:
     """``model`` with only ``task`` and ``method_b`` set ``difference`` below ``method_a``."""
     if task not in model.quality:
         raise ValueError(f"unknown task {task!r}; the model has {', '.join(model.quality)}")
     quality = model.quality[task]
     for method in (method_a, method_b):
         if method not in quality:
-            raise ValueError(f"method {method!r} is not presented in task {task!r} ({', '.join(quality)})")
+            raise ValueError(
+                f"method {method!r} is not presented in task {task!r} ({', '.join(quality)})"
+            )
     lower = quality[method_a] - difference
     if not 0.0 <= lower <= 1.0:
-        raise ValueError(f"{method_a} quality {quality[method_a]} minus difference {difference} leaves [0, 1]")
+        raise ValueError(
+            f"{method_a} quality {quality[method_a]} minus difference {difference} leaves [0, 1]"
+        )
     single = PanelModel(**{**model.__dict__, "quality": {task: dict(quality)}})
     return single.with_effects({(task, method_b): lower})
 
@@ -53,13 +59,25 @@ def detected(ratings: pd.DataFrame, method_a: str, method_b: str, alpha: float =
     row = tests.loc[(tests["method_a"] == method_a) & (tests["method_b"] == method_b)]
     sign = 1.0
     if row.empty:  # the pair is stored in the fixed method order
-        row, sign = tests.loc[(tests["method_a"] == method_b) & (tests["method_b"] == method_a)], -1.0
+        row, sign = (
+            tests.loc[(tests["method_a"] == method_b) & (tests["method_b"] == method_a)],
+            -1.0,
+        )
     return bool(row["significant"].iloc[0] and sign * row["rank_biserial"].iloc[0] > 0)
 
 
-def power_table(differences, raters_grid, method_a: str = "console", method_b: str = "random",
-                task: str = "drums", simulations: int = 100, alpha: float = ALPHA, seed: int = 0,
-                model: PanelModel | None = None, progress: bool | None = None) -> pd.DataFrame:
+def power_table(
+    differences,
+    raters_grid,
+    method_a: str = "console",
+    method_b: str = "random",
+    task: str = "drums",
+    simulations: int = 100,
+    alpha: float = ALPHA,
+    seed: int = 0,
+    model: PanelModel | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Estimated power for every (difference, panel size), with Wilson 95 % intervals.
 
     Panel ``i`` of a panel size ``n`` is seeded from ``(seed, n, i)``: points are
@@ -71,7 +89,9 @@ def power_table(differences, raters_grid, method_a: str = "console", method_b: s
         raise ValueError(f"simulations must be at least 1, not {simulations}")
     rows = []
     points = [(d, n) for d in differences for n in raters_grid]
-    for difference, n_raters in tqdm(points, desc="power", unit="point", disable=None if progress is None else not progress):
+    for difference, n_raters in tqdm(
+        points, desc="power", unit="point", disable=None if progress is None else not progress
+    ):
         if n_raters < 2:
             raise ValueError(f"panel sizes must be at least 2 raters, not {n_raters}")
         panel_model = comparison_model(model, task, method_a, method_b, difference)
@@ -82,8 +102,17 @@ def power_table(differences, raters_grid, method_a: str = "console", method_b: s
             hits += detected(panel.ratings, method_a, method_b, alpha)
         power = hits / simulations
         low, high = proportion_confint(hits, simulations, alpha=0.05, method="wilson")
-        rows.append({"difference": difference, "raters": n_raters, "simulations": simulations, "detected": hits,
-                     "power": power, "ci_low": min(float(low), power), "ci_high": max(float(high), power)})
+        rows.append(
+            {
+                "difference": difference,
+                "raters": n_raters,
+                "simulations": simulations,
+                "detected": hits,
+                "power": power,
+                "ci_low": min(float(low), power),
+                "ci_high": max(float(high), power),
+            }
+        )
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
@@ -92,8 +121,13 @@ def raters_needed(table: pd.DataFrame, target_power: float = 0.8) -> pd.DataFram
     rows = []
     for difference, group in table.groupby("difference", sort=True):
         enough = group.loc[group["power"] >= target_power].sort_values("raters")
-        rows.append({"difference": difference, "raters_needed": int(enough["raters"].iloc[0]) if len(enough) else np.nan,
-                     "largest_tried": int(group["raters"].max())})
+        rows.append(
+            {
+                "difference": difference,
+                "raters_needed": int(enough["raters"].iloc[0]) if len(enough) else np.nan,
+                "largest_tried": int(group["raters"].max()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -117,17 +151,29 @@ def power_figure(table: pd.DataFrame, target_power: float, title: str) -> Figure
 def run_power_cli(args: argparse.Namespace, model: PanelModel) -> int:
     """The ``--power`` mode of ``python -m evaluation.simulate``: table, answer, plot."""
     method_a, method_b = args.compare
-    table = power_table(args.difference, args.raters_grid, method_a, method_b, args.task, args.simulations,
-                        seed=args.seed, model=model)
+    table = power_table(
+        args.difference,
+        args.raters_grid,
+        method_a,
+        method_b,
+        args.task,
+        args.simulations,
+        seed=args.seed,
+        model=model,
+    )
     title = f"{args.task}: {method_a} vs {method_b} (SIMULATED panels)"
     print(title + "\n" + to_markdown(table))
     for row in raters_needed(table, args.target_power).itertuples():
         if np.isnan(row.raters_needed):
-            print(f"difference {row.difference:g}: power {args.target_power:g} not reached with "
-                  f"up to {row.largest_tried} raters")
+            print(
+                f"difference {row.difference:g}: power {args.target_power:g} not reached with "
+                f"up to {row.largest_tried} raters"
+            )
         else:
-            print(f"difference {row.difference:g}: {int(row.raters_needed)} raters give power >= "
-                  f"{args.target_power:g}")
+            print(
+                f"difference {row.difference:g}: {int(row.raters_needed)} raters give power >= "
+                f"{args.target_power:g}"
+            )
     out = Path(args.out or Path("analysis_out") / "power.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)

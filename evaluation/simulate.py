@@ -28,7 +28,7 @@ import argparse
 import copy
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -38,15 +38,40 @@ from dmc.manifest import METHODS
 
 #: Per-task mean quality of each method on 0-1: plausible defaults, not the paper's numbers.
 DEFAULT_QUALITY = {
-    "drums": {"target": 0.92, "console": 0.72, "demucs": 0.62, "random": 0.42, "mono": 0.38,
-              "anchor_7k": 0.48, "anchor_3k5": 0.2},
-    "full": {"target": 0.92, "console": 0.62, "random": 0.35, "mono": 0.4, "anchor_7k": 0.48, "anchor_3k5": 0.2},
+    "drums": {
+        "target": 0.92,
+        "console": 0.72,
+        "demucs": 0.62,
+        "random": 0.42,
+        "mono": 0.38,
+        "anchor_7k": 0.48,
+        "anchor_3k5": 0.2,
+    },
+    "full": {
+        "target": 0.92,
+        "console": 0.62,
+        "random": 0.35,
+        "mono": 0.4,
+        "anchor_7k": 0.48,
+        "anchor_3k5": 0.2,
+    },
 }
-COLUMNS = ("rater_id", "task", "passage_id", "trial_id", "method", "rating", "is_training", "is_simulated",
-           "submitted_at", "time_on_trial_ms", "plays")
+COLUMNS = (
+    "rater_id",
+    "task",
+    "passage_id",
+    "trial_id",
+    "method",
+    "rating",
+    "is_training",
+    "is_simulated",
+    "submitted_at",
+    "time_on_trial_ms",
+    "plays",
+)
 REFERENCE = "target"
 MID_ANCHOR = "anchor_7k"
-START = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
 def _default_quality() -> dict[str, dict[str, float]]:
@@ -88,7 +113,9 @@ class PanelModel:
         for task, methods in self.quality.items():
             unknown = [m for m in methods if m not in METHODS]
             if unknown:
-                raise ValueError(f"task {task!r}: unknown method(s) {unknown}; methods are {', '.join(METHODS)}")
+                raise ValueError(
+                    f"task {task!r}: unknown method(s) {unknown}; methods are {', '.join(METHODS)}"
+                )
             bad = {m: q for m, q in methods.items() if not 0.0 <= q <= 1.0}
             if bad:
                 raise ValueError(f"task {task!r}: quality must lie in [0, 1], got {bad}")
@@ -97,13 +124,15 @@ class PanelModel:
         if not 0.0 <= self.failing_fraction <= 1.0:
             raise ValueError(f"failing_fraction must lie in [0, 1], not {self.failing_fraction}")
 
-    def with_effects(self, effects: dict[tuple[str | None, str], float]) -> "PanelModel":
+    def with_effects(self, effects: dict[tuple[str | None, str], float]) -> PanelModel:
         """A copy with some method qualities replaced; key ``(None, m)`` means every task."""
         quality = copy.deepcopy(self.quality)
         for (task, method), value in effects.items():
             tasks = [task] if task is not None else [t for t in quality if method in quality[t]]
             if task is not None and task not in quality:
-                raise ValueError(f"unknown task {task!r} in effects; tasks are {', '.join(quality)}")
+                raise ValueError(
+                    f"unknown task {task!r} in effects; tasks are {', '.join(quality)}"
+                )
             if not tasks:
                 raise ValueError(f"method {method!r} is not presented in any task")
             for t in tasks:
@@ -119,7 +148,9 @@ class Panel:
     failing_raters: dict[str, str]
 
 
-def _rater_ratings(rng, model: PanelModel, kind: str, task: str, methods: list[str], latent: np.ndarray) -> np.ndarray:
+def _rater_ratings(
+    rng, model: PanelModel, kind: str, task: str, methods: list[str], latent: np.ndarray
+) -> np.ndarray:
     """Ratings ``(trials, methods)`` of one rater on one task from the latent qualities."""
     if kind == "careless":
         ratings = rng.uniform(0.0, 1.0, latent.shape)
@@ -127,7 +158,9 @@ def _rater_ratings(rng, model: PanelModel, kind: str, task: str, methods: list[s
     else:
         scale = np.exp(rng.normal(0.0, model.scale_log_sd))
         bias = rng.normal(0.0, model.bias_sd)
-        ratings = 0.5 + scale * (latent - 0.5) + bias + rng.normal(0.0, model.noise_sd, latent.shape)
+        ratings = (
+            0.5 + scale * (latent - 0.5) + bias + rng.normal(0.0, model.noise_sd, latent.shape)
+        )
         hit_rate = model.reference_hit_rate
     top = rng.uniform(0.92, 1.0, latent.shape)
     if REFERENCE in methods:
@@ -140,8 +173,12 @@ def _rater_ratings(rng, model: PanelModel, kind: str, task: str, methods: list[s
     return np.clip(ratings, 0.0, 1.0)
 
 
-def simulate_panel(n_raters: int = 20, seed: int = 0, model: PanelModel | None = None,
-                   tasks: tuple[str, ...] | None = None) -> Panel:
+def simulate_panel(
+    n_raters: int = 20,
+    seed: int = 0,
+    model: PanelModel | None = None,
+    tasks: tuple[str, ...] | None = None,
+) -> Panel:
     """Simulate ``n_raters`` raters rating every passage of every task.
 
     Args:
@@ -163,9 +200,11 @@ def simulate_panel(n_raters: int = 20, seed: int = 0, model: PanelModel | None =
         raise ValueError(f"unknown task(s) {unknown}; the model has {', '.join(model.quality)}")
     rng = np.random.default_rng(seed)
     rater_ids = [f"sim-{i + 1:03d}" for i in range(n_raters)]
-    n_failing = int(round(model.failing_fraction * n_raters))
-    failing = {str(r): ("careless", "anchor_deaf")[i % 2]
-               for i, r in enumerate(rng.choice(rater_ids, size=n_failing, replace=False))}
+    n_failing = round(model.failing_fraction * n_raters)
+    failing = {
+        str(r): ("careless", "anchor_deaf")[i % 2]
+        for i, r in enumerate(rng.choice(rater_ids, size=n_failing, replace=False))
+    }
     effects = {}
     for task in tasks:
         methods = [m for m in METHODS if m in model.quality[task]]
@@ -183,19 +222,35 @@ def simulate_panel(n_raters: int = 20, seed: int = 0, model: PanelModel | None =
             values = _rater_ratings(rng, model, kind, task, methods, latent)
             for p in range(latent.shape[0]):
                 is_training = p >= model.passages
-                passage_id = f"{task}-p{p + 1:02d}" if not is_training else f"{task}-train{p - model.passages + 1}"
+                passage_id = (
+                    f"{task}-p{p + 1:02d}"
+                    if not is_training
+                    else f"{task}-train{p - model.passages + 1}"
+                )
                 trial_id = ("training:" if is_training else "") + f"{task}:{passage_id}"
-                trials.append((not is_training, rng.random(), task, passage_id, trial_id, methods, values[p]))
+                trials.append(
+                    (not is_training, rng.random(), task, passage_id, trial_id, methods, values[p])
+                )
         clock = START + timedelta(hours=r_index)
-        for scored, _, task, passage_id, trial_id, methods, values in sorted(trials, key=lambda t: t[:2]):
+        for scored, _, task, passage_id, trial_id, methods, values in sorted(
+            trials, key=lambda t: t[:2]
+        ):
             k = len(methods)
             seconds = float(rng.lognormal(np.log(6.0 * k), 0.35))
             clock += timedelta(seconds=seconds)
-            for name, value in (("rater_id", rater), ("task", task), ("passage_id", passage_id),
-                                ("trial_id", trial_id), ("is_training", not scored), ("is_simulated", True),
-                                ("submitted_at", clock.isoformat(timespec="seconds")),
-                                ("time_on_trial_ms", int(seconds * 1000))):
-                columns[name].append(np.full(k, value, dtype=object if isinstance(value, str) else None))
+            for name, value in (
+                ("rater_id", rater),
+                ("task", task),
+                ("passage_id", passage_id),
+                ("trial_id", trial_id),
+                ("is_training", not scored),
+                ("is_simulated", True),
+                ("submitted_at", clock.isoformat(timespec="seconds")),
+                ("time_on_trial_ms", int(seconds * 1000)),
+            ):
+                columns[name].append(
+                    np.full(k, value, dtype=object if isinstance(value, str) else None)
+                )
             columns["method"].append(np.array(methods, dtype=object))
             columns["rating"].append(np.round(values / model.resolution) * model.resolution)
             columns["plays"].append(rng.poisson(1.5, k) + 1)
@@ -216,7 +271,10 @@ def write_ratings(ratings: pd.DataFrame, path: str | Path) -> Path:
 
 
 def parse_effects(items: list[str] | None) -> dict[tuple[str | None, str], float]:
-    """``["console=0.7", "full:mono=0.3"]`` -> ``{(None, "console"): 0.7, ("full", "mono"): 0.3}``."""
+    """``["console=0.7", "full:mono=0.3"]`` -> ``{(None, "console"): 0.7, ("full", "mono"): 0.3}``.
+
+    Entries may also be comma-separated within one argument.
+    """
     effects = {}
     for item in items or []:
         for part in filter(None, item.split(",")):
@@ -227,33 +285,73 @@ def parse_effects(items: list[str] | None) -> dict[tuple[str | None, str], float
             except ValueError:
                 number = None
             if not sep or not method or number is None:
-                raise ValueError(f"bad effect {part!r}: write METHOD=QUALITY or TASK:METHOD=QUALITY")
+                raise ValueError(
+                    f"bad effect {part!r}: write METHOD=QUALITY or TASK:METHOD=QUALITY"
+                )
             effects[(task or None, method.strip())] = number
     return effects
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.simulate", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--out", type=Path, help="ratings CSV/JSON (default simulated_ratings.csv); "
-                        "with --power, the power table CSV (default analysis_out/power.csv)")
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.simulate", description=__doc__.split("\n\n")[1]
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="ratings CSV/JSON (default simulated_ratings.csv); "
+        "with --power, the power table CSV (default analysis_out/power.csv)",
+    )
     parser.add_argument("--raters", type=int, default=20, help="raters in the panel (default: 20)")
-    parser.add_argument("--passages", type=int, default=8, help="scored passages per task (default: 8)")
+    parser.add_argument(
+        "--passages", type=int, default=8, help="scored passages per task (default: 8)"
+    )
     parser.add_argument("--tasks", nargs="+", help="tasks to simulate (default: drums full)")
-    parser.add_argument("--failing", type=float, default=0.1, help="share of raters failing screening (default: 0.1)")
-    parser.add_argument("--effects", nargs="+", metavar="[TASK:]METHOD=QUALITY",
-                        help="per-method mean quality 0-1, e.g. console=0.75 full:mono=0.3")
+    parser.add_argument(
+        "--failing",
+        type=float,
+        default=0.1,
+        help="share of raters failing screening (default: 0.1)",
+    )
+    parser.add_argument(
+        "--effects",
+        nargs="+",
+        metavar="[TASK:]METHOD=QUALITY",
+        help="per-method mean quality 0-1, e.g. console=0.75 full:mono=0.3",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     power = parser.add_argument_group("power analysis (--power)")
-    power.add_argument("--power", action="store_true", help="estimate raters needed instead of writing a panel")
-    power.add_argument("--compare", nargs=2, metavar=("A", "B"), default=("console", "random"),
-                       help="methods compared; B's quality is set to A's minus the difference (default: console random)")
+    power.add_argument(
+        "--power", action="store_true", help="estimate raters needed instead of writing a panel"
+    )
+    power.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        default=("console", "random"),
+        help="methods compared; B's quality is A's minus the difference (default: console random)",
+    )
     power.add_argument("--task", default="drums", help="task of the comparison (default: drums)")
-    power.add_argument("--difference", nargs="+", type=float, default=[0.05, 0.1],
-                       help="quality differences to detect (default: 0.05 0.1)")
-    power.add_argument("--raters-grid", nargs="+", type=int, default=[4, 6, 8, 12, 16, 24, 32],
-                       help="panel sizes tried (default: 4 6 8 12 16 24 32)")
-    power.add_argument("--simulations", type=int, default=100, help="panels per point (default: 100)")
-    power.add_argument("--target-power", type=float, default=0.8, help="power wanted (default: 0.8)")
+    power.add_argument(
+        "--difference",
+        nargs="+",
+        type=float,
+        default=[0.05, 0.1],
+        help="quality differences to detect (default: 0.05 0.1)",
+    )
+    power.add_argument(
+        "--raters-grid",
+        nargs="+",
+        type=int,
+        default=[4, 6, 8, 12, 16, 24, 32],
+        help="panel sizes tried (default: 4 6 8 12 16 24 32)",
+    )
+    power.add_argument(
+        "--simulations", type=int, default=100, help="panels per point (default: 100)"
+    )
+    power.add_argument(
+        "--target-power", type=float, default=0.8, help="power wanted (default: 0.8)"
+    )
     return parser
 
 
@@ -266,14 +364,19 @@ def main(argv: list[str] | None = None) -> int:
             from evaluation.power import run_power_cli
 
             return run_power_cli(args, model)
-        panel = simulate_panel(args.raters, args.seed, model, tuple(args.tasks) if args.tasks else None)
+        panel = simulate_panel(
+            args.raters, args.seed, model, tuple(args.tasks) if args.tasks else None
+        )
     except ValueError as error:
         print(f"simulate: {error}", file=sys.stderr)
         return 2
     path = write_ratings(panel.ratings, args.out or Path("simulated_ratings.csv"))
     print(f"wrote {len(panel.ratings)} simulated ratings by {args.raters} raters to {path}")
     if panel.failing_raters:
-        print("failing screening by design: " + ", ".join(f"{r} ({k})" for r, k in panel.failing_raters.items()))
+        print(
+            "failing screening by design: "
+            + ", ".join(f"{r} ({k})" for r, k in panel.failing_raters.items())
+        )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the analysis tests: crafted panels with known screening outcomes, simulated panels."""
+"""Fixtures of the analysis tests: crafted panels with known screening outcomes, simulated ones."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from analysis.ratings import RATING_COLUMNS, validate_ratings
 from evaluation.simulate import simulate_panel
 
 
-def crafted_rows(raters: dict[str, dict[str, list[float]]], task: str = "drums",
-                 filler: dict[str, float] | None = None, training: dict[str, float] | None = None,
-                 is_simulated: bool = False) -> pd.DataFrame:
+def crafted_rows(
+    raters: dict[str, dict[str, list[float]]],
+    task: str = "drums",
+    filler: dict[str, float] | None = None,
+    training: dict[str, float] | None = None,
+    is_simulated: bool = False,
+) -> pd.DataFrame:
     """Rows of a panel where every rater rates ``n`` passages of one task.
 
     Args:
@@ -26,13 +30,41 @@ def crafted_rows(raters: dict[str, dict[str, list[float]]], task: str = "drums",
         n = len(next(iter(methods.values())))
         for p in range(n):
             passage = f"{task}-p{p + 1:02d}"
-            values = {m: v[p] for m, v in methods.items()} | {m: v for m, v in filler.items() if m not in methods}
+            values = {m: v[p] for m, v in methods.items()} | {
+                m: v for m, v in filler.items() if m not in methods
+            }
             for method, rating in values.items():
-                rows.append([rater_id, task, passage, f"{task}:{passage}", method, rating, False, is_simulated,
-                             f"2025-01-01T10:{p:02d}:00Z", 30000, 2])
+                rows.append(
+                    [
+                        rater_id,
+                        task,
+                        passage,
+                        f"{task}:{passage}",
+                        method,
+                        rating,
+                        False,
+                        is_simulated,
+                        f"2025-01-01T10:{p:02d}:00Z",
+                        30000,
+                        2,
+                    ]
+                )
         for method, rating in (training or {}).items():
-            rows.append([rater_id, task, f"{task}-train", f"training:{task}", method, rating, True, is_simulated,
-                         "2025-01-01T09:59:00Z", 30000, 1])
+            rows.append(
+                [
+                    rater_id,
+                    task,
+                    f"{task}-train",
+                    f"training:{task}",
+                    method,
+                    rating,
+                    True,
+                    is_simulated,
+                    "2025-01-01T09:59:00Z",
+                    30000,
+                    1,
+                ]
+            )
     return validate_ratings(pd.DataFrame(rows, columns=list(RATING_COLUMNS)))
 
 

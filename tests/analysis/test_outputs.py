@@ -29,8 +29,15 @@ def _decoded_png(path: Path) -> np.ndarray:
 
 def _run_script(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_boxplot_panels_follow_tasks_and_method_order(simulated_ratings, tmp_path):
@@ -39,7 +46,14 @@ def test_boxplot_panels_follow_tasks_and_method_order(simulated_ratings, tmp_pat
     axes = [ax for ax in figure.axes if ax.get_title()]
     assert [ax.get_title().split(" ")[0] for ax in axes] == ["drums", "full"]
     labels = [t.get_text() for t in axes[1].get_xticklabels()]
-    assert labels == ["target", "console", "random", "mono", "anchor_7k", "anchor_3k5"]  # no demucs in full
+    assert labels == [
+        "target",
+        "console",
+        "random",
+        "mono",
+        "anchor_7k",
+        "anchor_3k5",
+    ]  # no demucs in full
     assert axes[0].get_ylim() == pytest.approx((-0.015, 1.015))
     band_labels = {t.get_text() for t in axes[1].texts}
     assert band_labels == {"Bad", "Poor", "Fair", "Good", "Excellent"}
@@ -51,7 +65,9 @@ def test_boxplot_panels_follow_tasks_and_method_order(simulated_ratings, tmp_pat
 def test_tables_escape_and_round(make_panel):
     import pandas as pd
 
-    frame = pd.DataFrame({"method": ["anchor_7k"], "p_value": [0.0000123], "mean": [0.123456], "significant": [True]})
+    frame = pd.DataFrame(
+        {"method": ["anchor_7k"], "p_value": [0.0000123], "mean": [0.123456], "significant": [True]}
+    )
     markdown = to_markdown(frame)
     assert "| anchor_7k | < 0.001 | 0.123 | yes |" in markdown and "---:" in markdown
     latex = to_latex(frame, caption="50 % of it", label="tab:x")
@@ -72,11 +88,24 @@ def test_significance_and_report_scripts(write_csv, real_ratings, tmp_path, caps
     path = write_csv(real_ratings)
     out = tmp_path / "out"
     assert significance.main(["--ratings", str(path), "--out", str(out), "--resamples", "500"]) == 0
-    for name in ("descriptives", "friedman", "wilcoxon", "permutation", "agreement", "passages", "raters"):
+    for name in (
+        "descriptives",
+        "friedman",
+        "wilcoxon",
+        "permutation",
+        "agreement",
+        "passages",
+        "raters",
+    ):
         for suffix in ("csv", "md", "tex"):
             assert (out / f"{name}.{suffix}").stat().st_size > 100, name
     assert r"anchor\_7k" in (out / "wilcoxon.tex").read_text()
-    assert report.main(["--ratings", str(path), "--out", str(out), "--resamples", "500", "--no-screening"]) == 0
+    assert (
+        report.main(
+            ["--ratings", str(path), "--out", str(out), "--resamples", "500", "--no-screening"]
+        )
+        == 0
+    )
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 3
     assert "screening off" in page and "Kendall" in page and "SIMULATED" not in page
@@ -88,7 +117,9 @@ def test_significance_and_report_scripts(write_csv, real_ratings, tmp_path, caps
 def test_missing_file_is_one_line_and_nonzero(tmp_path):
     result = _run_script("analysis/boxplots.py", "--ratings", str(tmp_path / "none.csv"), cwd=REPO)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"boxplots: no ratings file at {tmp_path / 'none.csv'}"]
+    assert result.stderr.strip().splitlines() == [
+        f"boxplots: no ratings file at {tmp_path / 'none.csv'}"
+    ]
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -102,11 +133,19 @@ def test_no_database_yet_is_one_line_and_nonzero(tmp_path):
     assert not (tmp_path / "instance").exists() and not (tmp_path / "analysis_out").exists()
 
 
-def test_module_form_runs_on_simulated_ratings_only_when_asked(write_csv, simulated_ratings, tmp_path):
+def test_module_form_runs_on_simulated_ratings_only_when_asked(
+    write_csv, simulated_ratings, tmp_path
+):
     path = write_csv(simulated_ratings)
     refused = _run_script("-m", "analysis.boxplots", "--ratings", str(path), cwd=tmp_path)
-    assert refused.returncode == 1 and "--simulated only" in refused.stderr and "Traceback" not in refused.stderr
-    result = _run_script("-m", "analysis.boxplots", "--ratings", str(path), "--simulated", "only", cwd=tmp_path)
+    assert (
+        refused.returncode == 1
+        and "--simulated only" in refused.stderr
+        and "Traceback" not in refused.stderr
+    )
+    result = _run_script(
+        "-m", "analysis.boxplots", "--ratings", str(path), "--simulated", "only", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "wrote: analysis_out/boxplots.png" in result.stdout
     _decoded_png(tmp_path / "analysis_out" / "boxplots.png")

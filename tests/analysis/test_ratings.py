@@ -32,7 +32,10 @@ def test_csv_round_trip_keeps_values_and_types(simulated_ratings, write_csv):
     ratings = read_ratings_file(write_csv(simulated_ratings))
     assert list(ratings.columns) == list(RATING_COLUMNS)
     np.testing.assert_allclose(ratings["rating"], simulated_ratings["rating"])
-    assert ratings["is_training"].dtype == bool and ratings["is_training"].sum() == simulated_ratings["is_training"].sum()
+    assert (
+        ratings["is_training"].dtype == bool
+        and ratings["is_training"].sum() == simulated_ratings["is_training"].sum()
+    )
     assert ratings["is_simulated"].all()
     assert (ratings["plays"] == simulated_ratings["plays"]).all()
 
@@ -43,8 +46,12 @@ def test_json_exports(simulated_ratings, tmp_path, layout):
     path = tmp_path / ("ratings.jsonl" if layout == "lines" else "ratings.json")
     if layout == "records":
         path.write_text(json.dumps(records))
-    elif layout == "document":  # webapp.export.to_json: {"columns", "ratings", "questionnaire", ...}
-        path.write_text(json.dumps({"columns": list(RATING_COLUMNS), "ratings": records, "comments": []}))
+    elif (
+        layout == "document"
+    ):  # webapp.export.to_json: {"columns", "ratings", "questionnaire", ...}
+        path.write_text(
+            json.dumps({"columns": list(RATING_COLUMNS), "ratings": records, "comments": []})
+        )
     else:
         path.write_text("\n".join(json.dumps(r) for r in records))
     ratings = read_ratings_file(path)
@@ -72,17 +79,20 @@ def _bad(frame: pd.DataFrame, column: str, value, row: int = 1) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("column, value, message", [
-    ("rating", 1.2, "rating must lie in \\[0, 1\\]: .*line 3 .*1.2"),
-    ("rating", -0.01, "rating must lie in \\[0, 1\\]"),
-    ("rating", "abc", "rating must be a number: .*line 3.*'abc'"),
-    ("rating", "", "rating must be a number"),
-    ("method", "hidden_ref", "unknown method\\(s\\) 'hidden_ref'"),
-    ("is_training", "maybe", "is_training must be true or false.*'maybe'"),
-    ("plays", -1, "plays must not be negative"),
-    ("time_on_trial_ms", "slow", "time_on_trial_ms must be a number"),
-    ("rater_id", "", "rater_id is empty"),
-])
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("rating", 1.2, "rating must lie in \\[0, 1\\]: .*line 3 .*1.2"),
+        ("rating", -0.01, "rating must lie in \\[0, 1\\]"),
+        ("rating", "abc", "rating must be a number: .*line 3.*'abc'"),
+        ("rating", "", "rating must be a number"),
+        ("method", "hidden_ref", "unknown method\\(s\\) 'hidden_ref'"),
+        ("is_training", "maybe", "is_training must be true or false.*'maybe'"),
+        ("plays", -1, "plays must not be negative"),
+        ("time_on_trial_ms", "slow", "time_on_trial_ms must be a number"),
+        ("rater_id", "", "rater_id is empty"),
+    ],
+)
 def test_bad_rows_name_file_line_and_value(make_panel, write_csv, column, value, message):
     path = write_csv(_bad(make_panel({"r1": {"target": [1.0, 1.0]}}), column, value))
     with pytest.raises(RatingsError, match=message) as info:
@@ -103,7 +113,9 @@ def test_duplicates_and_missing_columns_are_errors(make_panel, write_csv):
 
 
 def test_empty_time_and_plays_are_allowed(make_panel, write_csv):
-    frame = make_panel({"r1": {"target": [1.0]}}).astype({"plays": object, "time_on_trial_ms": object})
+    frame = make_panel({"r1": {"target": [1.0]}}).astype(
+        {"plays": object, "time_on_trial_ms": object}
+    )
     frame.loc[0, ["plays", "time_on_trial_ms"]] = None
     ratings = read_ratings_file(write_csv(frame))
     assert np.isnan(ratings.loc[0, "plays"]) and ratings.loc[1, "plays"] == 2
@@ -124,8 +136,10 @@ def test_missing_empty_and_header_only_files(tmp_path):
 
 
 def test_simulated_rows_are_excluded_by_default(real_ratings, simulated_ratings):
-    mixed = pd.concat([real_ratings.assign(rater_id="real-" + real_ratings["rater_id"]), simulated_ratings],
-                      ignore_index=True)
+    mixed = pd.concat(
+        [real_ratings.assign(rater_id="real-" + real_ratings["rater_id"]), simulated_ratings],
+        ignore_index=True,
+    )
     assert not select_simulated(mixed)["is_simulated"].any()
     assert select_simulated(mixed, "only")["is_simulated"].all()
     assert len(select_simulated(mixed, "include")) == len(mixed)

@@ -22,10 +22,12 @@ def test_exceeds_is_exact_at_the_boundary():
 
 @pytest.mark.parametrize("n_low, excluded", [(3, False), (4, True)])
 def test_reference_rule_boundary_at_15_percent(make_panel, n_low, excluded):
-    ratings = make_panel({
-        "edge": {"target": _reference_series(20, n_low)},
-        "good": {"target": _reference_series(20, 0)},
-    })
+    ratings = make_panel(
+        {
+            "edge": {"target": _reference_series(20, n_low)},
+            "good": {"target": _reference_series(20, 0)},
+        }
+    )
     result = screen(ratings)
     row = result.report.set_index("rater_id").loc["edge"]
     assert (row["reference_below"], row["reference_items"]) == (n_low, 20)
@@ -62,7 +64,10 @@ def test_anchor_rating_of_exactly_0_9_does_not_count(make_panel):
 def _anchor_panel(high_on_p01: int) -> dict:
     """Four raters, four items; ``high_on_p01`` of them rate the anchor above 0.9 on item 1 only."""
     return {
-        f"r{i}": {"target": [1.0] * 4, "anchor_7k": [0.95 if i < high_on_p01 else 0.4, 0.4, 0.4, 0.4]}
+        f"r{i}": {
+            "target": [1.0] * 4,
+            "anchor_7k": [0.95 if i < high_on_p01 else 0.4, 0.4, 0.4, 0.4],
+        }
         for i in range(4)
     }
 
@@ -71,12 +76,17 @@ def test_item_with_exactly_25_percent_high_anchor_keeps_the_anchor_rule(make_pan
     result = screen(make_panel(_anchor_panel(high_on_p01=1)))  # 1 of 4 raters = 25 %: not exempt
     assert len(result.exempt_items) == 0
     assert result.excluded == ["r0"]  # 1 of 4 items = 25 % > 15 %
-    assert "anchor_7k above 0.9 on 1 of 4 items" in result.report.set_index("rater_id").loc["r0", "reason"]
+    assert (
+        "anchor_7k above 0.9 on 1 of 4 items"
+        in result.report.set_index("rater_id").loc["r0", "reason"]
+    )
 
 
 def test_item_with_more_than_25_percent_high_anchor_is_exempt(make_panel):
     result = screen(make_panel(_anchor_panel(high_on_p01=2)))  # 2 of 4 raters = 50 %: exempt
-    assert result.exempt_items[["task", "passage_id", "raters", "above"]].values.tolist() == [["drums", "drums-p01", 4, 2]]
+    assert result.exempt_items[["task", "passage_id", "raters", "above"]].values.tolist() == [
+        ["drums", "drums-p01", 4, 2]
+    ]
     assert result.excluded == []
     report = result.report.set_index("rater_id")
     # The exempt item leaves the anchor rule entirely: 0 violations on the 3 other items.
@@ -92,8 +102,10 @@ def test_exemption_does_not_shield_violations_on_other_items(make_panel):
 
 
 def test_training_trials_never_count_and_are_dropped(make_panel):
-    ratings = make_panel({"r1": {"target": [1.0] * 5}, "r2": {"target": [1.0] * 5}},
-                         training={"target": 0.0, "anchor_7k": 1.0})
+    ratings = make_panel(
+        {"r1": {"target": [1.0] * 5}, "r2": {"target": [1.0] * 5}},
+        training={"target": 0.0, "anchor_7k": 1.0},
+    )
     result = screen(ratings)
     assert result.excluded == []
     assert not result.ratings["is_training"].any()
