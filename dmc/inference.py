@@ -144,6 +144,9 @@ def load_console(task: str, checkpoint: str | os.PathLike | None = None,
             trained for another task.
     """
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(task)
+    if not path.is_file():
+        raise CheckpointError(f"console checkpoint not found: {path} (make one with "
+                              f"`python -m dmc.train console --task {task} --export {path}`)")
     console = load_model(path)
     if not isinstance(console, DifferentiableMixingConsole):
         raise CheckpointError(f"{path} holds a {type(console).__name__}, not a mixing console")

@@ -113,6 +113,11 @@ class TCN(nn.Module):
             Default: ``[32, 64, 128]`` (the reference recipe).
         input_skip (bool): add the input to the output, so an untrained network is the
             identity (an untouched input) and only the effect is learnt. Default: True.
+        internal_gain_db (float): the network works on the input raised by this gain and
+            lowers its output by the same amount. Staged tracks sit near -30 dBFS while
+            the normalised features are near unit scale; Adam moves every output weight by
+            about the learning rate, so without this the first steps add noise as loud as
+            the signal. Default: 30.
         sample_rate (int): rate it was trained at (Hz), stored as metadata. Default: 44100.
 
     Shape:
@@ -130,6 +135,7 @@ class TCN(nn.Module):
         dilations: Sequence[int] | None = None,
         cond_dims: Sequence[int] = (32, 64, 128),
         input_skip: bool = True,
+        internal_gain_db: float = 30.0,
         sample_rate: int = SAMPLE_RATE,
     ):
         super().__init__()
@@ -144,6 +150,7 @@ class TCN(nn.Module):
         self.num_params = num_params
         self.sample_rate = sample_rate
         self.input_skip = input_skip
+        self.internal_gain = 10.0 ** (internal_gain_db / 20.0)
         self.dilations = [int(d) for d in dilations]
 
         layers: list[nn.Module] = []
@@ -183,8 +190,8 @@ class TCN(nn.Module):
         if params.shape != (audio.shape[0], self.num_params):
             raise ValueError(f"expected params ({audio.shape[0]}, {self.num_params}), got {tuple(params.shape)}")
         cond = self.cond(params)
-        x = audio
+        x = audio * self.internal_gain
         for block in self.blocks:
             x = block(x, cond)
-        out = self.output(x)
+        out = self.output(x) / self.internal_gain
         return out + audio if self.input_skip else out

@@ -19,6 +19,7 @@ and draws the progress bar.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -265,6 +266,7 @@ def _train(recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: 
             break
     bar.close()
     record = _record(recipe, cfg, rows, step, elapsed, world_size, references, device)
+    record["rank_checksums"] = _checksums(trainable, world_size)
     if main_process:
         if not (run_dir / "history.csv").exists():
             save_state()
@@ -273,6 +275,17 @@ def _train(recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: 
     if world_size > 1:
         torch.distributed.barrier()
     return record
+
+
+def _checksums(parameters: list[torch.Tensor], world_size: int) -> list[str]:
+    """A hash of the trained weights from every rank: equal hashes prove DDP kept the replicas in sync."""
+    flat = torch.cat([p.detach().reshape(-1).cpu() for p in parameters]).numpy().tobytes()
+    mine = hashlib.sha256(flat).hexdigest()[:16]
+    if world_size == 1:
+        return [mine]
+    gathered: list[str] = [""] * world_size
+    torch.distributed.all_gather_object(gathered, mine)
+    return gathered
 
 
 def _plain_config(config: dict) -> dict:

@@ -80,6 +80,7 @@ def get_parser() -> argparse.ArgumentParser:
     model.add_argument("--preset", default="tcn10", choices=tuple(PRESETS), help="TCN depth (default tcn10)")
     model.add_argument("--channels", type=int, default=None, help="override the preset's channels (e.g. 16)")
     model.add_argument("--kernel-size", type=int, default=None, help="override the preset's kernel size")
+    model.add_argument("--num-blocks", type=int, default=None, help="override the preset's number of blocks")
     model.add_argument("--w-time", type=float, default=10.0, help="weight of the L1 waveform term (default 10)")
     parser.add_argument("--tasks", default="drums,full", help="whose training songs give clean tracks (default both)")
     cli.add_data_arguments(parser)
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     tasks = [t for t in args.tasks.split(",") if t]
     loop = cli.loop_config(args, f"transform-{args.preset}")
-    tcn_kwargs = preset(args.preset, channels=args.channels, kernel_size=args.kernel_size)
+    tcn_kwargs = preset(args.preset, channels=args.channels, kernel_size=args.kernel_size,
+                        num_blocks=args.num_blocks)
     segment = int(round(args.segment_seconds * SAMPLE_RATE))
     train_songs = cli.staged_songs(args.data, tasks, "train", args.root, args.num_songs, args.progress)
     val_songs = cli.staged_songs(args.data, tasks, "val", args.root, args.num_songs, args.progress)

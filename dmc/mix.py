@@ -1,0 +1,218 @@
+"""``python -m dmc.mix SONG_DIR``: mix a folder of tracks with a trained console.
+
+    python -m dmc.mix SONG_DIR --task drums|full --out mix.wav --params params.json
+    python -m dmc.mix SONG_DIR --task full --from-params edited.json --renderer chain --out mix.wav
+
+SONG_DIR holds one WAV or FLAC per track (mono or stereo, any sample rate; stereo is
+averaged to mono, as a console channel is mono). A track's role comes from its file
+name when the name holds one as a word (``03_kick_in.wav``), otherwise the encoder's
+role classifier infers it. Tracks are gain-staged over the whole song like every mixer's
+input, mixed, and written as a stereo WAV with the tracks' length and sample rate (the
+most common rate when files differ). ``--params`` writes every track's parameters in
+real units (dB, Hz, ms; pan as ``L30``/``C``/``R100`` percent); edit that file and
+render it again with ``--from-params``, through the TCN (what the console hears) or the
+real effects chain (what the TCN emulates), to hear how faithful the neural proxy is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dmc import SAMPLE_RATE
+from dmc.audio import AudioError, read_audio, resample, write_audio
+from dmc.checkpoint import CheckpointError
+from dmc.effects.chain import mix as chain_mix
+from dmc.effects.params import TASKS, expand_to_strip, task_parameters
+from dmc.inference import ConsoleMixer, default_checkpoint, load_console, params_matrix
+from dmc.roles import ROLES, role_from_name
+from dmc.staging import GainStaging
+
+PARAMS_FORMAT = "dmc-mix-params"
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+class MixError(ValueError):
+    """A user mistake (folder, file, task, parameters file); the message says which and why."""
+
+
+# ---------------------------------------------------------------------------- pan as L/R %
+def pan_to_text(pan: float) -> str:
+    """0..1 -> ``"L100"`` .. ``"C"`` .. ``"R100"`` (percent of the way to one side)."""
+    percent = round((float(pan) - 0.5) * 200.0, 1)
+    if abs(percent) < 0.05:
+        return "C"
+    return f"{'L' if percent < 0 else 'R'}{abs(percent):g}"
+
+
+def pan_from_text(text, track: str = "") -> float:
+    """``"L30"``, ``"R 100%"``, ``"C"`` (or a number 0..1) -> pan 0..1; raises MixError naming the value."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool) and 0.0 <= text <= 1.0:
+        return float(text)
+    match = re.fullmatch(r"\s*(?:(C)|([LR])\s*(\d+(?:\.\d+)?)\s*%?)\s*", str(text), flags=re.IGNORECASE)
+    if not match or (match.group(3) is not None and float(match.group(3)) > 100):
+        raise MixError(f"track {track!r}: pan {text!r} is not C, L0-L100 or R0-R100")
+    if match.group(1):
+        return 0.5
+    side = -1.0 if match.group(2).upper() == "L" else 1.0
+    return 0.5 + side * float(match.group(3)) / 200.0
+
+
+# ---------------------------------------------------------------------------- reading the song
+def read_song(folder: Path) -> tuple[list[Path], np.ndarray, int, int]:
+    """Mono tracks at the console's rate ``(T, S)``, their files, the output rate and length."""
+    if not folder.is_dir():
+        raise MixError(f"song folder not found: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise MixError(f"no WAV or FLAC files in {folder}")
+    mono, rates = [], []
+    for path in files:
+        audio, rate = read_audio(path, mono=True)
+        if audio.shape[1] == 0:
+            raise MixError(f"{path} holds no samples")
+        rates.append(rate)
+        mono.append(resample(audio, rate, SAMPLE_RATE)[0] if rate != SAMPLE_RATE else audio[0])
+    out_rate = Counter(rates).most_common(1)[0][0]
+    out_length = max(int(round(m.shape[0] * out_rate / SAMPLE_RATE)) for m in mono)
+    length = max(m.shape[0] for m in mono)
+    tracks = np.stack([np.pad(m, (0, length - m.shape[0])) for m in mono]).astype(np.float32)
+    return files, tracks, out_rate, out_length
+
+
+def infer_roles(files: list[Path], tracks: np.ndarray, mixer: ConsoleMixer | None) -> list[tuple[str, str]]:
+    """``(role, source)`` per track: from the file name, else the encoder's classifier, else ``other``."""
+    out = []
+    for i, path in enumerate(files):
+        role = role_from_name(path.name)
+        if role is not None:
+            out.append((role, "file name"))
+        elif mixer is not None:
+            with torch.no_grad():
+                piece = torch.as_tensor(tracks[i : i + 1, : 30 * SAMPLE_RATE], device=mixer.device)
+                logits = mixer.console.encoder.logits(piece)
+            out.append((ROLES[int(logits.argmax())], "encoder"))
+        else:
+            out.append(("other", "default"))
+    return out
+
+
+# ---------------------------------------------------------------------------- parameters files
+def params_document(task: str, checkpoint: str | None, files: list[Path], roles, staging_db, values) -> dict:
+    space = task_parameters(task)
+    tracks = []
+    for path, (role, source), gain, row in zip(files, roles, staging_db, values):
+        settings = space.to_dict(row)
+        if "pan" in settings:
+            settings["pan"] = pan_to_text(settings["pan"])
+        tracks.append({"file": path.name, "role": role, "role_source": source,
+                       "staging_gain_db": round(float(gain), 2),
+                       "params": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in settings.items()}})
+    suffixes = {"_db": "dB", "_hz": "Hz", "_ms": "ms"}
+    units = {p.name: suffixes.get(p.name[-3:], p.description) for p in space}
+    if "pan" in units:
+        units["pan"] = "L100 (hard left) .. C .. R100 (hard right)"
+    return {"format": PARAMS_FORMAT, "version": 1, "task": task, "checkpoint": checkpoint,
+            "sample_rate": SAMPLE_RATE, "units": units, "tracks": tracks}
+
+
+def read_params(path: Path, task: str, files: list[Path]) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Real-unit ``(T, P)`` and ``(role, source)`` per track from an (edited) parameters file, matched by file name."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MixError(f"cannot read parameters file {path}: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != PARAMS_FORMAT:
+        raise MixError(f"{path} is not a dmc parameters file (written by --params)")
+    if document.get("task") != task:
+        raise MixError(f"{path} holds parameters for task {document.get('task')!r}, not {task!r}")
+    entries = {entry.get("file"): entry for entry in document.get("tracks", []) if isinstance(entry, dict)}
+    by_file = {name: entry.get("params", {}) for name, entry in entries.items()}
+    missing = [p.name for p in files if p.name not in by_file]
+    if missing:
+        raise MixError(f"{path} has no parameters for {', '.join(missing)}")
+    settings = []
+    for p in files:
+        entry = dict(by_file[p.name])
+        if "pan" in entry:
+            entry["pan"] = pan_from_text(entry["pan"], p.name)
+        settings.append(entry)
+    try:
+        values = params_matrix(task_parameters(task), settings)
+    except ValueError as exc:
+        raise MixError(f"{path}: {exc}") from None
+    roles = [(str(entries[p.name].get("role", "other")), str(entries[p.name].get("role_source", path.name)))
+             for p in files]
+    return values, roles
+
+
+# ---------------------------------------------------------------------------- command line
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dmc.mix", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("song_dir", type=Path, help="folder with one WAV/FLAC per track")
+    parser.add_argument("--task", default="full", help=f"one of {', '.join(TASKS)} (default full)")
+    parser.add_argument("--out", type=Path, default=Path("mix.wav"), help="stereo WAV to write (default mix.wav)")
+    parser.add_argument("--params", type=Path, default=None, help="write the parameters (real units) as JSON here")
+    parser.add_argument("--from-params", type=Path, default=None, help="render these (edited) parameters instead")
+    parser.add_argument("--renderer", default="tcn", choices=("tcn", "chain"),
+                        help="with --from-params: the console's TCN or the real effects chain (default tcn)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="console checkpoint (default the shipped one)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default cuda if available)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> dict:
+    if args.task not in TASKS:
+        raise MixError(f"unknown task {args.task!r}; choose one of {', '.join(TASKS)}")
+    if args.out.suffix.lower() != ".wav":
+        raise MixError(f"--out must be a .wav file, got {args.out}")
+    files, tracks, out_rate, out_length = read_song(args.song_dir)
+    staging = GainStaging()
+    gains_db = staging.gains_db(tracks, SAMPLE_RATE)
+    staged = staging.apply(tracks, SAMPLE_RATE, gains_db)
+    need_console = args.from_params is None or args.renderer == "tcn"
+    checkpoint = args.checkpoint or default_checkpoint(args.task)
+    mixer = load_console(args.task, checkpoint, args.device) if need_console else None
+    if args.from_params is not None:
+        values, roles = read_params(args.from_params, args.task, files)
+    else:
+        roles = infer_roles(files, staged, mixer)
+        values = mixer.predict_parameters(staged)
+    if args.from_params is not None and args.renderer == "chain":
+        space = task_parameters(args.task)
+        audio, _ = chain_mix(staged, SAMPLE_RATE, list(expand_to_strip(values, space)))
+    else:
+        audio = mixer.render(staged, values)
+    if out_rate != SAMPLE_RATE:
+        audio = resample(audio, SAMPLE_RATE, out_rate)
+    audio = audio[:, :out_length] if audio.shape[1] >= out_length else np.pad(audio, ((0, 0), (0, out_length - audio.shape[1])))
+    write_audio(args.out, audio, out_rate)
+    document = params_document(args.task, str(checkpoint) if mixer else None, files, roles, gains_db, values)
+    if args.params is not None:
+        args.params.parent.mkdir(parents=True, exist_ok=True)
+        args.params.write_text(json.dumps(document, indent=2) + "\n")
+    return document
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    try:
+        document = run(args)
+    except (MixError, AudioError, CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"mixed {len(document['tracks'])} tracks ({args.task}) -> {args.out}"
+          + (f"; parameters -> {args.params}" if args.params else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
