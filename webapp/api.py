@@ -17,11 +17,8 @@ Endpoints (``<token>`` is the rater's resume token):
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from webapp.db import db
-from webapp.models import Rater
 from webapp.raters import Progress, create_rater, load_progress, save_trial
 from webapp.study import study_status
 from webapp.validation import InputError, parse_submission
@@ -150,14 +147,16 @@ def get_trial(token: str, trial_id: str):
 def submit_trial(token: str, trial_id: str):
     study = _study()
     body = _json_body()
-    if db.session.scalar(select(Rater.id).where(Rater.token == token)) is None:
-        raise InputError("unknown rater link (token)", 404, "token")
     try:
         trial = study.design.trial(trial_id)
     except KeyError:
         raise InputError(f"unknown trial {trial_id!r}", 404, "trial_id") from None
-    submission = parse_submission(body)
-    saved = save_trial(token, trial, submission, study.design)
+    submission, problem = None, None
+    try:
+        submission = parse_submission(body)
+    except InputError as exc:  # reported after the link is checked (see save_trial)
+        problem = exc
+    saved = save_trial(token, trial, submission, study.design, problem)
     return jsonify(
         {
             "saved": True,

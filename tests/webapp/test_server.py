@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import sys
@@ -23,7 +24,9 @@ def _call(url: str, body: dict | None = None, timeout: float = 10.0) -> tuple[in
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        with error:
+            return error.code, json.loads(error.read() or b"{}")
+
 
 
 def _body(trial: dict) -> dict:
@@ -54,8 +57,8 @@ def test_acknowledged_ratings_survive_kill_9(server_process, tmp_path):
                         acknowledged.append((rater["rater_id"], trial_id, body))
                         if len(acknowledged) >= 30:
                             enough.set()
-            except OSError:
-                return  # the server is gone
+            except (OSError, http.client.HTTPException, ValueError):
+                return  # the server is gone (killed mid-request or mid-answer)
 
     writers = [threading.Thread(target=rate_forever) for _ in range(3)]
     for w in writers:

@@ -112,11 +112,13 @@ def test_default_database_url_is_used_by_the_frames(monkeypatch, tmp_path, make_
     assert default_database_url() == "sqlite:////nowhere/x.sqlite"
 
 
-def test_sqlite_runs_in_wal_mode_with_durable_commits(app):
+@pytest.mark.parametrize(("setting", "level"), [(None, 1), ("FULL", 2)])
+def test_sqlite_runs_in_wal_mode_with_durable_commits(make_app, setting, level):
+    app = make_app(**({"SQLITE_SYNCHRONOUS": setting} if setting else {}))
     with app.app_context():
         connection = db.session.connection()
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == level  # NORMAL by default
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 15000
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
 

@@ -220,6 +220,7 @@
     });
     $("loop-reset").disabled = false;
     $("loop-reset").addEventListener("click", () => loopLabel(...player.setLoop(0, player.duration)));
+    window.dmcTrial = { player, ratings, plays };  // for the browser tests and debugging
     document.body.dataset.ready = "true";
     refresh();
   }
