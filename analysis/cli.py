@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from analysis.inference import N_RESAMPLES
 from analysis.pipeline import DEFAULT_OUT_DIR, AnalysisOptions, load_ratings
 from analysis.ratings import SIMULATED_CHOICES, RatingsError
 from analysis.screening import MID_ANCHOR, REFERENCE_METHOD, ScreeningRules
@@ -65,6 +66,23 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of resampling and plot jitter (default: 0)"
     )
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def add_resamples_argument(parser: argparse.ArgumentParser) -> None:
+    """``--resamples``: bootstrap and permutation resamples (BS.1534-3: 10,000)."""
+    parser.add_argument(
+        "--resamples",
+        type=_positive_int,
+        default=N_RESAMPLES,
+        help=f"bootstrap and permutation resamples (default: {N_RESAMPLES})",
+    )
 
 
 def options_from_args(args: argparse.Namespace, **overrides) -> AnalysisOptions:

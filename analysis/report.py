@@ -19,7 +19,6 @@ if __package__ in (None, ""):  # run as a path: import the package, not this fol
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from analysis import cli, pipeline
-from analysis.inference import N_RESAMPLES
 from analysis.tables import format_value
 
 PROG = "report"
@@ -102,12 +101,7 @@ def get_parser():
     parser = cli.base_parser(
         PROG, "One-page HTML report: screening, box plots, tests, agreement, views."
     )
-    parser.add_argument(
-        "--resamples",
-        type=int,
-        default=N_RESAMPLES,
-        help=f"bootstrap and permutation resamples (default: {N_RESAMPLES})",
-    )
+    cli.add_resamples_argument(parser)
     return parser
 
 

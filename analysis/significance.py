@@ -19,7 +19,6 @@ if __package__ in (None, ""):  # run as a path: import the package, not this fol
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from analysis import cli, pipeline
-from analysis.inference import N_RESAMPLES
 from analysis.tables import to_markdown
 
 PROG = "significance"
@@ -27,12 +26,7 @@ PROG = "significance"
 
 def get_parser():
     parser = cli.base_parser(PROG, "Significance tests and tables per task and method pair.")
-    parser.add_argument(
-        "--resamples",
-        type=int,
-        default=N_RESAMPLES,
-        help=f"bootstrap and permutation resamples (default: {N_RESAMPLES})",
-    )
+    cli.add_resamples_argument(parser)
     return parser
 
 
