@@ -109,8 +109,7 @@ def _render_stage(progress: Progress, study, error: str | None = None, status: i
     else:
         config = study.design.config
         page = render_template("finish.html", code=config.completion_code, return_url=config.return_url, **common)
-    response = page if isinstance(page, tuple) else (page, status)
-    return response
+    return page, status
 
 
 def _step(token: str, action) -> object:
