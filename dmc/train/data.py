@@ -34,26 +34,63 @@ MIN_RMS_DB = -60.0
 
 @dataclass
 class StagedSong:
-    """A song in memory: staged mono tracks ``(T, S)``, target ``(2, S)`` or None, roles."""
+    """A song and its song-level gain-staging gains; audio is read (lazily) already staged.
 
-    song_id: str
-    tracks: np.ndarray
-    target: np.ndarray | None
-    roles: list[str]
-    sample_rate: int
+    Songs whose tracks point at files are read excerpt by excerpt, so a 300-song dataset
+    needs no more memory than one batch.
+    """
+
+    song: Song
+    gains_db: np.ndarray
+
+    @property
+    def song_id(self) -> str:
+        return self.song.song_id
+
+    @property
+    def roles(self) -> list[str]:
+        return self.song.roles
+
+    @property
+    def num_samples(self) -> int:
+        return self.song.num_samples
+
+    @property
+    def sample_rate(self) -> int:
+        return self.song.sample_rate
+
+    def tracks(self, start: int = 0, num_samples: int | None = None) -> np.ndarray:
+        """Staged mono tracks ``(T, num_samples)``."""
+        audio = self.song.track_audio(start, num_samples)
+        return (audio * db_to_gain(self.gains_db)[:, None]).astype(np.float32)
+
+    def track(self, index: int, start: int, num_samples: int) -> np.ndarray:
+        """One staged mono track ``(num_samples,)``."""
+        audio = self.song.tracks[index].read(self.sample_rate, start, num_samples).mean(axis=0)
+        return (audio * db_to_gain(self.gains_db[index])).astype(np.float32)
+
+    def target(self, start: int = 0, num_samples: int | None = None) -> np.ndarray:
+        return self.song.target_audio(start, num_samples)
+
+
+def song_gains_db(song: Song, staging: GainStaging = GainStaging()) -> np.ndarray:
+    """Song-level staging gains: from the song's metadata when its dataset recorded them
+    (``staging_gain_db``, top level or under ``engineer``, as the demo generator does), else measured."""
+    for place in (song.metadata, song.metadata.get("engineer", {})):
+        recorded = place.get("staging_gain_db") if isinstance(place, dict) else None
+        if recorded is not None and len(recorded) == len(song.tracks):
+            return np.asarray(recorded, dtype=np.float32)
+    return staging.gains_db(song.track_audio(), song.sample_rate)
 
 
 def stage_songs(songs: Sequence[Song], staging: GainStaging = GainStaging(), progress: bool = True,
                 sample_rate: int | None = None) -> list[StagedSong]:
-    """Read songs and trim every track with song-level gain-staging gains (as every mixer sees them)."""
+    """Pair every song with the gains that trim its tracks to the working level (as every mixer sees them)."""
     out = []
-    for song in tqdm(songs, desc="loading songs", disable=not progress, leave=False):
+    for song in tqdm(songs, desc="gain staging", disable=not progress, leave=False):
         if sample_rate is not None and song.sample_rate != sample_rate:
             raise ValueError(f"song {song.song_id!r} is at {song.sample_rate} Hz; the models need {sample_rate} Hz")
-        tracks = song.track_audio()
-        staged = staging.apply(tracks, song.sample_rate)
-        target = song.target_audio() if song.target is not None else None
-        out.append(StagedSong(song.song_id, staged, target, song.roles, song.sample_rate))
+        out.append(StagedSong(song, song_gains_db(song, staging)))
     return out
 
 
@@ -65,11 +102,15 @@ def _start(rng: np.random.Generator, length: int, segment: int) -> int:
     return int(rng.integers(0, length - segment + 1)) if length > segment else 0
 
 
-def _excerpt(audio: np.ndarray, start: int, segment: int) -> np.ndarray:
-    piece = audio[..., start : start + segment]
-    if piece.shape[-1] < segment:
-        piece = np.pad(piece, [(0, 0)] * (piece.ndim - 1) + [(0, segment - piece.shape[-1])])
-    return piece
+def _audible_excerpt(rng: np.random.Generator, songs: Sequence[StagedSong], choices: Sequence[tuple[int, int]],
+                     segment: int, tries: int = 10) -> np.ndarray:
+    """A staged excerpt of a random (song, track) from ``choices``, redrawn while it is silent."""
+    for _ in range(tries):
+        s, t = choices[int(rng.integers(len(choices)))]
+        excerpt = songs[s].track(t, _start(rng, songs[s].num_samples, segment), segment)
+        if _rms_db(excerpt) > MIN_RMS_DB:
+            break
+    return excerpt
 
 
 class ConsoleSegments(Dataset):
@@ -87,7 +128,7 @@ class ConsoleSegments(Dataset):
                  tries: int = 4):
         if not songs:
             raise ValueError("no songs to draw segments from")
-        missing = [s.song_id for s in songs if s.target is None]
+        missing = [s.song_id for s in songs if s.song.target is None]
         if missing:
             raise ValueError(f"songs without a target mix cannot train a console: {', '.join(missing[:5])}")
         self.songs = list(songs)
@@ -102,12 +143,13 @@ class ConsoleSegments(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
         song = self.songs[int(rng.integers(len(self.songs)))]
-        n = song.tracks.shape[1]
-        starts = [_start(rng, n, self.segment_samples) for _ in range(self.tries)]
-        start = max(starts, key=lambda s: _rms_db(song.target[:, s : s + self.segment_samples]))
+        segment = self.segment_samples
+        starts = [_start(rng, song.num_samples, segment) for _ in range(self.tries)]
+        targets = [song.target(start, segment) for start in starts]
+        best = max(range(len(starts)), key=lambda i: _rms_db(targets[i]))
         return {
-            "tracks": torch.from_numpy(_excerpt(song.tracks, start, self.segment_samples)),
-            "target": torch.from_numpy(_excerpt(song.target, start, self.segment_samples)),
+            "tracks": torch.from_numpy(song.tracks(starts[best], segment)),
+            "target": torch.from_numpy(np.ascontiguousarray(targets[best], dtype=np.float32)),
         }
 
 
@@ -141,10 +183,11 @@ class EffectTriples(Dataset):
 
     def __init__(self, songs: Sequence[StagedSong], segment_samples: int, gain_range_db: float = 12.0,
                  bypass_probability: float = 0.25, length: int = 10000, seed: int = 0):
-        self.tracks = [track for song in songs for track in song.tracks if _rms_db(track) > MIN_RMS_DB]
+        self.songs = list(songs)
+        self.tracks = [(s, t) for s, song in enumerate(self.songs) for t in range(len(song.roles))]
         if not self.tracks:
-            raise ValueError("no audible tracks to draw effect examples from")
-        self.sample_rate = songs[0].sample_rate
+            raise ValueError("no tracks to draw effect examples from")
+        self.sample_rate = self.songs[0].sample_rate
         self.segment_samples = segment_samples
         self.gain_range_db = gain_range_db
         self.bypass = {group: bypass_probability for group in ("eq", "compressor", "reverb")}
@@ -156,12 +199,7 @@ class EffectTriples(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
-        for _ in range(10):
-            track = self.tracks[int(rng.integers(len(self.tracks)))]
-            start = _start(rng, track.shape[-1], self.segment_samples)
-            excerpt = _excerpt(track, start, self.segment_samples)
-            if _rms_db(excerpt) > MIN_RMS_DB:
-                break
+        excerpt = _audible_excerpt(rng, self.songs, self.tracks, self.segment_samples)
         excerpt = excerpt * np.float32(db_to_gain(rng.uniform(-self.gain_range_db, self.gain_range_db)))
         params = TCN_PARAMETERS.sample(rng, 1, self.bypass)[0]
         strip = expand_to_strip(TCN_PARAMETERS.denormalize(params.astype(np.float64)), TCN_PARAMETERS)
@@ -183,13 +221,13 @@ class RoleExcerpts(Dataset):
 
     def __init__(self, songs: Sequence[StagedSong], segment_samples: int, gain_range_db: float = 10.0,
                  length: int = 10000, seed: int = 0):
-        self.by_role: dict[int, list[np.ndarray]] = {}
-        for song in songs:
-            for track, role in zip(song.tracks, song.roles):
-                if _rms_db(track) > MIN_RMS_DB:
-                    self.by_role.setdefault(ROLES.index(role), []).append(track)
+        self.songs = list(songs)
+        self.by_role: dict[int, list[tuple[int, int]]] = {}
+        for s, song in enumerate(self.songs):
+            for t, role in enumerate(song.roles):
+                self.by_role.setdefault(ROLES.index(role), []).append((s, t))
         if not self.by_role:
-            raise ValueError("no audible tracks to draw role examples from")
+            raise ValueError("no tracks to draw role examples from")
         self.roles = sorted(self.by_role)
         self.segment_samples = segment_samples
         self.gain_range_db = gain_range_db
@@ -202,12 +240,7 @@ class RoleExcerpts(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
         role = self.roles[int(rng.integers(len(self.roles)))]
-        tracks = self.by_role[role]
-        for _ in range(10):
-            track = tracks[int(rng.integers(len(tracks)))]
-            excerpt = _excerpt(track, _start(rng, track.shape[-1], self.segment_samples), self.segment_samples)
-            if _rms_db(excerpt) > MIN_RMS_DB:
-                break
+        excerpt = _audible_excerpt(rng, self.songs, self.by_role[role], self.segment_samples)
         excerpt = excerpt * np.float32(db_to_gain(rng.uniform(-self.gain_range_db, self.gain_range_db)))
         return {"audio": torch.from_numpy(excerpt.astype(np.float32)), "role": torch.tensor(role)}
 
