@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import random
 import socket
@@ -40,16 +41,39 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--raters", type=int, default=200, help=f"concurrent raters (1-{MAX_RATERS}, default 200)")
-    parser.add_argument("--trials", type=int, default=6, help="test trials per rater (default 6, plus 1 training)")
-    parser.add_argument("--think-s", type=float, default=2.0,
-                        help="mean listening time per trial in seconds, uniform in [0.5x, 1.5x] (default 2)")
-    parser.add_argument("--ramp-s", type=float, default=5.0,
-                        help="raters arrive spread evenly over this many seconds (default 5)")
-    parser.add_argument("--double-submit", type=float, default=0.1, help="share of trials submitted twice (default 0.1)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (default 8)")
-    parser.add_argument("--synchronous", default="NORMAL", choices=["FULL", "NORMAL"],
-                        help="SQLite synchronous mode of the server (default NORMAL, the app's default)")
+    parser.add_argument(
+        "--raters", type=int, default=200, help=f"concurrent raters (1-{MAX_RATERS}, default 200)"
+    )
+    parser.add_argument(
+        "--trials", type=int, default=6, help="test trials per rater (default 6, plus 1 training)"
+    )
+    parser.add_argument(
+        "--think-s",
+        type=float,
+        default=2.0,
+        help="mean listening time per trial in seconds, uniform in [0.5x, 1.5x] (default 2)",
+    )
+    parser.add_argument(
+        "--ramp-s",
+        type=float,
+        default=5.0,
+        help="raters arrive spread evenly over this many seconds (default 5)",
+    )
+    parser.add_argument(
+        "--double-submit",
+        type=float,
+        default=0.1,
+        help="share of trials submitted twice (default 0.1)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=8, help="waitress worker threads (default 8)"
+    )
+    parser.add_argument(
+        "--synchronous",
+        default="NORMAL",
+        choices=["FULL", "NORMAL"],
+        help="SQLite synchronous mode of the server (default NORMAL, the app's default)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -75,11 +99,15 @@ def _render(folder: Path, passages: int) -> Path:
         conditions = []
         for method in ("target", "console", "random", "mono", "anchor_7k"):
             name = f"audio/{hashlib.sha256(f'{i}{method}'.encode()).hexdigest()[:16]}.mp3"
-            encode_mp3(folder / name, (0.1 * rng.standard_normal((2, 88200))).astype(np.float32), 44100)
+            encode_mp3(
+                folder / name, (0.1 * rng.standard_normal((2, 88200))).astype(np.float32), 44100
+            )
             digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
             conditions.append(Condition(method, name, digest, -23.0, -3.0, 2.0))
         entries.append(PassageEntry(f"song{i}@0000.00s", f"song{i}", 0.0, 2.0, conditions))
-    return Manifest({"drums": entries}, "2026-01-01T00:00:00Z", "bench", 44100).save(folder / "manifest.json")
+    return Manifest({"drums": entries}, "2026-01-01T00:00:00Z", "bench", 44100).save(
+        folder / "manifest.json"
+    )
 
 
 class Server:
@@ -87,11 +115,28 @@ class Server:
         self.port = _free_port()
         env = {**os.environ, "DMC_SECRET_KEY": "b" * 48, "DMC_SQLITE_SYNCHRONOUS": synchronous}
         env.pop("DMC_DATABASE_URL", None)
-        command = [sys.executable, "-m", "webapp", "serve", "--host", LOOPBACK, "--port", str(self.port),
-                   "--manifest", str(manifest), "--instance", str(instance), "--threads", str(threads),
-                   "--connection-limit", str(MAX_RATERS + 100)]
-        self.log = open(instance.parent / "server.log", "wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        command = [
+            sys.executable,
+            "-m",
+            "webapp",
+            "serve",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.port),
+            "--manifest",
+            str(manifest),
+            "--instance",
+            str(instance),
+            "--threads",
+            str(threads),
+            "--connection-limit",
+            str(MAX_RATERS + 100),
+        ]
+        self.log = open(instance.parent / "server.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -121,24 +166,43 @@ class Client:
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, float]:
         data = None if body is None else json.dumps(body)
         start = time.perf_counter()
-        self.connection.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        self.connection.request(
+            method, path, body=data, headers={"Content-Type": "application/json"}
+        )
         response = self.connection.getresponse()
         payload = response.read()
         elapsed = time.perf_counter() - start
+        self.server_ms = _server_timing_ms(response.getheader("Server-Timing", ""))
         return response.status, (json.loads(payload) if payload else {}), elapsed
+
+
+def _server_timing_ms(header: str) -> float:
+    """The ``app;dur=...`` entry of a Server-Timing header (the server's own time)."""
+    for part in header.split(","):
+        name, _, rest = part.strip().partition(";dur=")
+        if name == "app" and rest:
+            return float(rest)
+    return float("nan")
 
 
 class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
+        self.server_ms: list[float] = []
         self.acknowledged: dict[tuple[str, str], dict] = {}
         self.errors: list[str] = []
         self.requests = 0
 
 
 def simulate_rater(
-    port: int, stats: Stats, think_s: float, double: float, seed: int, progress, delay_s: float = 0.0
+    port: int,
+    stats: Stats,
+    think_s: float,
+    double: float,
+    seed: int,
+    progress,
+    delay_s: float = 0.0,
 ) -> None:
     rng = random.Random(seed)
     time.sleep(delay_s)
@@ -154,14 +218,20 @@ def simulate_rater(
             _, trial, _ = client.call("GET", f"/api/raters/{token}/trials/{trial_id}")
             time.sleep(rng.uniform(0.5, 1.5) * think_s)
             labels = [c["label"] for c in trial["conditions"]]
-            body = {"ratings": {label: round(rng.random(), 2) for label in labels},
-                    "plays": {label: rng.randint(1, 4) for label in labels}, "time_on_trial_ms": rng.randint(5000, 60000)}
+            body = {
+                "ratings": {label: round(rng.random(), 2) for label in labels},
+                "plays": {label: rng.randint(1, 4) for label in labels},
+                "time_on_trial_ms": rng.randint(5000, 60000),
+            }
             body["ratings"][rng.choice(labels)] = 1.0
             for _ in range(2 if rng.random() < double else 1):
-                status, answer, elapsed = client.call("POST", f"/api/raters/{token}/trials/{trial_id}", body)
+                status, answer, elapsed = client.call(
+                    "POST", f"/api/raters/{token}/trials/{trial_id}", body
+                )
                 requests += 2
                 with stats.lock:
                     stats.latencies.append(elapsed)
+                    stats.server_ms.append(client.server_ms)
                     if status == 200 and answer.get("saved"):
                         stats.acknowledged[(rater["rater_id"], trial_id)] = body["ratings"]
                     else:
@@ -169,12 +239,14 @@ def simulate_rater(
             progress.update(1)
         with stats.lock:
             stats.requests += requests
-    except Exception as exc:  # reported, never silently dropped
+    except Exception as exc:  # noqa: BLE001 (counted and printed: an error is a result here)
         with stats.lock:
             stats.errors.append(repr(exc))
 
 
-def run_phase(port: int, raters: int, args, seed: int, label: str, trials_each: int) -> tuple[Stats, float]:
+def run_phase(
+    port: int, raters: int, args, seed: int, label: str, trials_each: int
+) -> tuple[Stats, float]:
     from tqdm import tqdm
 
     stats = Stats()
@@ -182,7 +254,15 @@ def run_phase(port: int, raters: int, args, seed: int, label: str, trials_each: 
         threads = [
             threading.Thread(
                 target=simulate_rater,
-                args=(port, stats, args.think_s, args.double_submit, seed + i, progress, args.ramp_s * i / raters),
+                args=(
+                    port,
+                    stats,
+                    args.think_s,
+                    args.double_submit,
+                    seed + i,
+                    progress,
+                    args.ramp_s * i / raters,
+                ),
             )
             for i in range(raters)
         ]
@@ -205,19 +285,26 @@ def verify(database_url: str, acknowledged: dict) -> tuple[int, int, int]:
     for row in frame.itertuples():
         stored.setdefault((row.rater_id, row.trial_id), []).append(row.rating)
     lost = sum(1 for key in acknowledged if key not in stored)
-    wrong = sum(1 for key, ratings in acknowledged.items() if key in stored and sorted(stored[key]) != sorted(ratings.values()))
+    wrong = sum(
+        1
+        for key, ratings in acknowledged.items()
+        if key in stored and sorted(stored[key]) != sorted(ratings.values())
+    )
     return lost, wrong, duplicated
 
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     if not 1 <= args.raters <= MAX_RATERS:
-        print(f"error: --raters must be between 1 and {MAX_RATERS}, got {args.raters}", file=sys.stderr)
+        print(
+            f"error: --raters must be between 1 and {MAX_RATERS}, got {args.raters}",
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory(prefix="dmc-bench-") as tmp:
         folder = Path(tmp)
@@ -228,11 +315,20 @@ def main(argv: list[str] | None = None) -> int:
         database_url = f"sqlite:///{folder / 'instance' / 'dmc-listening.sqlite'}"
         trials_each = args.trials + 1
         try:
-            base, _ = run_phase(server.port, 1, argparse.Namespace(**{**vars(args), "think_s": 0.0, "double_submit": 0.0,
-                                                                       "ramp_s": 0.0}),
-                                args.seed + 10_000, "baseline (1 rater)", trials_each)
+            base, _ = run_phase(
+                server.port,
+                1,
+                argparse.Namespace(
+                    **{**vars(args), "think_s": 0.0, "double_submit": 0.0, "ramp_s": 0.0}
+                ),
+                args.seed + 10_000,
+                "baseline (1 rater)",
+                trials_each,
+            )
             cpu_before = server.cpu_seconds()
-            stats, elapsed = run_phase(server.port, args.raters, args, args.seed, f"{args.raters} raters", trials_each)
+            stats, elapsed = run_phase(
+                server.port, args.raters, args, args.seed, f"{args.raters} raters", trials_each
+            )
             server_cpu = server.cpu_seconds() - cpu_before
         finally:
             server.stop()
@@ -241,18 +337,36 @@ def main(argv: list[str] | None = None) -> int:
     lat_ms = [1000 * x for x in stats.latencies]
     base_ms = statistics.median(1000 * x for x in base.latencies)
     p50, p90, p99 = (_percentile(lat_ms, q) for q in (0.5, 0.9, 0.99))
-    print(f"raters {args.raters} arriving over {args.ramp_s} s, trials each {trials_each}, "
-          f"think time {args.think_s} s (x0.5-1.5), "
-          f"double submits {args.double_submit:.0%}, waitress threads {args.threads}, SQLite synchronous={args.synchronous}")
+    print(
+        f"raters {args.raters} arriving over {args.ramp_s} s, trials each {trials_each}, "
+        f"think time {args.think_s} s (x0.5-1.5), "
+        f"double submits {args.double_submit:.0%}, waitress threads {args.threads}, "
+        f"SQLite synchronous={args.synchronous}"
+    )
     print(f"baseline (1 rater, no think time): submission p50 {base_ms:.1f} ms")
-    print(f"submissions: {len(lat_ms)} in {elapsed:.1f} s = {len(lat_ms) / elapsed:.1f}/s; "
-          f"all requests {stats.requests / elapsed:.1f}/s")
-    print(f"server CPU {server_cpu:.1f} s = {1000 * server_cpu / max(1, stats.requests):.1f} ms per request; "
-          f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"submission latency: p50 {p50:.1f} ms ({p50 / base_ms:.2f}x baseline), p90 {p90:.1f} ms, "
-          f"p99 {p99:.1f} ms ({p99 / base_ms:.2f}x baseline), max {max(lat_ms):.1f} ms")
-    print(f"acknowledged trials {len(acknowledged)}; lost {lost}; wrong values {wrong}; duplicated rating rows {duplicated}; "
-          f"errors {len(stats.errors) + len(base.errors)}")
+    print(
+        f"submissions: {len(lat_ms)} in {elapsed:.1f} s = {len(lat_ms) / elapsed:.1f}/s; "
+        f"all requests {stats.requests / elapsed:.1f}/s"
+    )
+    print(
+        f"server CPU {server_cpu:.1f} s = "
+        f"{1000 * server_cpu / max(1, stats.requests):.1f} ms per request; "
+        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"submission latency: p50 {p50:.1f} ms ({p50 / base_ms:.2f}x baseline), p90 {p90:.1f} ms, "
+        f"p99 {p99:.1f} ms ({p99 / base_ms:.2f}x baseline), max {max(lat_ms):.1f} ms"
+    )
+    server_ms = [x for x in stats.server_ms if not math.isnan(x)]
+    print(
+        f"  inside the server (Server-Timing): p50 {_percentile(server_ms, 0.5):.1f} ms, "
+        f"p99 {_percentile(server_ms, 0.99):.1f} ms; client CPU {time.process_time():.1f} s"
+    )
+    print(
+        f"acknowledged trials {len(acknowledged)}; lost {lost}; wrong values {wrong}; "
+        f"duplicated rating rows {duplicated}; "
+        f"errors {len(stats.errors) + len(base.errors)}"
+    )
     for error in (stats.errors + base.errors)[:5]:
         print(f"  error: {error}")
     goal = p99 < 100 and lost == 0 and duplicated == 0 and wrong == 0 and not stats.errors

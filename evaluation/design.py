@@ -10,8 +10,9 @@ seeded by the design seed and the rater id, so the same rater always gets the sa
 plan, and the web app records every plan it hands out.
 
 Why here and not in the web app: the analysis and the simulated panels need the same
-trials and plans without a server, and a design can be checked (``python -m
-evaluation.design check``-style, see :func:`main`) before anybody is invited.
+trials and plans without a server, and a design can be checked before anybody is
+invited: ``python -m evaluation.design --manifest M --config C [--rater r00001]``.
+Plans live in :mod:`evaluation.design_plan` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import random
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dmc.manifest import ANCHORS, METHODS, Manifest, ManifestError, latest_manifest_path, load_manifest
+from dmc.manifest import (
+    ANCHORS,
+    METHODS,
+    Manifest,
+    ManifestError,
+    latest_manifest_path,
+    load_manifest,
+)
 from evaluation.design_config import (
     MAX_SIGNALS,
     REFERENCE_METHOD,
@@ -32,10 +38,7 @@ from evaluation.design_config import (
     TestConfig,
     load_config,
 )
-
-#: Letters that stand for conditions on a trial page, in display order.
-LABELS = "ABCDEFGHIJKL"
-assert len(LABELS) == MAX_SIGNALS
+from evaluation.design_plan import LABELS, PlannedTrial, RaterPlan, plan_for_rater, rater_seed
 
 
 @dataclass(frozen=True)
@@ -81,46 +84,15 @@ class TestDesign:
         return self.training + self.trials
 
 
-@dataclass(frozen=True)
-class PlannedTrial:
-    """A trial as one rater sees it: ``labels`` pairs each letter with a method."""
-
-    trial_id: str
-    is_training: bool
-    labels: tuple[tuple[str, str], ...]
-
-    @property
-    def method_of(self) -> dict[str, str]:
-        return dict(self.labels)
-
-
-@dataclass(frozen=True)
-class RaterPlan:
-    """The recorded order of trials (training first) and condition letters of one rater."""
-
-    rater_id: str
-    seed: int
-    design_hash: str
-    trials: tuple[PlannedTrial, ...]
-
-    def to_json(self) -> dict:
-        return {
-            "rater_id": self.rater_id,
-            "seed": self.seed,
-            "design_hash": self.design_hash,
-            "trials": [
-                {"trial_id": t.trial_id, "is_training": t.is_training, "labels": dict(t.labels)}
-                for t in self.trials
-            ],
-        }
-
-
 def _selected_tasks(manifest: Manifest, config: TestConfig) -> list[str]:
     if config.tasks is None:
         return list(manifest.tasks)
     for task in config.tasks:
         if task not in manifest.tasks:
-            raise DesignError(f"the test config names task {task!r}, but the manifest has only {list(manifest.tasks)}")
+            raise DesignError(
+                f"the test config names task {task!r}, "
+                f"but the manifest has only {list(manifest.tasks)}"
+            )
     return list(config.tasks)
 
 
@@ -133,7 +105,9 @@ def _task_methods(manifest: Manifest, task: str) -> list[str]:
 
 def _canonical(methods: set[str], task_methods: list[str]) -> tuple[str, ...]:
     """Known methods in the plotting order of :data:`METHODS`, then any others as rendered."""
-    return tuple(m for m in METHODS if m in methods) + tuple(m for m in task_methods if m in methods and m not in METHODS)
+    return tuple(m for m in METHODS if m in methods) + tuple(
+        m for m in task_methods if m in methods and m not in METHODS
+    )
 
 
 def _rated_methods(
@@ -142,7 +116,10 @@ def _rated_methods(
     where = f"task {task!r} passage {passage_id!r}"
     if isinstance(config.conditions, dict):
         if task not in config.conditions:
-            raise DesignError(f"the test config lists conditions for {list(config.conditions)} but not task {task!r}")
+            raise DesignError(
+                f"the test config lists conditions for {list(config.conditions)} "
+                f"but not task {task!r}"
+            )
         wanted = list(config.conditions[task])
     elif config.conditions is not None:
         wanted = list(config.conditions)
@@ -156,7 +133,8 @@ def _rated_methods(
     for method in wanted:
         if method not in task_methods:
             raise DesignError(
-                f"unknown condition {method!r}: the manifest's methods for task {task!r} are {', '.join(task_methods)}"
+                f"unknown condition {method!r}: the manifest's methods for task {task!r} "
+                f"are {', '.join(task_methods)}"
             )
         if method not in available:
             raise DesignError(
@@ -169,13 +147,19 @@ def _rated_methods(
             f"BS.1534-3 allows at most {MAX_SIGNALS}"
         )
     if len(methods) < 2:
-        raise DesignError(f"{where} would have {len(methods)} rated condition(s); a trial needs at least 2")
+        raise DesignError(
+            f"{where} would have {len(methods)} rated condition(s); a trial needs at least 2"
+        )
     return methods
 
 
-def _make_trial(manifest: Manifest, config: TestConfig, task: str, passage_id: str, is_training: bool) -> Trial:
+def _make_trial(
+    manifest: Manifest, config: TestConfig, task: str, passage_id: str, is_training: bool
+) -> Trial:
     passage = manifest.passage(task, passage_id)
-    methods = _rated_methods(config, task, passage.methods, passage_id, _task_methods(manifest, task))
+    methods = _rated_methods(
+        config, task, passage.methods, passage_id, _task_methods(manifest, task)
+    )
     reference = REFERENCE_METHOD if config.reference in ("open", "both") else None
     used = set(methods) | ({reference} if reference else set())
     conditions = [passage.condition(m) for m in passage.methods if m in used]
@@ -198,7 +182,9 @@ def _passage_ids(manifest: Manifest, config: TestConfig, task: str) -> list[str]
         return available
     for pid in config.passages[task]:
         if pid not in available:
-            raise DesignError(f"the test config names passage {pid!r} of task {task!r}, which the manifest lacks")
+            raise DesignError(
+                f"the test config names passage {pid!r} of task {task!r}, which the manifest lacks"
+            )
     return list(config.passages[task])
 
 
@@ -208,7 +194,10 @@ def _training_pairs(config: TestConfig, per_task: dict[str, list[str]]) -> list[
         for entry in config.training.passages:
             task, sep, pid = entry.partition(":")
             if not sep or task not in per_task:
-                raise DesignError(f"training passage {entry!r} must be '<task>:<passage_id>' with a task of the test")
+                raise DesignError(
+                    f"training passage {entry!r} must be '<task>:<passage_id>' "
+                    "with a task of the test"
+                )
             pairs.append((task, pid))
         return pairs[: config.training.trials] if config.training.trials else []
     pairs, depth = [], 0
@@ -219,7 +208,9 @@ def _training_pairs(config: TestConfig, per_task: dict[str, list[str]]) -> list[
                 pairs.append((task, pids[depth]))
                 added = True
         if not added:
-            raise DesignError(f"training.trials={config.training.trials} is more than the test's passages")
+            raise DesignError(
+                f"training.trials={config.training.trials} is more than the test's passages"
+            )
         depth += 1
     return pairs
 
@@ -236,20 +227,37 @@ def build_design(manifest: Manifest, config: TestConfig, check_files: bool = Tru
         DesignError: unknown task, passage or condition; more than 12 signals in a
             trial; an impossible subset or training size; missing audio files.
     """
-    per_task = {task: _passage_ids(manifest, config, task) for task in _selected_tasks(manifest, config)}
+    per_task = {
+        task: _passage_ids(manifest, config, task) for task in _selected_tasks(manifest, config)
+    }
     trials = [
-        _make_trial(manifest, config, task, pid, False) for task, pids in per_task.items() for pid in pids
+        _make_trial(manifest, config, task, pid, False)
+        for task, pids in per_task.items()
+        for pid in pids
     ]
     if not trials:
-        raise DesignError("the test has no trials: the manifest (or the config's passages) lists no passages")
+        raise DesignError(
+            "the test has no trials: the manifest (or the config's passages) lists no passages"
+        )
     try:
-        training = [_make_trial(manifest, config, t, p, True) for t, p in _training_pairs(config, per_task)]
+        training = [
+            _make_trial(manifest, config, t, p, True) for t, p in _training_pairs(config, per_task)
+        ]
     except KeyError as exc:
         raise DesignError(f"training passage not in the manifest: {exc.args[0]}") from None
     if config.trials_per_rater is not None and config.trials_per_rater > len(trials):
-        raise DesignError(f"trials_per_rater={config.trials_per_rater} but the test has only {len(trials)} trials")
+        raise DesignError(
+            f"trials_per_rater={config.trials_per_rater} but the test has only {len(trials)} trials"
+        )
     if check_files:
-        missing = sorted({f for t in trials + training for f in t.files.values() if not manifest.path_of(f).is_file()})
+        missing = sorted(
+            {
+                f
+                for t in trials + training
+                for f in t.files.values()
+                if not manifest.path_of(f).is_file()
+            }
+        )
         if missing:
             raise DesignError(
                 f"{len(missing)} audio file(s) of the test are missing next to the manifest "
@@ -272,48 +280,6 @@ def _config_fingerprint(config: TestConfig) -> dict:
     }
 
 
-def rater_seed(design_seed: int, rater_id: str) -> int:
-    """A 63-bit seed from the design seed and the rater id (stable across Python runs)."""
-    digest = hashlib.sha256(f"{design_seed}:{rater_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-def plan_for_rater(
-    design: TestDesign, rater_id: str, assignment_counts: Mapping[str, int] | None = None
-) -> RaterPlan:
-    """The trials one rater does, in order, with their condition letters.
-
-    Args:
-        design: the test.
-        rater_id: the rater's public id; with the design seed it seeds every shuffle.
-        assignment_counts: trial id -> raters already given it. With a subset size in
-            the config, the rater gets the least-assigned trials (ties broken at
-            random), which keeps the number of raters per trial within one of each
-            other when raters arrive one after another.
-
-    Returns:
-        The plan; training trials first, then the test trials.
-    """
-    config = design.config
-    seed = rater_seed(config.seed, rater_id)
-    rng = random.Random(seed)
-    trials = list(design.trials)
-    if config.trials_per_rater is not None:
-        counts = assignment_counts or {}
-        keyed = [(counts.get(t.trial_id, 0), rng.random(), i) for i, t in enumerate(trials)]
-        chosen = sorted(sorted(keyed)[: config.trials_per_rater], key=lambda k: k[2])
-        trials = [trials[i] for _, _, i in chosen]
-    if config.randomize_trial_order:
-        rng.shuffle(trials)
-    planned = []
-    for trial in list(design.training) + trials:
-        methods = list(trial.methods)
-        if config.randomize_condition_order:
-            rng.shuffle(methods)
-        planned.append(PlannedTrial(trial.trial_id, trial.is_training, tuple(zip(LABELS, methods))))
-    return RaterPlan(rater_id, seed, design.design_hash, tuple(planned))
-
-
 def load_design(manifest_path=None, config_path=None, check_files: bool = True) -> TestDesign:
     """Load a manifest (default: the latest render) and a config and build the design."""
     manifest = load_manifest(manifest_path if manifest_path is not None else latest_manifest_path())
@@ -325,8 +291,12 @@ def get_parser() -> argparse.ArgumentParser:
         prog="python -m evaluation.design",
         description="Check a listening-test config against a render manifest and list its trials.",
     )
-    parser.add_argument("--manifest", type=Path, default=None, help="render manifest (default: latest render)")
-    parser.add_argument("--config", type=Path, default=None, help="test config, YAML or TOML (default: defaults)")
+    parser.add_argument(
+        "--manifest", type=Path, default=None, help="render manifest (default: latest render)"
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="test config, YAML or TOML (default: defaults)"
+    )
     parser.add_argument("--rater", default=None, help="also print the plan of this rater id")
     return parser
 
@@ -338,13 +308,31 @@ def main(argv: list[str] | None = None) -> int:
     except (DesignError, ManifestError) as exc:
         print(f"error: {exc}")
         return 2
-    print(f"design {design.design_hash}: {len(design.training)} training + {len(design.trials)} trials")
+    print(
+        f"design {design.design_hash}: "
+        f"{len(design.training)} training + {len(design.trials)} trials"
+    )
     for t in design.all_trials:
         ref = f" (open reference: {t.reference_method})" if t.reference_method else ""
         print(f"  {t.trial_id}: {', '.join(t.methods)}{ref}")
     if args.rater:
         print(json.dumps(plan_for_rater(design, args.rater).to_json(), indent=2))
     return 0
+
+
+__all__ = [
+    "LABELS",
+    "PlannedTrial",
+    "RaterPlan",
+    "TestDesign",
+    "Trial",
+    "build_design",
+    "get_parser",
+    "load_design",
+    "main",
+    "plan_for_rater",
+    "rater_seed",
+]
 
 
 if __name__ == "__main__":

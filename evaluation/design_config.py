@@ -136,8 +136,19 @@ class TestConfig:
 
 
 _TOP_KEYS = {
-    "title", "tasks", "conditions", "reference", "anchors", "passages", "training",
-    "trials_per_rater", "randomize", "seed", "checks", "completion", "texts",
+    "title",
+    "tasks",
+    "conditions",
+    "reference",
+    "anchors",
+    "passages",
+    "training",
+    "trials_per_rater",
+    "randomize",
+    "seed",
+    "checks",
+    "completion",
+    "texts",
 }
 
 
@@ -183,12 +194,16 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
         kwargs["tasks"] = _str_list(data["tasks"], source, "tasks")
     conditions = data.get("conditions")
     if isinstance(conditions, dict):
-        kwargs["conditions"] = {t: _str_list(v, source, f"conditions.{t}") for t, v in conditions.items()}
+        kwargs["conditions"] = {
+            t: _str_list(v, source, f"conditions.{t}") for t, v in conditions.items()
+        }
     elif conditions is not None:
         kwargs["conditions"] = _str_list(conditions, source, "conditions")
     reference = data.get("reference", "hidden")
     if reference not in REFERENCE_MODES:
-        raise _fail(source, f"reference must be one of {', '.join(REFERENCE_MODES)}, got {reference!r}")
+        raise _fail(
+            source, f"reference must be one of {', '.join(REFERENCE_MODES)}, got {reference!r}"
+        )
     kwargs["reference"] = reference
     anchors = data.get("anchors", False)
     if anchors is True:
@@ -206,16 +221,28 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
             raise _fail(source, f"'passages' must map task names to passage ids, got {passages!r}")
         kwargs["passages"] = {t: _str_list(v, source, f"passages.{t}") for t, v in passages.items()}
     training = _only_keys(data.get("training"), {"trials", "passages"}, source, "training")
-    n_training = training.get("trials", len(training.get("passages", [])) if "passages" in training else 1)
+    n_training = training.get(
+        "trials", len(training.get("passages", [])) if "passages" in training else 1
+    )
     if not isinstance(n_training, int) or isinstance(n_training, bool) or n_training < 0:
         raise _fail(source, f"training.trials must be a whole number >= 0, got {n_training!r}")
-    kwargs["training"] = TrainingSpec(n_training, _str_list(training.get("passages", []), source, "training.passages"))
+    kwargs["training"] = TrainingSpec(
+        n_training, _str_list(training.get("passages", []), source, "training.passages")
+    )
     subset = data.get("trials_per_rater")
-    if subset is not None and (not isinstance(subset, int) or isinstance(subset, bool) or subset < 1):
-        raise _fail(source, f"trials_per_rater must be a whole number >= 1 or omitted, got {subset!r}")
+    if subset is not None and (
+        not isinstance(subset, int) or isinstance(subset, bool) or subset < 1
+    ):
+        raise _fail(
+            source, f"trials_per_rater must be a whole number >= 1 or omitted, got {subset!r}"
+        )
     kwargs["trials_per_rater"] = subset
-    randomize = _only_keys(data.get("randomize"), {"trial_order", "condition_order"}, source, "randomize")
-    kwargs["randomize_trial_order"] = _bool(randomize.get("trial_order", True), source, "randomize.trial_order")
+    randomize = _only_keys(
+        data.get("randomize"), {"trial_order", "condition_order"}, source, "randomize"
+    )
+    kwargs["randomize_trial_order"] = _bool(
+        randomize.get("trial_order", True), source, "randomize.trial_order"
+    )
     kwargs["randomize_condition_order"] = _bool(
         randomize.get("condition_order", True), source, "randomize.condition_order"
     )

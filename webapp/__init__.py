@@ -13,9 +13,10 @@ waitress) for a real panel; see ``docs/webapp.md``.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from webapp import config as config_module
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 #: Content-Security-Policy of every page: no inline scripts, no third parties.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
 )
 
 
@@ -65,8 +67,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         db.init_db()
 
+    @app.before_request
+    def _start_clock():
+        g.request_started = time.perf_counter()
+
     @app.after_request
     def _headers(response):
+        started = g.get("request_started")
+        if started is not None:  # W3C Server-Timing: the app's own time, for load tests
+            response.headers["Server-Timing"] = (
+                f"app;dur={1000 * (time.perf_counter() - started):.2f}"
+            )
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")

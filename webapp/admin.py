@@ -10,10 +10,26 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import func, select
 
-from webapp.auth import admin_password_configured, admin_required, check_admin_password, check_csrf, csrf_token
+from webapp.auth import (
+    admin_password_configured,
+    admin_required,
+    check_admin_password,
+    check_csrf,
+    csrf_token,
+)
 from webapp.db import db
 from webapp.export import (
     COMMENT_COLUMNS,
@@ -79,14 +95,22 @@ def logout():
 
 def _trial_progress(study) -> list[dict]:
     assigned = dict(
-        db.session.execute(select(Assignment.trial_id, func.count()).group_by(Assignment.trial_id)).all()
+        db.session.execute(
+            select(Assignment.trial_id, func.count()).group_by(Assignment.trial_id)
+        ).all()
     )
     completed = dict(
-        db.session.execute(select(TrialResult.trial_id, func.count()).group_by(TrialResult.trial_id)).all()
+        db.session.execute(
+            select(TrialResult.trial_id, func.count()).group_by(TrialResult.trial_id)
+        ).all()
     )
     trials = study.design.all_trials if study else []
     return [
-        {"trial": t, "assigned": assigned.get(t.trial_id, 0), "completed": completed.get(t.trial_id, 0)}
+        {
+            "trial": t,
+            "assigned": assigned.get(t.trial_id, 0),
+            "completed": completed.get(t.trial_id, 0),
+        }
         for t in trials
     ]
 
@@ -146,14 +170,19 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
     return Response(
         body,
         mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
 @bp.get("/export/ratings.csv")
 @admin_required
 def export_ratings_csv():
-    return _download(to_csv(rating_rows(db.session.connection()), RATING_COLUMNS), "ratings.csv", "text/csv")
+    return _download(
+        to_csv(rating_rows(db.session.connection()), RATING_COLUMNS), "ratings.csv", "text/csv"
+    )
 
 
 @bp.get("/export/questionnaire.csv")
@@ -166,7 +195,9 @@ def export_questionnaire_csv():
 @bp.get("/export/comments.csv")
 @admin_required
 def export_comments_csv():
-    return _download(to_csv(comment_rows(db.session.connection()), COMMENT_COLUMNS), "comments.csv", "text/csv")
+    return _download(
+        to_csv(comment_rows(db.session.connection()), COMMENT_COLUMNS), "comments.csv", "text/csv"
+    )
 
 
 @bp.get("/export/ratings.json")

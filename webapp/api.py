@@ -90,7 +90,9 @@ def trial_payload(progress: Progress, trial_id: str, study) -> dict:
             {"label": label, "url": url_for("audio.file", filename=trial.files[method])}
             for label, method in assignment.labels.items()
         ],
-        "reference_url": url_for("audio.reference", trial_id=trial_id) if trial.reference_method else None,
+        "reference_url": url_for("audio.reference", trial_id=trial_id)
+        if trial.reference_method
+        else None,
         "duration_seconds": trial.duration_seconds,
         "checks": vars(study.design.config.checks).copy(),
         "submit_url": url_for("api.submit_trial", token=token, trial_id=trial_id),

@@ -16,8 +16,8 @@ import secrets
 import sys
 
 import click
-from flask.cli import with_appcontext
 from flask import current_app, redirect, request, session, url_for
+from flask.cli import with_appcontext
 from werkzeug.exceptions import BadRequest
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -57,9 +57,17 @@ def check_admin_password(candidate: str) -> bool:
 def set_admin_password(password: str) -> None:
     """Store the hash of a new admin password (replacing any earlier one)."""
     if len(password) < MIN_PASSWORD_CHARS:
-        raise ValueError(f"the admin password must have at least {MIN_PASSWORD_CHARS} characters, got {len(password)}")
+        raise ValueError(
+            f"the admin password must have at least {MIN_PASSWORD_CHARS} characters, "
+            f"got {len(password)}"
+        )
     with write_session() as s:
-        upsert(s, Setting, [{"key": PASSWORD_SETTING, "value": generate_password_hash(password)}], ["key"])
+        upsert(
+            s,
+            Setting,
+            [{"key": PASSWORD_SETTING, "value": generate_password_hash(password)}],
+            ["key"],
+        )
 
 
 def csrf_token() -> str:
@@ -100,7 +108,9 @@ def admin_required(view):
 
 @click.command("set-admin-password")
 @with_appcontext
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
+)
 def set_admin_password_command(password_stdin: bool) -> None:
     """Set the admin password (its hash is stored in the database)."""
     if password_stdin:

@@ -10,22 +10,38 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
 from flask import Flask
+from flask.cli import with_appcontext
 
 from webapp.auth import set_admin_password_command
 from webapp.db import db, init_db
-from webapp.export import QUESTIONNAIRE_COLUMNS, RATING_COLUMNS, questionnaire_rows, rating_rows, to_csv, to_json
+from webapp.export import (
+    QUESTIONNAIRE_COLUMNS,
+    RATING_COLUMNS,
+    questionnaire_rows,
+    rating_rows,
+    to_csv,
+    to_json,
+)
 from webapp.raters import create_rater
 from webapp.study import study_status
 
 
 @click.command("export-ratings")
 @with_appcontext
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here instead of standard output.")
-@click.option("--questionnaire", is_flag=True, help="Export the questionnaire (one row per rater) instead.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of standard output.",
+)
+@click.option(
+    "--questionnaire", is_flag=True, help="Export the questionnaire (one row per rater) instead."
+)
 def export_ratings_command(fmt: str, output: Path | None, questionnaire: bool) -> None:
     """Export one row per rating (CSV with formula escaping, or JSON with everything)."""
     init_db()
@@ -46,8 +62,12 @@ def export_ratings_command(fmt: str, output: Path | None, questionnaire: bool) -
 @click.command("create-raters")
 @with_appcontext
 @click.argument("count", type=click.IntRange(1, 10000))
-@click.option("--base-url", default="http://localhost:5000", show_default=True,
-              help="Public address of the app, used to print the links.")
+@click.option(
+    "--base-url",
+    default="http://localhost:5000",
+    show_default=True,
+    help="Public address of the app, used to print the links.",
+)
 def create_raters_command(count: int, base_url: str) -> None:
     """Create COUNT rater links (each with its own resume token) and print them."""
     init_db()
@@ -67,10 +87,20 @@ def check_test_command() -> None:
     if status.study is None:
         raise click.ClickException(status.problem or "no test to serve")
     design = status.study.design
-    click.echo(f"manifest {status.manifest_path}; config {status.study.config_path or '(defaults)'}")
-    click.echo(f"design {design.design_hash}: {len(design.training)} training + {len(design.trials)} trials")
+    click.echo(
+        f"manifest {status.manifest_path}; config {status.study.config_path or '(defaults)'}"
+    )
+    click.echo(
+        f"design {design.design_hash}: "
+        f"{len(design.training)} training + {len(design.trials)} trials"
+    )
 
 
 def init_app(app: Flask) -> None:
-    for command in (export_ratings_command, create_raters_command, check_test_command, set_admin_password_command):
+    for command in (
+        export_ratings_command,
+        create_raters_command,
+        check_test_command,
+        set_admin_password_command,
+    ):
         app.cli.add_command(command)

@@ -29,7 +29,10 @@ def default_instance_path() -> Path:
 
 def default_database_url() -> str:
     """``$DMC_DATABASE_URL`` or ``sqlite:///<instance>/dmc-listening.sqlite``."""
-    return os.environ.get("DMC_DATABASE_URL") or f"sqlite:///{default_instance_path() / 'dmc-listening.sqlite'}"
+    return (
+        os.environ.get("DMC_DATABASE_URL")
+        or f"sqlite:///{default_instance_path() / 'dmc-listening.sqlite'}"
+    )
 
 
 def defaults(instance_path: Path) -> dict:
@@ -78,7 +81,10 @@ def resolve_secret_key(instance_path: Path, configured: str | None) -> tuple[str
         key = path.read_text().strip()
         if len(key) >= 32:
             return key, str(path)
-        raise ValueError(f"{path} holds a secret key of {len(key)} characters; use at least 32 (or delete the file)")
+        raise ValueError(
+            f"{path} holds a secret key of {len(key)} characters; "
+            "use at least 32 (or delete the file)"
+        )
     key = secrets.token_urlsafe(48)
     instance_path.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")
@@ -86,7 +92,9 @@ def resolve_secret_key(instance_path: Path, configured: str | None) -> tuple[str
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     try:
-        os.link(tmp, path)  # atomic create-if-absent: two processes starting at once agree on one key
+        os.link(
+            tmp, path
+        )  # atomic create-if-absent: two processes starting at once agree on one key
     except FileExistsError:
         os.unlink(tmp)
         return path.read_text().strip(), str(path)

@@ -5,10 +5,10 @@ strict. On SQLite (the default) every connection runs in WAL mode with a busy ti
 and ``synchronous=NORMAL``: a commit is written to the WAL file before the server
 answers, so a ``kill -9`` after the answer loses nothing (tested), and readers never
 block the writer. ``SQLITE_SYNCHRONOUS=FULL`` adds an fsync per commit, which also
-survives a power cut, at about 10 ms per rating on ordinary disks. Writes go through :func:`write_session`, which on SQLite begins with
-``BEGIN IMMEDIATE``: the write lock is taken before the first read, so two concurrent
-submissions queue on the busy timeout instead of failing with a stale-snapshot error.
-Reads use Flask-SQLAlchemy's ``db.session`` with ordinary deferred transactions.
+survives a power cut, at about 10 ms per rating on ordinary disks. Writes go through
+:func:`write_session`, which on SQLite begins with ``BEGIN IMMEDIATE``: the write
+lock is taken before the first read, so two concurrent submissions queue on the busy
+timeout instead of failing with a stale-snapshot error. Reads use Flask-SQLAlchemy's ``db.session`` with ordinary deferred transactions.
 
 Any other SQLAlchemy URL works too (PostgreSQL through psycopg 3 is tested); upserts
 use ``INSERT ... ON CONFLICT`` on SQLite and PostgreSQL, so a resubmitted trial
@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from flask.cli import with_appcontext
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,10 +40,12 @@ _IMMEDIATE = "dmc_begin_immediate"
 #: Upsert statements by (dialect, table, keys, columns): building one costs more than running it.
 _upserts: dict[tuple, object] = {}
 #: One write-flavoured view per engine (engines are weakly held: tests build many apps).
-_write_engines: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+_write_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
-def configure_sqlite(engine: Engine, synchronous: str = "NORMAL", busy_timeout_ms: int = 15000) -> None:
+def configure_sqlite(
+    engine: Engine, synchronous: str = "NORMAL", busy_timeout_ms: int = 15000
+) -> None:
     """WAL, busy timeout, durable commits and explicit BEGIN on every SQLite connection.
 
     pysqlite's own transaction handling is switched off (``isolation_level=None``) so
@@ -72,7 +74,11 @@ def configure_sqlite(engine: Engine, synchronous: str = "NORMAL", busy_timeout_m
 def prepare_engine(engine: Engine, config: dict) -> None:
     """Apply the per-dialect settings to an engine created from the app's config."""
     if engine.dialect.name == "sqlite":
-        configure_sqlite(engine, config.get("SQLITE_SYNCHRONOUS", "NORMAL"), config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
+        configure_sqlite(
+            engine,
+            config.get("SQLITE_SYNCHRONOUS", "NORMAL"),
+            config.get("SQLITE_BUSY_TIMEOUT_MS", 15000),
+        )
 
 
 @contextmanager
@@ -86,9 +92,8 @@ def write_session() -> Iterator[Session]:
     engine = _write_engines.get(base)
     if engine is None:
         engine = _write_engines.setdefault(base, base.execution_options(**{_IMMEDIATE: True}))
-    with Session(engine, expire_on_commit=False) as session:
-        with session.begin():
-            yield session
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 def upsert(session: Session, model, rows: list[dict], keys: list[str]) -> None:
@@ -106,7 +111,9 @@ def upsert(session: Session, model, rows: list[dict], keys: list[str]) -> None:
         if statement is None:
             insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(model.__table__)
             update = {c: insert.excluded[c] for c in rows[0] if c not in keys}
-            statement = _upserts.setdefault(shape, insert.on_conflict_do_update(index_elements=keys, set_=update))
+            statement = _upserts.setdefault(
+                shape, insert.on_conflict_do_update(index_elements=keys, set_=update)
+            )
         session.connection().execute(statement, rows)
         return
     for row in rows:  # other databases: delete and re-insert inside the same transaction

@@ -25,14 +25,41 @@ from webapp.config import default_database_url
 from webapp.models import Assignment, Rater, Rating, TrialResult
 
 RATING_COLUMNS = (
-    "rater_id", "task", "passage_id", "trial_id", "method", "rating", "is_training", "is_simulated",
-    "submitted_at", "time_on_trial_ms", "plays",
+    "rater_id",
+    "task",
+    "passage_id",
+    "trial_id",
+    "method",
+    "rating",
+    "is_training",
+    "is_simulated",
+    "submitted_at",
+    "time_on_trial_ms",
+    "plays",
 )
 QUESTIONNAIRE_COLUMNS = (
-    "rater_id", "external_id", "is_simulated", "created_at", "consented_at", "finished_at",
-    "experience_years", "role", "playback_device", "trials_done", "trials_total", "final_comment",
+    "rater_id",
+    "external_id",
+    "is_simulated",
+    "created_at",
+    "consented_at",
+    "finished_at",
+    "experience_years",
+    "role",
+    "playback_device",
+    "trials_done",
+    "trials_total",
+    "final_comment",
 )
-COMMENT_COLUMNS = ("rater_id", "trial_id", "task", "passage_id", "is_training", "submitted_at", "comment")
+COMMENT_COLUMNS = (
+    "rater_id",
+    "trial_id",
+    "task",
+    "passage_id",
+    "is_training",
+    "submitted_at",
+    "comment",
+)
 
 _FORMULA_STARTS = ("=", "+", "-", "@")
 _CONTROL_STARTS = ("\t", "\r", "\n")
@@ -55,13 +82,27 @@ def rating_rows(connection: Connection) -> list[dict[str, Any]]:
     """Every stored rating as a dict keyed by :data:`RATING_COLUMNS`."""
     statement = (
         select(
-            Rater.rater_id, Assignment.task, Assignment.passage_id, Rating.trial_id, Rating.method,
-            Rating.rating, Assignment.is_training, Rater.is_simulated, TrialResult.submitted_at,
-            TrialResult.time_on_trial_ms, Rating.plays,
+            Rater.rater_id,
+            Assignment.task,
+            Assignment.passage_id,
+            Rating.trial_id,
+            Rating.method,
+            Rating.rating,
+            Assignment.is_training,
+            Rater.is_simulated,
+            TrialResult.submitted_at,
+            TrialResult.time_on_trial_ms,
+            Rating.plays,
         )
         .join(Rater, Rater.id == Rating.rater_pk)
-        .join(Assignment, (Assignment.rater_pk == Rating.rater_pk) & (Assignment.trial_id == Rating.trial_id))
-        .join(TrialResult, (TrialResult.rater_pk == Rating.rater_pk) & (TrialResult.trial_id == Rating.trial_id))
+        .join(
+            Assignment,
+            (Assignment.rater_pk == Rating.rater_pk) & (Assignment.trial_id == Rating.trial_id),
+        )
+        .join(
+            TrialResult,
+            (TrialResult.rater_pk == Rating.rater_pk) & (TrialResult.trial_id == Rating.trial_id),
+        )
         .order_by(Rater.id, Assignment.position, Rating.method)
     )
     rows = []
@@ -77,14 +118,29 @@ def rating_rows(connection: Connection) -> list[dict[str, Any]]:
 def questionnaire_rows(connection: Connection) -> list[dict[str, Any]]:
     """One row per rater: questionnaire answers, timestamps, progress, final comment."""
     done = (
-        select(TrialResult.rater_pk, func.count().label("n")).group_by(TrialResult.rater_pk).subquery()
+        select(TrialResult.rater_pk, func.count().label("n"))
+        .group_by(TrialResult.rater_pk)
+        .subquery()
     )
-    total = select(Assignment.rater_pk, func.count().label("n")).group_by(Assignment.rater_pk).subquery()
+    total = (
+        select(Assignment.rater_pk, func.count().label("n"))
+        .group_by(Assignment.rater_pk)
+        .subquery()
+    )
     statement = (
         select(
-            Rater.rater_id, Rater.external_id, Rater.is_simulated, Rater.created_at, Rater.consented_at,
-            Rater.finished_at, Rater.experience_years, Rater.role, Rater.playback_device,
-            func.coalesce(done.c.n, 0), func.coalesce(total.c.n, 0), Rater.final_comment,
+            Rater.rater_id,
+            Rater.external_id,
+            Rater.is_simulated,
+            Rater.created_at,
+            Rater.consented_at,
+            Rater.finished_at,
+            Rater.experience_years,
+            Rater.role,
+            Rater.playback_device,
+            func.coalesce(done.c.n, 0),
+            func.coalesce(total.c.n, 0),
+            Rater.final_comment,
         )
         .outerjoin(done, done.c.rater_pk == Rater.id)
         .outerjoin(total, total.c.rater_pk == Rater.id)
@@ -104,11 +160,20 @@ def comment_rows(connection: Connection) -> list[dict[str, Any]]:
     """Every non-empty per-trial comment."""
     statement = (
         select(
-            Rater.rater_id, TrialResult.trial_id, Assignment.task, Assignment.passage_id, Assignment.is_training,
-            TrialResult.submitted_at, TrialResult.comment,
+            Rater.rater_id,
+            TrialResult.trial_id,
+            Assignment.task,
+            Assignment.passage_id,
+            Assignment.is_training,
+            TrialResult.submitted_at,
+            TrialResult.comment,
         )
         .join(Rater, Rater.id == TrialResult.rater_pk)
-        .join(Assignment, (Assignment.rater_pk == TrialResult.rater_pk) & (Assignment.trial_id == TrialResult.trial_id))
+        .join(
+            Assignment,
+            (Assignment.rater_pk == TrialResult.rater_pk)
+            & (Assignment.trial_id == TrialResult.trial_id),
+        )
         .where(TrialResult.comment.is_not(None))
         .order_by(Rater.id, Assignment.position)
     )
@@ -161,8 +226,15 @@ def ratings_frame(database_url: str | None = None):
         database_url: SQLAlchemy URL; default :func:`webapp.config.default_database_url`.
     """
     frame = _frame(database_url, rating_rows, RATING_COLUMNS)
-    return frame.astype({"rating": "float64", "is_training": "bool", "is_simulated": "bool",
-                         "time_on_trial_ms": "int64", "plays": "int64"})
+    return frame.astype(
+        {
+            "rating": "float64",
+            "is_training": "bool",
+            "is_simulated": "bool",
+            "time_on_trial_ms": "int64",
+            "plays": "int64",
+        }
+    )
 
 
 def questionnaire_frame(database_url: str | None = None):

@@ -13,7 +13,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db import db
@@ -51,9 +62,14 @@ class Assignment(db.Model):
     """One trial of one rater's plan, at ``position`` (training trials come first)."""
 
     __tablename__ = "assignment"
-    __table_args__ = (UniqueConstraint("rater_pk", "trial_id"), Index("ix_assignment_trial", "trial_id"))
+    __table_args__ = (
+        UniqueConstraint("rater_pk", "trial_id"),
+        Index("ix_assignment_trial", "trial_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rater_pk: Mapped[int] = mapped_column(ForeignKey("rater.id", ondelete="CASCADE"), nullable=False)
+    rater_pk: Mapped[int] = mapped_column(
+        ForeignKey("rater.id", ondelete="CASCADE"), nullable=False
+    )
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     trial_id: Mapped[str] = mapped_column(String(300), nullable=False)
     task: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -73,7 +89,9 @@ class TrialResult(db.Model):
     __tablename__ = "trial_result"
     __table_args__ = (UniqueConstraint("rater_pk", "trial_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rater_pk: Mapped[int] = mapped_column(ForeignKey("rater.id", ondelete="CASCADE"), nullable=False)
+    rater_pk: Mapped[int] = mapped_column(
+        ForeignKey("rater.id", ondelete="CASCADE"), nullable=False
+    )
     trial_id: Mapped[str] = mapped_column(String(300), nullable=False)
     submitted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     time_on_trial_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -87,7 +105,9 @@ class Rating(db.Model):
     __tablename__ = "rating"
     __table_args__ = (UniqueConstraint("rater_pk", "trial_id", "method"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rater_pk: Mapped[int] = mapped_column(ForeignKey("rater.id", ondelete="CASCADE"), nullable=False)
+    rater_pk: Mapped[int] = mapped_column(
+        ForeignKey("rater.id", ondelete="CASCADE"), nullable=False
+    )
     trial_id: Mapped[str] = mapped_column(String(300), nullable=False)
     method: Mapped[str] = mapped_column(String(64), nullable=False)
     label: Mapped[str] = mapped_column(String(4), nullable=False)

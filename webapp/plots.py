@@ -27,7 +27,9 @@ def boxplot_png(rows: list[dict], include_simulated: bool = False, dpi: int = 10
     """
     from matplotlib.figure import Figure
 
-    rows = [r for r in rows if not r["is_training"] and (include_simulated or not r["is_simulated"])]
+    rows = [
+        r for r in rows if not r["is_training"] and (include_simulated or not r["is_simulated"])
+    ]
     tasks = sorted({r["task"] for r in rows}) or ["(none)"]
     figure = Figure(figsize=(4.2 * len(tasks), 3.6), dpi=dpi, layout="constrained")
     axes = figure.subplots(1, len(tasks), squeeze=False)[0]
@@ -49,8 +51,14 @@ def boxplot_png(rows: list[dict], include_simulated: bool = False, dpi: int = 10
         data = [by_method[m] for m in methods]
         ax.boxplot(data, showfliers=False, widths=0.6)
         for i, values in enumerate(data, start=1):
-            ax.scatter(i + rng.uniform(-0.15, 0.15, len(values)), values, s=6, alpha=0.35, color="black")
-        ax.set_xticks(range(1, len(methods) + 1), [f"{m}\n(n={len(by_method[m])})" for m in methods], fontsize=8)
+            ax.scatter(
+                i + rng.uniform(-0.15, 0.15, len(values)), values, s=6, alpha=0.35, color="black"
+            )
+        ax.set_xticks(
+            range(1, len(methods) + 1),
+            [f"{m}\n(n={len(by_method[m])})" for m in methods],
+            fontsize=8,
+        )
     axes[0].set_ylabel("rating")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -45,7 +45,9 @@ def welcome():
     if study is None:
         return _no_test()
     external_id = next((request.args[p] for p in EXTERNAL_ID_PARAMS if request.args.get(p)), "")
-    return render_template("welcome.html", texts=_texts(study), action=url_for("rater.start"), external_id=external_id)
+    return render_template(
+        "welcome.html", texts=_texts(study), action=url_for("rater.start"), external_id=external_id
+    )
 
 
 @bp.post("/start")
@@ -56,11 +58,17 @@ def start():
     if request.form.get("consent") != "yes":
         error = "Please tick the box to agree before you start."
         return render_template(
-            "welcome.html", texts=_texts(study), action=url_for("rater.start"), error=error,
+            "welcome.html",
+            texts=_texts(study),
+            action=url_for("rater.start"),
+            error=error,
             external_id=request.form.get("external_id", ""),
         ), 400
     rater = create_rater(
-        study.design, True, external_id=request.form.get("external_id") or None, user_agent=request.user_agent.string
+        study.design,
+        True,
+        external_id=request.form.get("external_id") or None,
+        user_agent=request.user_agent.string,
     )
     return redirect(url_for("rater.resume", token=rater.token), code=303)
 
@@ -94,10 +102,16 @@ def _render_stage(progress: Progress, study, error: str | None = None, status: i
     common = {"texts": texts, "token": token, "done": done, "total": total, "error": error}
     stage = progress.stage
     if stage == "consent":
-        page = render_template("welcome.html", action=url_for("rater.consent", token=token), external_id="", **common)
+        page = render_template(
+            "welcome.html", action=url_for("rater.consent", token=token), external_id="", **common
+        )
     elif stage == "questionnaire":
         page = render_template(
-            "questionnaire.html", roles=ROLE_CHOICES, devices=DEVICE_CHOICES, form=request.form, **common
+            "questionnaire.html",
+            roles=ROLE_CHOICES,
+            devices=DEVICE_CHOICES,
+            form=request.form,
+            **common,
         )
     elif stage == "volume":
         page = render_template("volume.html", audio_url=_volume_file(progress, study), **common)
@@ -108,7 +122,9 @@ def _render_stage(progress: Progress, study, error: str | None = None, status: i
         page = render_template("comments.html", **common)
     else:
         config = study.design.config
-        page = render_template("finish.html", code=config.completion_code, return_url=config.return_url, **common)
+        page = render_template(
+            "finish.html", code=config.completion_code, return_url=config.return_url, **common
+        )
     return page, status
 
 

@@ -78,7 +78,9 @@ def create_rater(
         counts = Counter(
             dict(
                 session.execute(
-                    select(Assignment.trial_id, func.count()).where(~Assignment.is_training).group_by(Assignment.trial_id)
+                    select(Assignment.trial_id, func.count())
+                    .where(~Assignment.is_training)
+                    .group_by(Assignment.trial_id)
                 ).all()
             )
         )
@@ -125,10 +127,14 @@ def load_progress(token: str, design: TestDesign) -> Progress | None:
     known = {t.trial_id for t in design.all_trials}
     assignments = [
         a
-        for a in session.scalars(select(Assignment).where(Assignment.rater_pk == rater.id).order_by(Assignment.position))
+        for a in session.scalars(
+            select(Assignment).where(Assignment.rater_pk == rater.id).order_by(Assignment.position)
+        )
         if a.trial_id in known
     ]
-    done = set(session.scalars(select(TrialResult.trial_id).where(TrialResult.rater_pk == rater.id)))
+    done = set(
+        session.scalars(select(TrialResult.trial_id).where(TrialResult.rater_pk == rater.id))
+    )
     return Progress(rater, assignments, done)
 
 
@@ -164,8 +170,12 @@ def record_comments(token: str, comment: str | None) -> None:
     """Store the final comment and mark the rater finished (refused before the last trial)."""
     with write_session() as session:
         rater = _locked_rater(session, token)
-        assigned = set(session.scalars(select(Assignment.trial_id).where(Assignment.rater_pk == rater.id)))
-        done = set(session.scalars(select(TrialResult.trial_id).where(TrialResult.rater_pk == rater.id)))
+        assigned = set(
+            session.scalars(select(Assignment.trial_id).where(Assignment.rater_pk == rater.id))
+        )
+        done = set(
+            session.scalars(select(TrialResult.trial_id).where(TrialResult.rater_pk == rater.id))
+        )
         if assigned - done:
             raise InputError(f"{len(assigned - done)} trial(s) are not finished yet", 409)
         rater.final_comment = (comment or "").strip()[:5000] or None
@@ -175,15 +185,24 @@ def record_comments(token: str, comment: str | None) -> None:
 # The statements of the submission path, built once (building costs more than running).
 _FIND_ASSIGNMENT = (
     select(Rater.id, Rater.consented_at, Assignment.labels_json)
-    .outerjoin(Assignment, (Assignment.rater_pk == Rater.id) & (Assignment.trial_id == bindparam("trial_id")))
+    .outerjoin(
+        Assignment,
+        (Assignment.rater_pk == Rater.id) & (Assignment.trial_id == bindparam("trial_id")),
+    )
     .where(Rater.token == bindparam("token"))
 )
 _PREVIOUS_RESULT = select(TrialResult.id).where(
     TrialResult.rater_pk == bindparam("rater_pk"), TrialResult.trial_id == bindparam("trial_id")
 )
 _COUNTS = select(
-    select(func.count()).select_from(TrialResult).where(TrialResult.rater_pk == bindparam("rater_pk")).scalar_subquery(),
-    select(func.count()).select_from(Assignment).where(Assignment.rater_pk == bindparam("rater_pk")).scalar_subquery(),
+    select(func.count())
+    .select_from(TrialResult)
+    .where(TrialResult.rater_pk == bindparam("rater_pk"))
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(Assignment)
+    .where(Assignment.rater_pk == bindparam("rater_pk"))
+    .scalar_subquery(),
 )
 
 
@@ -196,7 +215,11 @@ class SaveResult:
 
 
 def save_trial(
-    token: str, trial: Trial, submission: Submission | None, design: TestDesign, parse_error: InputError | None = None
+    token: str,
+    trial: Trial,
+    submission: Submission | None,
+    design: TestDesign,
+    parse_error: InputError | None = None,
 ) -> SaveResult:
     """Validate a submission against the rater's letters and store it in one transaction.
 
@@ -215,19 +238,27 @@ def save_trial(
             400/422 from the body and :func:`webapp.validation.check_against_trial`.
     """
     with write_session() as session:
-        found = session.execute(_FIND_ASSIGNMENT, {"token": token, "trial_id": trial.trial_id}).first()
+        found = session.execute(
+            _FIND_ASSIGNMENT, {"token": token, "trial_id": trial.trial_id}
+        ).first()
         if found is None:
             raise InputError("unknown rater link (token)", 404, "token")
         rater_pk, consented_at, labels_json = found
         if labels_json is None:
-            raise InputError(f"trial {trial.trial_id!r} is not part of this rater's test", 404, "trial_id")
+            raise InputError(
+                f"trial {trial.trial_id!r} is not part of this rater's test", 404, "trial_id"
+            )
         if parse_error is not None or submission is None:
             raise parse_error or InputError("missing submission")
         if consented_at is None:
             raise InputError("consent first: this rater has not agreed to take part", 409)
         labels = json.loads(labels_json)
-        check_against_trial(submission, list(labels), trial.reference_method is not None, design.config.checks)
-        previous = session.scalar(_PREVIOUS_RESULT, {"rater_pk": rater_pk, "trial_id": trial.trial_id})
+        check_against_trial(
+            submission, list(labels), trial.reference_method is not None, design.config.checks
+        )
+        previous = session.scalar(
+            _PREVIOUS_RESULT, {"rater_pk": rater_pk, "trial_id": trial.trial_id}
+        )
         keys = {"rater_pk": rater_pk, "trial_id": trial.trial_id}
         result_row = {
             **keys,
@@ -238,8 +269,13 @@ def save_trial(
         }
         upsert(session, TrialResult, [result_row], ["rater_pk", "trial_id"])
         rows = [
-            {**keys, "method": method, "label": label, "rating": submission.ratings[label],
-             "plays": submission.plays.get(label, 0)}
+            {
+                **keys,
+                "method": method,
+                "label": label,
+                "rating": submission.ratings[label],
+                "plays": submission.plays.get(label, 0),
+            }
             for label, method in labels.items()
         ]
         upsert(session, Rating, rows, ["rater_pk", "trial_id", "method"])

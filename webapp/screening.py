@@ -67,7 +67,11 @@ def screen(
     for ratings in anchor.values():
         for item, value in ratings.items():
             per_item[item].append(value)
-    hard = {item for item, values in per_item.items() if sum(v > threshold for v in values) > hard_item_fraction * len(values)}
+    hard = {
+        item
+        for item, values in per_item.items()
+        if sum(v > threshold for v in values) > hard_item_fraction * len(values)
+    }
     results = []
     for rater_id in order:
         ref = reference.get(rater_id, {})

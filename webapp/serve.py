@@ -15,21 +15,50 @@ from pathlib import Path
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m webapp", description="MUSHRA-style listening-test web app.")
+    parser = argparse.ArgumentParser(
+        prog="python -m webapp", description="MUSHRA-style listening-test web app."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the test on waitress")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: loopback only)"
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--manifest", type=Path, default=None,
-                       help="render manifest or its folder (default: the latest `python -m dmc.render testset`)")
-    serve.add_argument("--config", type=Path, default=None,
-                       help="test config YAML/TOML (default: test.yaml beside the manifest, else built-in)")
-    serve.add_argument("--instance", type=Path, default=None, help="instance folder (default: $DMC_WEBAPP_INSTANCE or ./instance)")
-    serve.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the instance folder)")
+    serve.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="render manifest or its folder (default: the latest `python -m dmc.render testset`)",
+    )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="test config YAML/TOML (default: test.yaml beside the manifest, else built-in)",
+    )
+    serve.add_argument(
+        "--instance",
+        type=Path,
+        default=None,
+        help="instance folder (default: $DMC_WEBAPP_INSTANCE or ./instance)",
+    )
+    serve.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL (default: SQLite in the instance folder)",
+    )
     serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
-    serve.add_argument("--connection-limit", type=int, default=1000, help="open connections accepted (default 1000)")
-    serve.add_argument("--behind-proxy", action="store_true",
-                       help="trust one reverse proxy's X-Forwarded-For/Proto/Host/Prefix headers")
+    serve.add_argument(
+        "--connection-limit",
+        type=int,
+        default=1000,
+        help="open connections accepted (default 1000)",
+    )
+    serve.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="trust one reverse proxy's X-Forwarded-For/Proto/Host/Prefix headers",
+    )
     return parser
 
 
@@ -43,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.manifest is not None:
         path = args.manifest / "manifest.json" if args.manifest.is_dir() else args.manifest
         if not path.is_file():
-            return _fail(f"no render manifest at {path}; render one with `python -m dmc.render testset`")
+            return _fail(
+                f"no render manifest at {path}; render one with `python -m dmc.render testset`"
+            )
         os.environ["DMC_MANIFEST"] = str(path.resolve())
     if args.config is not None:
         if not args.config.is_file():
@@ -77,13 +108,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no test yet: {status.problem}")
         else:
             design = status.study.design
-            print(f"serving {status.manifest_path} ({len(design.trials)} trials, design {design.design_hash})")
+            print(
+                f"serving {status.manifest_path} "
+                f"({len(design.trials)} trials, design {design.design_hash})"
+            )
         if not admin_password_configured():
-            print("admin: no password set; run `flask --app webapp set-admin-password` (or set DMC_ADMIN_PASSWORD_HASH)")
+            print(
+                "admin: no password set; run `flask --app webapp set-admin-password` "
+                "(or set DMC_ADMIN_PASSWORD_HASH)"
+            )
     print(f"listening on http://{args.host}:{args.port}/ (admin: /admin)", flush=True)
     waitress.serve(
-        app, host=args.host, port=args.port, threads=args.threads, connection_limit=args.connection_limit,
-        ident="dmc-webapp", clear_untrusted_proxy_headers=True,
+        app,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        connection_limit=args.connection_limit,
+        ident="dmc-webapp",
+        clear_untrusted_proxy_headers=True,
+        asyncore_use_poll=True,
     )
     return 0
-

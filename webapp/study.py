@@ -96,7 +96,10 @@ class StudyCache:
     @staticmethod
     def _load(manifest_path: Path, config_path: Path | None) -> StudyStatus:
         if not manifest_path.is_file():
-            problem = f"No listening test has been rendered yet (no manifest at {manifest_path}). Render one with `{RENDER_COMMAND}`."
+            problem = (
+                f"No listening test has been rendered yet (no manifest at {manifest_path}). "
+                f"Render one with `{RENDER_COMMAND}`."
+            )
             return StudyStatus(None, problem, manifest_path)
         try:
             return StudyStatus(load_study(manifest_path, config_path), None, manifest_path)

@@ -76,7 +76,9 @@ def _number(value: Any, field: str) -> float:
 
 def _count(value: Any, field: str, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-        raise InputError(f"{field} must be a whole number from 0 to {maximum}, got {value!r}", field=field)
+        raise InputError(
+            f"{field} must be a whole number from 0 to {maximum}, got {value!r}", field=field
+        )
     return value
 
 
@@ -104,7 +106,9 @@ def parse_submission(body: Any) -> Submission:
     for label, value in body["ratings"].items():
         rating = _number(value, f"ratings.{label}")
         if not 0.0 <= rating <= 1.0:
-            raise InputError(f"ratings.{label} must be between 0 and 1, got {value!r}", field=f"ratings.{label}")
+            raise InputError(
+                f"ratings.{label} must be between 0 and 1, got {value!r}", field=f"ratings.{label}"
+            )
         ratings[str(label)] = rating
     time_ms = _count(body["time_on_trial_ms"], "time_on_trial_ms", MAX_TIME_ON_TRIAL_MS)
     if not isinstance(body["plays"], dict):
@@ -115,12 +119,16 @@ def parse_submission(body: Any) -> Submission:
         if not isinstance(comment, str):
             raise InputError(f"comment must be text, got {comment!r}", field="comment")
         if len(comment) > MAX_COMMENT_CHARS:
-            raise InputError(f"comment is longer than {MAX_COMMENT_CHARS} characters", field="comment")
+            raise InputError(
+                f"comment is longer than {MAX_COMMENT_CHARS} characters", field="comment"
+            )
         comment = comment.strip() or None
     return Submission(ratings, time_ms, plays, comment)
 
 
-def check_against_trial(submission: Submission, labels: list[str], has_reference: bool, checks: Checks) -> None:
+def check_against_trial(
+    submission: Submission, labels: list[str], has_reference: bool, checks: Checks
+) -> None:
     """Check the letters and the test's required checks for one trial.
 
     Raises:
@@ -130,7 +138,9 @@ def check_against_trial(submission: Submission, labels: list[str], has_reference
     expected = set(labels)
     unknown = sorted(set(submission.ratings) - expected)
     if unknown:
-        raise InputError(f"unknown condition(s) {unknown} in ratings; this trial has {labels}", field="ratings")
+        raise InputError(
+            f"unknown condition(s) {unknown} in ratings; this trial has {labels}", field="ratings"
+        )
     missing = [label for label in labels if label not in submission.ratings]
     if missing:
         raise InputError(f"missing rating(s) for {missing}: rate every condition", field="ratings")
@@ -141,9 +151,13 @@ def check_against_trial(submission: Submission, labels: list[str], has_reference
     if checks.play_all_before_rating:
         unplayed = [label for label in labels if submission.plays.get(label, 0) < 1]
         if unplayed:
-            raise InputError(f"condition(s) {unplayed} were never played; play every condition", 422, "plays")
+            raise InputError(
+                f"condition(s) {unplayed} were never played; play every condition", 422, "plays"
+            )
     if checks.one_at_top and max(submission.ratings.values()) < TOP_RATING:
-        raise InputError("rate at least one condition at the top of the scale (1.0)", 422, "ratings")
+        raise InputError(
+            "rate at least one condition at the top of the scale (1.0)", 422, "ratings"
+        )
 
 
 @dataclass(frozen=True)
@@ -159,9 +173,14 @@ def parse_questionnaire(form: Any) -> Questionnaire:
     try:
         years = float(raw)
     except ValueError:
-        raise InputError(f"years of mixing experience must be a number, got {raw!r}", field="experience_years") from None
+        raise InputError(
+            f"years of mixing experience must be a number, got {raw!r}", field="experience_years"
+        ) from None
     if not math.isfinite(years) or not 0 <= years <= 80:
-        raise InputError(f"years of mixing experience must be between 0 and 80, got {raw!r}", field="experience_years")
+        raise InputError(
+            f"years of mixing experience must be between 0 and 80, got {raw!r}",
+            field="experience_years",
+        )
     role = form.get("role") or ""
     if role not in ROLE_CHOICES:
         raise InputError("choose your role from the list", field="role")

@@ -18,7 +18,9 @@ CONFIGS = Path(__file__).resolve().parents[2] / "evaluation" / "configs"
 ALL = ("target", "console", "demucs", "random", "mono", "anchor_7k", "anchor_3k5")
 
 
-def _write_manifest(folder: Path, passages: dict[str, int], methods=ALL, seconds: float = 0.3) -> Path:
+def _write_manifest(
+    folder: Path, passages: dict[str, int], methods=ALL, seconds: float = 0.3
+) -> Path:
     """A manifest with real (short) MP3s whose names say nothing about the method."""
     rng = np.random.default_rng(0)
     tasks = {}
@@ -28,7 +30,11 @@ def _write_manifest(folder: Path, passages: dict[str, int], methods=ALL, seconds
             conditions = []
             for method in methods if task == "drums" else [m for m in methods if m != "demucs"]:
                 audio = (0.1 * rng.standard_normal((2, int(seconds * 44100)))).astype(np.float32)
-                name = "audio/" + hashlib.sha256(f"{task}{i}{method}".encode()).hexdigest()[:12] + ".mp3"
+                name = (
+                    "audio/"
+                    + hashlib.sha256(f"{task}{i}{method}".encode()).hexdigest()[:12]
+                    + ".mp3"
+                )
                 encode_mp3(folder / name, audio, 44100)
                 digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
                 conditions.append(Condition(method, name, digest, -23.0, -3.0, seconds))
@@ -39,12 +45,17 @@ def _write_manifest(folder: Path, passages: dict[str, int], methods=ALL, seconds
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    return load_manifest(_write_manifest(tmp_path_factory.mktemp("render"), {"drums": 4, "full": 3}))
+    return load_manifest(
+        _write_manifest(tmp_path_factory.mktemp("render"), {"drums": 4, "full": 3})
+    )
 
 
 def test_default_design_has_one_trial_per_passage_and_hidden_reference(manifest):
     design = build_design(manifest, load_config(None))
-    assert [t.trial_id for t in design.trials][:2] == ["drums:song0@0000.00s", "drums:song1@0000.00s"]
+    assert [t.trial_id for t in design.trials][:2] == [
+        "drums:song0@0000.00s",
+        "drums:song1@0000.00s",
+    ]
     assert len(design.trials) == 7 and len(design.training) == 1
     drums, full = design.trial("drums:song0@0000.00s"), design.trial("full:song0@0000.00s")
     assert drums.methods == ("target", "console", "demucs", "random", "mono")
@@ -63,7 +74,9 @@ def test_default_design_has_one_trial_per_passage_and_hidden_reference(manifest)
     ],
 )
 def test_reference_modes_and_anchors(manifest, reference, anchors, rated, open_reference):
-    config = parse_config({"conditions": ["console", "mono"], "reference": reference, "anchors": anchors})
+    config = parse_config(
+        {"conditions": ["console", "mono"], "reference": reference, "anchors": anchors}
+    )
     trial = build_design(manifest, config).trials[0]
     assert trial.methods == rated
     assert trial.reference_method == open_reference
@@ -114,11 +127,15 @@ def test_more_than_twelve_signals_is_refused(tmp_path):
     path = _write_manifest(tmp_path, {"drums": 1}, methods=("target", "console"))
     m = load_manifest(path)
     base = m.tasks["drums"][0].conditions[1]
-    extra = [Condition(f"console_v{i}", base.file, base.sha256, -23.0, -3.0, 0.3) for i in range(10)]
+    extra = [
+        Condition(f"console_v{i}", base.file, base.sha256, -23.0, -3.0, 0.3) for i in range(10)
+    ]
     m.tasks["drums"][0].conditions += extra
     assert len(build_design(m, parse_config({})).trials[0].methods) == 12
     assert build_design(m, parse_config({})).trials[0].methods[-1] == "console_v9"
-    m.tasks["drums"][0].conditions.append(Condition("console_v10", base.file, base.sha256, -23.0, -3.0, 0.3))
+    m.tasks["drums"][0].conditions.append(
+        Condition("console_v10", base.file, base.sha256, -23.0, -3.0, 0.3)
+    )
     with pytest.raises(DesignError, match="13 rated signals.*at most 12"):
         build_design(m, parse_config({}))
 
@@ -147,7 +164,11 @@ def test_example_configs_load_and_yaml_equals_toml(manifest):
 
 def test_plans_are_seeded_by_rater_and_differ_between_raters(manifest):
     design = build_design(manifest, load_config(None))
-    a1, a2, b = plan_for_rater(design, "r00001"), plan_for_rater(design, "r00001"), plan_for_rater(design, "r00002")
+    a1, a2, b = (
+        plan_for_rater(design, "r00001"),
+        plan_for_rater(design, "r00001"),
+        plan_for_rater(design, "r00002"),
+    )
     assert a1 == a2
     assert a1.to_json() != b.to_json()
     assert a1.trials[0].is_training and not any(t.is_training for t in a1.trials[1:])
@@ -158,19 +179,28 @@ def test_plans_are_seeded_by_rater_and_differ_between_raters(manifest):
         assert sorted(planned.method_of.values()) == sorted(trial.methods)
     # Over many raters each method lands on letter A about equally often (1/5 each).
     first = Counter(
-        next(t for t in plan_for_rater(design, f"r{i:05d}").trials if t.trial_id == "drums:song1@0000.00s").labels[0][1]
+        next(
+            t
+            for t in plan_for_rater(design, f"r{i:05d}").trials
+            if t.trial_id == "drums:song1@0000.00s"
+        ).labels[0][1]
         for i in range(500)
     )
     assert set(first) == {"target", "console", "demucs", "random", "mono"}
     assert max(first.values()) < 0.3 * 500
     positions = Counter(
-        [t.trial_id for t in plan_for_rater(design, f"r{i:05d}").trials].index("drums:song1@0000.00s") for i in range(500)
+        [t.trial_id for t in plan_for_rater(design, f"r{i:05d}").trials].index(
+            "drums:song1@0000.00s"
+        )
+        for i in range(500)
     )
     assert len(positions) == 7  # the trial order is shuffled too (position 0 is training)
 
 
 def test_unrandomised_design_keeps_canonical_order(manifest):
-    design = build_design(manifest, parse_config({"randomize": {"trial_order": False, "condition_order": False}}))
+    design = build_design(
+        manifest, parse_config({"randomize": {"trial_order": False, "condition_order": False}})
+    )
     plan = plan_for_rater(design, "anyone")
     assert [t.trial_id for t in plan.trials[1:]] == [t.trial_id for t in design.trials]
     assert plan.trials[1].labels[0] == ("A", "target")

@@ -35,7 +35,9 @@ def _signal(seconds: float, seed: int) -> np.ndarray:
     """A stereo chord with seeded noise bursts, float32 ``(2, samples)``."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    chord = sum(np.sin(2 * np.pi * f * t) for f in rng.choice([110.0, 220.0, 277.2, 329.6, 440.0], 3))
+    chord = sum(
+        np.sin(2 * np.pi * f * t) for f in rng.choice([110.0, 220.0, 277.2, 329.6, 440.0], 3)
+    )
     bursts = rng.standard_normal(t.size) * (np.sin(2 * np.pi * 2 * t) > 0.9)
     mono = 0.15 * chord / 3 + 0.05 * bursts
     return np.stack([mono, np.roll(mono, 50)]).astype(np.float32)
@@ -46,17 +48,25 @@ def write_render(folder: Path, passages: dict[str, int], seconds: float = 1.0) -
     tasks = {}
     seed = 0
     for task, count in passages.items():
-        methods = DRUM_METHODS if task == "drums" else tuple(m for m in DRUM_METHODS if m != "demucs")
+        methods = (
+            DRUM_METHODS if task == "drums" else tuple(m for m in DRUM_METHODS if m != "demucs")
+        )
         entries = []
         for i in range(count):
             conditions = []
             for method in methods:
                 seed += 1
-                name = "audio/" + hashlib.sha256(f"{task}/{i}/{method}".encode()).hexdigest()[:16] + ".mp3"
+                name = (
+                    "audio/"
+                    + hashlib.sha256(f"{task}/{i}/{method}".encode()).hexdigest()[:16]
+                    + ".mp3"
+                )
                 encode_mp3(folder / name, _signal(seconds, seed), SAMPLE_RATE)
                 digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
                 conditions.append(Condition(method, name, digest, -23.0, -2.0, seconds))
-            entries.append(PassageEntry(f"song{i}@{10 * i:07.2f}s", f"song{i}", 10.0 * i, seconds, conditions))
+            entries.append(
+                PassageEntry(f"song{i}@{10 * i:07.2f}s", f"song{i}", 10.0 * i, seconds, conditions)
+            )
         tasks[task] = entries
     manifest = Manifest(tasks, "2026-01-01T00:00:00Z", "0.1.0", SAMPLE_RATE, seeds={"random": 0})
     return manifest.save(folder / "manifest.json")
@@ -74,8 +84,12 @@ def _postgres_url() -> str | None:
     url = os.environ.get("DMC_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("CI"):
-            pytest.fail("CI is set but DMC_TEST_POSTGRES_URL is not: the PostgreSQL tests must run in CI")
-        pytest.skip("DMC_TEST_POSTGRES_URL is not set (start a PostgreSQL server to run these tests)")
+            pytest.fail(
+                "CI is set but DMC_TEST_POSTGRES_URL is not: the PostgreSQL tests must run in CI"
+            )
+        pytest.skip(
+            "DMC_TEST_POSTGRES_URL is not set (start a PostgreSQL server to run these tests)"
+        )
     return url
 
 
@@ -86,8 +100,8 @@ def database_url(request, tmp_path) -> str:
         return f"sqlite:///{tmp_path / 'instance' / 'ratings.sqlite'}"
     request.applymarker(pytest.mark.postgres)
     url = _postgres_url()
-    from webapp.db import Base
     from webapp import models  # noqa: F401
+    from webapp.db import Base
 
     engine = sa.create_engine(url)
     try:
@@ -172,7 +186,11 @@ class RaterClient:
 
     def pass_intro(self) -> None:
         base = f"/r/{self.token}"
-        form = {"experience_years": "7", "role": "mixing_engineer", "playback_device": "studio_monitors"}
+        form = {
+            "experience_years": "7",
+            "role": "mixing_engineer",
+            "playback_device": "studio_monitors",
+        }
         assert self.client.post(f"{base}/questionnaire", data=form).status_code == 303
         assert self.client.post(f"{base}/volume", data={"volume_ok": "yes"}).status_code == 303
 
@@ -200,7 +218,9 @@ def admin_login():
         client.get("/admin/login")
         with client.session_transaction() as session:
             token = session["csrf"]
-        response = client.post("/admin/login", data={"password": ADMIN_PASSWORD, "csrf_token": token})
+        response = client.post(
+            "/admin/login", data={"password": ADMIN_PASSWORD, "csrf_token": token}
+        )
         assert response.status_code == 303
         with client.session_transaction() as session:
             return session["csrf"]
@@ -228,8 +248,18 @@ class ServerProcess:
         env: dict | None = None,
         cwd: Path = ROOT,
     ):
-        self.instance, self.manifest, self.extra_args, self.cwd = instance, manifest, extra_args, cwd
-        self.env = {**os.environ, "DMC_SECRET_KEY": "x" * 48, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.instance, self.manifest, self.extra_args, self.cwd = (
+            instance,
+            manifest,
+            extra_args,
+            cwd,
+        )
+        self.env = {
+            **os.environ,
+            "DMC_SECRET_KEY": "x" * 48,
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         self.env.pop("DMC_MANIFEST", None)
         self.process: subprocess.Popen | None = None
         self.port = 0
@@ -241,18 +271,31 @@ class ServerProcess:
 
     def start(self, timeout_s: float = 30.0) -> ServerProcess:
         self.port = free_port()
-        command = [sys.executable, "-m", "webapp", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--instance", str(self.instance), *self.extra_args]
+        command = [
+            sys.executable,
+            "-m",
+            "webapp",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--instance",
+            str(self.instance),
+            *self.extra_args,
+        ]
         if self.manifest is not None:
             command += ["--manifest", str(self.manifest)]
-        self._log_handle = open(self.log, "ab")
+        self._log_handle = open(self.log, "ab")  # noqa: SIM115 (closed in kill/stop)
         self.process = subprocess.Popen(
             command, cwd=self.cwd, env=self.env, stdout=self._log_handle, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}: {self.log.read_text()[-2000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
                     if response.status == 200:
@@ -260,7 +303,9 @@ class ServerProcess:
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"server did not answer within {timeout_s} s: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"server did not answer within {timeout_s} s: {self.log.read_text()[-2000:]}"
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flushing, like a crash."""
@@ -286,7 +331,9 @@ def server_process(tmp_path, render_dir):
     """Factory of server processes sharing one instance folder; all stopped at the end."""
     started: list[ServerProcess] = []
 
-    def make(extra_args: tuple[str, ...] = (), env: dict | None = None, rendered: bool = True) -> ServerProcess:
+    def make(
+        extra_args: tuple[str, ...] = (), env: dict | None = None, rendered: bool = True
+    ) -> ServerProcess:
         manifest = render_dir / "manifest.json" if rendered else None
         server = ServerProcess(tmp_path / "instance", manifest, extra_args, env, cwd=tmp_path)
         started.append(server)

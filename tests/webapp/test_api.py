@@ -33,9 +33,16 @@ def test_full_flow_through_the_pages(make_app, render_dir, tmp_path):
     assert started.status_code == 303
     link = started.headers["Location"]
     assert b'id="questionnaire"' in client.get(link).data
-    bad = client.post(f"{link}/questionnaire", data={"experience_years": "-3", "role": "producer", "playback_device": "other"})
+    bad = client.post(
+        f"{link}/questionnaire",
+        data={"experience_years": "-3", "role": "producer", "playback_device": "other"},
+    )
     assert bad.status_code == 400 and b"between 0 and 80" in bad.data
-    form = {"experience_years": "12", "role": "mixing_engineer", "playback_device": "open_headphones"}
+    form = {
+        "experience_years": "12",
+        "role": "mixing_engineer",
+        "playback_device": "open_headphones",
+    }
     assert client.post(f"{link}/questionnaire", data=form).status_code == 303
     assert client.post(f"{link}/volume", data={}).status_code == 400
     assert client.post(f"{link}/volume", data={"volume_ok": "yes"}).status_code == 303
@@ -43,10 +50,16 @@ def test_full_flow_through_the_pages(make_app, render_dir, tmp_path):
     seen = []
     for _ in range(4):  # 1 training + 3 trials
         html = client.get(link).data.decode()
-        data = json.loads(re.search(r'<script id="trial-data" type="application/json">(.*?)</script>', html).group(1))
+        data = json.loads(
+            re.search(
+                r'<script id="trial-data" type="application/json">(.*?)</script>', html
+            ).group(1)
+        )
         seen.append(data["trial_id"])
         body = {
-            "ratings": {c["label"]: (1.0 if i == 0 else 0.3) for i, c in enumerate(data["conditions"])},
+            "ratings": {
+                c["label"]: (1.0 if i == 0 else 0.3) for i, c in enumerate(data["conditions"])
+            },
             "plays": {c["label"]: 1 for c in data["conditions"]},
             "time_on_trial_ms": 5000,
             "comment": "ok",
@@ -59,7 +72,11 @@ def test_full_flow_through_the_pages(make_app, render_dir, tmp_path):
     assert "ABC-123" in finish and 'href="https://example.org/done"' in finish
     with app.app_context():
         rater = db.session.scalar(select(Rater).where(Rater.token == token))
-        assert (rater.external_id, rater.experience_years, rater.role) == ("worker-7", 12.0, "mixing_engineer")
+        assert (rater.external_id, rater.experience_years, rater.role) == (
+            "worker-7",
+            12.0,
+            "mixing_engineer",
+        )
         assert rater.final_comment == "nice test" and rater.finished_at is not None
     assert _count(app, TrialResult) == 4
 
@@ -103,15 +120,22 @@ def test_plans_are_seeded_by_rater_and_recorded(app, client, rater_client):
         design = study_status().study.design
         for rater in (a, b):
             rows = db.session.scalars(
-                select(Assignment).join(Rater, Rater.id == Assignment.rater_pk).where(Rater.rater_id == rater.rater_id)
+                select(Assignment)
+                .join(Rater, Rater.id == Assignment.rater_pk)
+                .where(Rater.rater_id == rater.rater_id)
                 .order_by(Assignment.position)
             ).all()
             plan = plan_for_rater(design, rater.rater_id)
-            assert [(r.trial_id, r.labels) for r in rows] == [(t.trial_id, t.method_of) for t in plan.trials]
-            assert db.session.scalar(select(Rater.seed).where(Rater.rater_id == rater.rater_id)) == plan.seed
-    assert a.status()["trial_ids"] != b.status()["trial_ids"] or a.trial(a.status()["trial_ids"][1]) != b.trial(
-        b.status()["trial_ids"][1]
-    )
+            assert [(r.trial_id, r.labels) for r in rows] == [
+                (t.trial_id, t.method_of) for t in plan.trials
+            ]
+            assert (
+                db.session.scalar(select(Rater.seed).where(Rater.rater_id == rater.rater_id))
+                == plan.seed
+            )
+    assert a.status()["trial_ids"] != b.status()["trial_ids"] or a.trial(
+        a.status()["trial_ids"][1]
+    ) != b.trial(b.status()["trial_ids"][1])
 
 
 def test_resume_lands_on_the_first_unfinished_trial(client, rater_client):
@@ -124,7 +148,12 @@ def test_resume_lands_on_the_first_unfinished_trial(client, rater_client):
         html = client.get(f"/r/{rater.token}").data.decode()
         assert f'"trial_id": "{order[1]}"' in html
     assert rater.status() | {"trial_ids": None} == {
-        "rater_id": rater.rater_id, "stage": "trial", "done": 2, "total": 4, "next_trial_id": order[1], "trial_ids": None,
+        "rater_id": rater.rater_id,
+        "stage": "trial",
+        "done": 2,
+        "total": 4,
+        "next_trial_id": order[1],
+        "trial_ids": None,
     }
 
 
@@ -156,12 +185,27 @@ def _mutations():
         ("rating a boolean", lambda b: b["ratings"].update(A=True), 400, "must be a number"),
         ("missing ratings", lambda b: b.pop("ratings"), 400, "missing field 'ratings'"),
         ("missing plays", lambda b: b.pop("plays"), 400, "missing field 'plays'"),
-        ("missing time", lambda b: b.pop("time_on_trial_ms"), 400, "missing field 'time_on_trial_ms'"),
+        (
+            "missing time",
+            lambda b: b.pop("time_on_trial_ms"),
+            400,
+            "missing field 'time_on_trial_ms'",
+        ),
         ("negative time", lambda b: b.update(time_on_trial_ms=-1), 400, "time_on_trial_ms must be"),
         ("fractional plays", lambda b: b["plays"].update(A=1.5), 400, "plays.A must be"),
         ("unknown field", lambda b: b.update(method="console"), 400, "unknown field"),
-        ("unknown letter", lambda b: b["ratings"].update(Z=0.5), 400, r"unknown condition\(s\) \['Z'\]"),
-        ("missing letter", lambda b: b["ratings"].pop("B"), 400, r"missing rating\(s\) for \['B'\]"),
+        (
+            "unknown letter",
+            lambda b: b["ratings"].update(Z=0.5),
+            400,
+            r"unknown condition\(s\) \['Z'\]",
+        ),
+        (
+            "missing letter",
+            lambda b: b["ratings"].pop("B"),
+            400,
+            r"missing rating\(s\) for \['B'\]",
+        ),
         ("unknown play key", lambda b: b["plays"].update(reference=1), 400, "in plays"),
         ("comment not text", lambda b: b.update(comment=5), 400, "comment must be text"),
         ("unplayed condition", lambda b: b["plays"].update(C=0), 422, "never played"),
@@ -169,8 +213,12 @@ def _mutations():
     ]
 
 
-@pytest.mark.parametrize(("case", "mutate", "status", "message"), _mutations(), ids=[m[0] for m in _mutations()])
-def test_bad_submissions_are_refused_and_store_nothing(app, client, rater_client, submission, case, mutate, status, message):
+@pytest.mark.parametrize(
+    ("case", "mutate", "status", "message"), _mutations(), ids=[m[0] for m in _mutations()]
+)
+def test_bad_submissions_are_refused_and_store_nothing(
+    app, client, rater_client, submission, case, mutate, status, message
+):
     rater = rater_client(client)
     trial_id = rater.status()["trial_ids"][1]
     body = submission(rater.trial(trial_id), top="A")
@@ -189,20 +237,34 @@ def test_bad_submissions_are_refused_and_store_nothing(app, client, rater_client
     ("path", "kwargs", "status", "message"),
     [
         ("/api/raters/not-a-token/trials/drums:song0@0000.00s", {"json": {}}, 404, "unknown rater"),
-        ("/api/raters/{token}/trials/drums:nope", {"json": {"ratings": {"A": 1}, "plays": {}, "time_on_trial_ms": 1}},
-         404, "unknown trial"),
+        (
+            "/api/raters/{token}/trials/drums:nope",
+            {"json": {"ratings": {"A": 1}, "plays": {}, "time_on_trial_ms": 1}},
+            404,
+            "unknown trial",
+        ),
         ("/api/raters/{token}/trials/drums:song0@0000.00s", {"data": "ratings=1"}, 415, "JSON"),
-        ("/api/raters/{token}/trials/drums:song0@0000.00s", {"data": "{not json", "content_type": "application/json"},
-         400, "not valid JSON"),
+        (
+            "/api/raters/{token}/trials/drums:song0@0000.00s",
+            {"data": "{not json", "content_type": "application/json"},
+            400,
+            "not valid JSON",
+        ),
         ("/api/raters/{token}/trials/drums:song0@0000.00s", {"json": [1, 2]}, 400, "JSON object"),
-        ("/api/raters/{token}/trials/drums:song0@0000.00s", {"json": {"ratings": {"A": 1}, "pad": "x" * 70000}},
-         413, "too large"),
+        (
+            "/api/raters/{token}/trials/drums:song0@0000.00s",
+            {"json": {"ratings": {"A": 1}, "pad": "x" * 70000}},
+            413,
+            "too large",
+        ),
         ("/api/raters", {"json": {"consent": False}}, 400, "consent must be true"),
         ("/api/raters", {"json": {"consent": True, "simulated": "yes"}}, 400, "simulated must be"),
         ("/api/raters", {"json": {"consent": True, "admin": True}}, 400, "unknown field"),
     ],
 )
-def test_bad_requests_get_clear_json_errors(app, client, rater_client, path, kwargs, status, message):
+def test_bad_requests_get_clear_json_errors(
+    app, client, rater_client, path, kwargs, status, message
+):
     rater = rater_client(client)
     before = _count(app, Rater)
     response = client.post(path.format(token=rater.token), **kwargs)
@@ -218,10 +280,17 @@ def test_trial_outside_the_raters_subset_is_refused(make_app, tmp_path, rater_cl
     client = app.test_client()
     rater = rater_client(client)
     (mine,) = rater.status()["trial_ids"]
-    other = next(t for t in ("drums:song0@0000.00s", "drums:song1@0000.00s", "full:song0@0000.00s") if t != mine)
+    other = next(
+        t
+        for t in ("drums:song0@0000.00s", "drums:song1@0000.00s", "full:song0@0000.00s")
+        if t != mine
+    )
     body = submission(rater.trial(mine))
     response = rater.submit(other, body)
-    assert response.status_code == 404 and "not part of this rater's test" in response.get_json()["error"]
+    assert (
+        response.status_code == 404
+        and "not part of this rater's test" in response.get_json()["error"]
+    )
     assert client.get(f"/api/raters/{rater.token}/trials/{other}").status_code == 404
     assert _count(app, Rating) == 0
 
@@ -234,7 +303,9 @@ def test_link_without_consent_asks_for_it_first(app, client, submission):
         token = rater.token
     assert b'id="consent"' in client.get(f"/r/{token}").data
     trial = client.get(f"/api/raters/{token}/trials/drums:song0@0000.00s").get_json()
-    response = client.post(f"/api/raters/{token}/trials/drums:song0@0000.00s", json=submission(trial))
+    response = client.post(
+        f"/api/raters/{token}/trials/drums:song0@0000.00s", json=submission(trial)
+    )
     assert response.status_code == 409 and "consent" in response.get_json()["error"]
     assert client.post(f"/r/{token}/consent", data={"consent": "yes"}).status_code == 303
     assert b'id="questionnaire"' in client.get(f"/r/{token}").data

@@ -19,10 +19,15 @@ def test_audio_has_etag_from_the_manifest_and_cache_headers(client, files, rende
     with client.get(f"/audio/{target.file}") as response:
         assert response.status_code == 200 and response.mimetype == "audio/mpeg"
         assert response.headers["ETag"] == f'"{target.sha256}"'
-        assert "public" in response.headers["Cache-Control"] and "max-age=3600" in response.headers["Cache-Control"]
+        assert (
+            "public" in response.headers["Cache-Control"]
+            and "max-age=3600" in response.headers["Cache-Control"]
+        )
         assert response.headers["Accept-Ranges"] == "bytes"
         assert response.data == (render_dir / target.file).read_bytes()
-    with client.get(f"/audio/{target.file}", headers={"If-None-Match": f'"{target.sha256}"'}) as response:
+    with client.get(
+        f"/audio/{target.file}", headers={"If-None-Match": f'"{target.sha256}"'}
+    ) as response:
         assert response.status_code == 304 and response.data == b""
 
 
@@ -33,7 +38,9 @@ def test_range_requests_return_the_requested_bytes(client, files, render_dir):
         assert response.status_code == 206
         assert response.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
         assert response.data == data[100:200]
-    with client.get(f"/audio/{target.file}", headers={"Range": f"bytes={len(data) + 10}-"}) as response:
+    with client.get(
+        f"/audio/{target.file}", headers={"Range": f"bytes={len(data) + 10}-"}
+    ) as response:
         assert response.status_code == 416
 
 

@@ -25,8 +25,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 KEYS = "1234567890-="
 TEST_CONFIG = """\
@@ -138,7 +144,9 @@ def test_a_rater_completes_the_test_in_chromium(browser, server_process, tmp_pat
             page.mouse.down()
             page.mouse.move(box["x"] + 0.8 * box["width"], y, steps=5)
             page.mouse.up()
-            start, end = page.evaluate("[window.dmcTrial.player.loopStart, window.dmcTrial.player.loopEnd]")
+            start, end = page.evaluate(
+                "[window.dmcTrial.player.loopStart, window.dmcTrial.player.loopEnd]"
+            )
             assert start == pytest.approx(0.2, abs=0.03) and end == pytest.approx(0.8, abs=0.03)
             assert "Loop 0.2" in page.locator("#loop-label").text_content()
         page.locator("#comment").fill(f"trial {number}")
@@ -153,18 +161,29 @@ def test_a_rater_completes_the_test_in_chromium(browser, server_process, tmp_pat
     page.close()
 
     frame = ratings_frame(f"sqlite:///{tmp_path / 'instance' / 'dmc-listening.sqlite'}")
-    assert len(frame) == 7 + 7 + 7 + 6 and frame["rater_id"].nunique() == 1  # full mixes have no demucs
+    assert (
+        len(frame) == 7 + 7 + 7 + 6 and frame["rater_id"].nunique() == 1
+    )  # full mixes have no demucs
     assert frame["is_training"].sum() == 7 and not frame["is_simulated"].any()
     for trial_id, values in submitted.items():
         stored = sorted(frame.loc[frame["trial_id"] == trial_id, "rating"])
         assert stored == pytest.approx(sorted(values))
     assert (frame["plays"] == 1).all() and (frame["time_on_trial_ms"] > 0).all()
 
-    env = {**os.environ, "DMC_WEBAPP_INSTANCE": str(tmp_path / "instance"), "DMC_SECRET_KEY": "y" * 48}
+    env = {
+        **os.environ,
+        "DMC_WEBAPP_INSTANCE": str(tmp_path / "instance"),
+        "DMC_SECRET_KEY": "y" * 48,
+    }
     env.pop("DMC_DATABASE_URL", None)
     exported = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "webapp", "export-ratings"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
     ).stdout
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert len(rows) == len(frame) and {r["trial_id"] for r in rows} == set(submitted)

@@ -45,8 +45,16 @@ def _rows(rater: str, item_ratings: dict[str, list[float]], training: bool = Fal
     out = []
     for method, values in item_ratings.items():
         for i, value in enumerate(values):
-            out.append({"rater_id": rater, "task": "drums", "passage_id": f"p{i}", "method": method,
-                        "rating": value, "is_training": training})
+            out.append(
+                {
+                    "rater_id": rater,
+                    "task": "drums",
+                    "passage_id": f"p{i}",
+                    "method": method,
+                    "rating": value,
+                    "is_training": training,
+                }
+            )
     return out
 
 
@@ -74,4 +82,6 @@ def test_anchor_rule_skips_items_most_raters_find_hard():
 def test_training_trials_do_not_count_and_missing_methods_give_no_flag():
     rows = _rows("a", {"target": [0.1] * 4}, training=True) + _rows("a", {"console": [0.5] * 4})
     (result,) = screen(rows)
-    assert result.reference_items == 0 and result.reference_low_fraction is None and not result.flagged
+    assert (
+        result.reference_items == 0 and result.reference_low_fraction is None and not result.flagged
+    )

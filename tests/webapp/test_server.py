@@ -28,7 +28,6 @@ def _call(url: str, body: dict | None = None, timeout: float = 10.0) -> tuple[in
             return error.code, json.loads(error.read() or b"{}")
 
 
-
 def _body(trial: dict) -> dict:
     labels = [c["label"] for c in trial["conditions"]]
     ratings = {label: round(0.1 + 0.8 * i / len(labels), 2) for i, label in enumerate(labels)}
@@ -45,14 +44,18 @@ def test_acknowledged_ratings_survive_kill_9(server_process, tmp_path):
     def rate_forever():
         while not stop.is_set():
             try:
-                status, rater = _call(f"{server.url}/api/raters", {"consent": True, "simulated": True})
+                status, rater = _call(
+                    f"{server.url}/api/raters", {"consent": True, "simulated": True}
+                )
                 if status != 201:
                     return
                 _, info = _call(f"{server.url}/api/raters/{rater['token']}")
                 for trial_id in info["trial_ids"]:
                     _, trial = _call(f"{server.url}/api/raters/{rater['token']}/trials/{trial_id}")
                     body = _body(trial)
-                    status, answer = _call(f"{server.url}/api/raters/{rater['token']}/trials/{trial_id}", body)
+                    status, answer = _call(
+                        f"{server.url}/api/raters/{rater['token']}/trials/{trial_id}", body
+                    )
                     if status == 200 and answer["saved"]:
                         acknowledged.append((rater["rater_id"], trial_id, body))
                         if len(acknowledged) >= 30:
@@ -63,7 +66,9 @@ def test_acknowledged_ratings_survive_kill_9(server_process, tmp_path):
     writers = [threading.Thread(target=rate_forever) for _ in range(3)]
     for w in writers:
         w.start()
-    assert enough.wait(60), f"only {len(acknowledged)} ratings acknowledged: {server.log.read_text()[-1500:]}"
+    assert enough.wait(60), (
+        f"only {len(acknowledged)} ratings acknowledged: {server.log.read_text()[-1500:]}"
+    )
     server.kill()  # SIGKILL while the writers are still submitting
     stop.set()
     for w in writers:
@@ -103,14 +108,20 @@ def test_serve_starts_without_a_render_and_says_how(server_process, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--manifest", "/nonexistent/manifest.json"], "no render manifest at /nonexistent/manifest.json"),
+        (
+            ["--manifest", "/nonexistent/manifest.json"],
+            "no render manifest at /nonexistent/manifest.json",
+        ),
         (["--config", "/nonexistent/test.yaml"], "test config not found"),
     ],
 )
 def test_serve_refuses_bad_arguments(args, message, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "webapp", "serve", "--instance", str(tmp_path / "i"), *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2 and message in result.stderr
 
@@ -119,8 +130,21 @@ def test_serve_refuses_an_invalid_design(tmp_path, render_dir):
     config = tmp_path / "bad.yaml"
     config.write_text("reference: visible\n")
     result = subprocess.run(
-        [sys.executable, "-m", "webapp", "serve", "--instance", str(tmp_path / "i"),
-         "--manifest", str(render_dir), "--config", str(config)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "webapp",
+            "serve",
+            "--instance",
+            str(tmp_path / "i"),
+            "--manifest",
+            str(render_dir),
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2 and "reference must be one of" in result.stderr

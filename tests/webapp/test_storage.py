@@ -18,6 +18,7 @@ from webapp.db import db
 from webapp.export import RATING_COLUMNS, questionnaire_frame, ratings_frame
 from webapp.models import Assignment, Rating, TrialResult
 
+
 def _run_threads(target, count: int) -> list:
     results: list = [None] * count
     errors: list = []
@@ -25,7 +26,7 @@ def _run_threads(target, count: int) -> list:
     def run(i):
         try:
             results[i] = target(i)
-        except Exception as exc:  # collected and re-raised in the test thread
+        except Exception as exc:  # noqa: BLE001 (collected and re-raised in the test thread)
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
@@ -38,7 +39,9 @@ def _run_threads(target, count: int) -> list:
     return results
 
 
-def test_concurrent_double_submits_store_one_row_per_method(make_app, database_url, rater_client, submission):
+def test_concurrent_double_submits_store_one_row_per_method(
+    make_app, database_url, rater_client, submission
+):
     app = make_app(SQLALCHEMY_DATABASE_URI=database_url)
     rater = rater_client(app.test_client())
     trial_id = rater.status()["trial_ids"][1]
@@ -47,7 +50,9 @@ def test_concurrent_double_submits_store_one_row_per_method(make_app, database_u
 
     def submit(i):
         client = app.test_client()
-        return client.post(f"/api/raters/{rater.token}/trials/{trial_id}", json=bodies[i]).status_code
+        return client.post(
+            f"/api/raters/{rater.token}/trials/{trial_id}", json=bodies[i]
+        ).status_code
 
     assert _run_threads(submit, 8) == [200] * 8
     with app.app_context():
@@ -70,7 +75,9 @@ def test_concurrent_raters_get_unique_ids_and_balanced_subsets(make_app, databas
     ids = _run_threads(create, 12)
     assert len(set(ids)) == 12
     with app.app_context():
-        counts = Counter(db.session.scalars(select(Assignment.trial_id).where(~Assignment.is_training)))
+        counts = Counter(
+            db.session.scalars(select(Assignment.trial_id).where(~Assignment.is_training))
+        )
     assert sorted(counts.values()) == [4, 4, 4]  # 12 raters over 3 trials, exactly balanced
 
 
@@ -88,13 +95,18 @@ def test_ratings_frame_matches_the_csv_export(make_app, database_url, rater_clie
     assert set(frame["is_simulated"]) == {True, False} and frame["rating"].between(0, 1).all()
     assert str(frame["plays"].dtype) == "int64" and (frame["time_on_trial_ms"] == 12345).all()
     admin_login(client)
-    exported = list(csv.DictReader(io.StringIO(client.get("/admin/export/ratings.csv").data.decode())))
+    exported = list(
+        csv.DictReader(io.StringIO(client.get("/admin/export/ratings.csv").data.decode()))
+    )
     assert [r["rater_id"] for r in exported] == list(frame["rater_id"])
     assert [float(r["rating"]) for r in exported] == list(frame["rating"])
     assert [r["submitted_at"] for r in exported] == list(frame["submitted_at"])
     people = questionnaire_frame(database_url).set_index("rater_id")
     assert list(people.index) == [r.rater_id for r in raters]
-    assert list(people["trials_done"]) == [4, 4] and people.loc[raters[0].rater_id, "role"] == "mixing_engineer"
+    assert (
+        list(people["trials_done"]) == [4, 4]
+        and people.loc[raters[0].rater_id, "role"] == "mixing_engineer"
+    )
 
 
 def test_default_database_url_is_used_by_the_frames(monkeypatch, tmp_path, make_app, rater_client):
@@ -124,5 +136,7 @@ def test_sqlite_runs_in_wal_mode_with_durable_commits(make_app, setting, level):
 
 
 def test_bad_sqlite_synchronous_setting_is_refused(make_app):
-    with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, got 'OFF'"):
+    with pytest.raises(
+        ValueError, match="SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, got 'OFF'"
+    ):
         make_app(SQLITE_SYNCHRONOUS="OFF")
