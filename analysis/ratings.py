@@ -153,15 +153,10 @@ def read_database(database_url: str | None = None) -> pd.DataFrame:
 
     try:
         frame = ratings_frame(url)
-    except (
-        SQLAlchemyError,
-        ImportError,
-        OSError,
-        ValueError,
-    ) as error:  # bad URL, driver, file, schema
-        message = (
-            str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
-        )
+    # A bad URL, a missing driver, an unreadable file, a foreign schema: one line each.
+    except (SQLAlchemyError, ImportError, OSError, ValueError) as error:
+        text = str(error).strip()
+        message = text.splitlines()[0] if text else error.__class__.__name__
         raise RatingsError(f"cannot read ratings from {shown}: {message}") from error
     if frame is None or len(frame) == 0:
         raise NoRatingsError(f"no ratings yet in the database {shown}")

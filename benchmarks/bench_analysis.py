@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({verdict} the {GOAL_SECONDS:.0f} s goal), {cpu:.2f} s CPU of this process; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
+    if os.getloadavg()[0] > (os.cpu_count() or 1):
+        print(
+            f"  the CPU is oversubscribed: this process's CPU time ({cpu:.2f} s) is the better "
+            "estimate of the wall time on an idle machine"
+        )
     print(f"  = {total / read_floor:.1f} x pandas.read_csv alone ({read_floor:.2f} s)")
     pairs = diffs.shape[1]
     print(

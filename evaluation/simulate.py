@@ -11,12 +11,13 @@ numbers never mix into real results.
 
 The model of one rating (rater ``r``, passage ``p``, method ``m``), clipped to [0, 1]:
 
-    rating = 0.5 + scale_r * (quality_m + passage_p + interaction_pm - 0.5) + bias_r + noise
+    rating = 0.5 + scale_r * (quality_m + passage_p + interaction_pm + preference_rm - 0.5)
+             + bias_r + noise
 
 with ``quality_m`` the per-method mean quality of the task, ``passage_p`` and
 ``interaction_pm`` Gaussian passage effects (some passages flatter every method, some
-separate them more), ``bias_r`` and ``scale_r`` a rater's offset and use of the scale,
-and Gaussian noise. A careful rater finds the hidden reference on most trials and
+separate them more), ``preference_rm`` a rater's own taste for a method, ``bias_r`` and
+``scale_r`` a rater's offset and use of the scale, and Gaussian noise. A careful rater finds the hidden reference on most trials and
 rates it near the top. A share of the panel fails BS.1534-3 post-screening on
 purpose: *careless* raters rate at random, *anchor-deaf* raters rate the 7 kHz anchor
 like the reference.
@@ -88,6 +89,9 @@ class PanelModel:
         training_trials: training trials per task per rater (discarded by the analysis).
         passage_sd: passage main effect. Default: 0.06.
         interaction_sd: passage x method interaction. Default: 0.04.
+        preference_sd: rater x method interaction, how much raters disagree about a
+            method whatever the passage (the reason more raters, not only more passages,
+            are needed). Default: 0.06.
         bias_sd: rater offset. Default: 0.05.
         scale_log_sd: spread of the log of a rater's scale use. Default: 0.15.
         noise_sd: per-rating noise. Default: 0.07.
@@ -102,6 +106,7 @@ class PanelModel:
     training_trials: int = 1
     passage_sd: float = 0.06
     interaction_sd: float = 0.04
+    preference_sd: float = 0.06
     bias_sd: float = 0.05
     scale_log_sd: float = 0.15
     noise_sd: float = 0.07
@@ -158,9 +163,9 @@ def _rater_ratings(
     else:
         scale = np.exp(rng.normal(0.0, model.scale_log_sd))
         bias = rng.normal(0.0, model.bias_sd)
-        ratings = (
-            0.5 + scale * (latent - 0.5) + bias + rng.normal(0.0, model.noise_sd, latent.shape)
-        )
+        preference = rng.normal(0.0, model.preference_sd, latent.shape[1])
+        noise = rng.normal(0.0, model.noise_sd, latent.shape)
+        ratings = 0.5 + scale * (latent + preference - 0.5) + bias + noise
         hit_rate = model.reference_hit_rate
     top = rng.uniform(0.92, 1.0, latent.shape)
     if REFERENCE in methods:
