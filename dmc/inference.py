@@ -158,3 +158,83 @@ def load_console(task: str, checkpoint: str | os.PathLike | None = None,
 def params_matrix(space, settings: Sequence[dict]) -> np.ndarray:
     """Real-unit ``(T, P)`` from one ``{name: value}`` dict per track (validated, defaults filled)."""
     return np.stack([space.from_dict(s) for s in settings]) if settings else np.zeros((0, len(space)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The Demucs baseline (drums, N = 8), owned with dmc/nn/demucs.py; see docs/demucs.md.
+
+
+class DemucsBaselineMixer:
+    """A trained :class:`dmc.nn.demucs.DemucsMixer` as a :class:`dmc.mixing.Mixer` named ``demucs``.
+
+    Songs are mixed in blocks as long as the model's training segments, each given some
+    context either side and cross-faded into its neighbours (:func:`dmc.apply.overlap_add`):
+    the U-Net only ever saw ``segment_seconds`` at a time while training, its BLSTM has no
+    bounded memory, and memory stays flat for any song length. Block starts, lengths and
+    context are whole multiples of the model's ``frame_samples``, so a model without
+    LSTM or level normalisation mixes block-wise exactly as it mixes the whole signal.
+
+    Args:
+        model: the trained model (its track count, rate and segment come with it).
+        device: where to run. Default: cuda if available, else cpu.
+        overlap_fraction: cross-fade between blocks, as a fraction of a block. Default: 0.25.
+        context_seconds: input added either side of a block and thrown away (s). Default: 0.25.
+    """
+
+    name = "demucs"
+
+    def __init__(self, model, device: str | torch.device | None = None, overlap_fraction: float = 0.25,
+                 context_seconds: float = 0.25):
+        self.device = torch.device(device or default_device())
+        self.model = model.to(self.device).eval()
+        self.sample_rate = model.sample_rate
+        # Whole bottleneck frames throughout, so every block sees the whole signal's frame grid.
+        frame = model.frame_samples
+        self.block_samples = frame * max(2, round(model.segment_seconds * self.sample_rate / frame))
+        self.overlap_samples = frame * round(overlap_fraction * self.block_samples / frame)
+        self.context_samples = frame * int(np.ceil(context_seconds * self.sample_rate / frame))
+
+    @torch.no_grad()
+    def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
+        """Mix ``(num_tracks, S)`` staged tracks in the model's fixed order; returns ``(2, S)``, no params.
+
+        Raises:
+            ValueError: another number of tracks than the model's, empty or non-finite audio.
+        """
+        tracks = np.asarray(tracks, dtype=np.float32)
+        expected = self.model.num_tracks
+        if tracks.ndim != 2 or tracks.shape[0] != expected or tracks.shape[1] == 0:
+            raise ValueError(f"the demucs baseline mixes exactly {expected} tracks given as ({expected}, samples) "
+                             f"in dmc.nn.demucs.DRUM_TRACK_ORDER; got shape {tracks.shape}")
+        if not np.all(np.isfinite(tracks)):
+            raise ValueError("tracks contain NaN or infinite samples")
+        length = tracks.shape[1]
+        work = resample(tracks, sample_rate, self.sample_rate) if sample_rate != self.sample_rate else tracks
+
+        def run(block: torch.Tensor) -> torch.Tensor:
+            return self.model(block[None].to(self.device))[0].cpu()
+
+        audio = overlap_add(run, torch.from_numpy(np.ascontiguousarray(work)), self.block_samples,
+                            self.overlap_samples, self.context_samples).numpy()
+        if sample_rate != self.sample_rate:
+            audio = resample(audio, self.sample_rate, sample_rate)
+        return MixResult(_fit_length(audio, length), None)
+
+
+def load_demucs(checkpoint: str | os.PathLike | None = None,
+                device: str | torch.device | None = None) -> DemucsBaselineMixer:
+    """The Demucs baseline as a Mixer; default checkpoint ``dmc/checkpoints/demucs_drums.pt``.
+
+    Raises:
+        CheckpointError: a missing or wrong file (one that does not hold a DemucsMixer).
+    """
+    from dmc.nn.demucs import DemucsMixer  # importing registers the class with dmc.checkpoint
+
+    path = Path(checkpoint) if checkpoint is not None else CHECKPOINT_DIR / "demucs_drums.pt"
+    if not path.is_file():
+        raise CheckpointError(f"demucs checkpoint not found: {path} (make one with "
+                              f"`python -m dmc.train demucs --export {path}`)")
+    model = load_model(path)
+    if not isinstance(model, DemucsMixer):
+        raise CheckpointError(f"{path} holds a {type(model).__name__}, not a DemucsMixer")
+    return DemucsBaselineMixer(model, device)

@@ -40,30 +40,20 @@ DRUM_TRACK_ORDER: tuple[str, ...] = (
 DRUM_SLOT_ROLES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "tom", "tom", "overhead", "overhead")
 
 
-def arrange_drum_tracks(tracks: np.ndarray, roles: Sequence[str]) -> np.ndarray:
-    """Put drum tracks into the model's fixed 8-slot layout by role; empty slots stay silent.
+def drum_slots(roles: Sequence[str]) -> list[int]:
+    """The slot in :data:`DRUM_TRACK_ORDER` of each track, from the tracks' roles.
 
     The U-Net's input channels have fixed meanings, so a song whose tracks come in
     another order or number (a kit without a third tom, tracks named ``kick_0``) must be
     laid out first. Toms and overheads fill their slots in the order they come, so a
-    song already in ENST order is returned unchanged.
-
-    Args:
-        tracks: ``(tracks, samples)`` mono tracks.
-        roles: one :data:`dmc.roles.ROLES` name per track.
-
-    Returns:
-        ``(8, samples)`` float32 in :data:`DRUM_TRACK_ORDER`.
+    song already in ENST order maps to ``[0, 1, ..., 7]``.
 
     Raises:
         ValueError: a role has no slot (``bass``, ``room``) or more tracks than slots.
     """
-    tracks = np.atleast_2d(np.asarray(tracks, dtype=np.float32))
-    if len(roles) != tracks.shape[0]:
-        raise ValueError(f"got {tracks.shape[0]} tracks but {len(roles)} roles")
-    out = np.zeros((len(DRUM_SLOT_ROLES), tracks.shape[1]), dtype=np.float32)
     free = list(range(len(DRUM_SLOT_ROLES)))
-    for track, role in zip(tracks, roles):
+    slots = []
+    for role in roles:
         slot = next((i for i in free if DRUM_SLOT_ROLES[i] == role), None)
         if slot is None:
             wanted = sum(r == role for r in roles)
@@ -72,7 +62,20 @@ def arrange_drum_tracks(tracks: np.ndarray, roles: Sequence[str]) -> np.ndarray:
                 f"slots are {', '.join(DRUM_TRACK_ORDER)}"
             )
         free.remove(slot)
-        out[slot] = track
+        slots.append(slot)
+    return slots
+
+
+def arrange_drum_tracks(tracks: np.ndarray, roles: Sequence[str]) -> np.ndarray:
+    """``(tracks, samples)`` with ``roles`` -> ``(8, samples)`` float32 in :data:`DRUM_TRACK_ORDER`.
+
+    Empty slots stay silent. Raises ValueError as :func:`drum_slots` does.
+    """
+    tracks = np.atleast_2d(np.asarray(tracks, dtype=np.float32))
+    if len(roles) != tracks.shape[0]:
+        raise ValueError(f"got {tracks.shape[0]} tracks but {len(roles)} roles")
+    out = np.zeros((len(DRUM_SLOT_ROLES), tracks.shape[1]), dtype=np.float32)
+    out[drum_slots(roles)] = tracks
     return out
 
 
@@ -222,6 +225,11 @@ class DemucsMixer(nn.Module):
                         module.bias.div_(factor)
 
     @property
+    def frame_samples(self) -> int:
+        """Input samples per bottleneck frame (``stride ** depth``): the grid blocks must align to."""
+        return self.stride**self.depth
+
+    @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
@@ -257,9 +265,10 @@ class DemucsMixer(nn.Module):
         if self.normalize:
             scale = x.flatten(1).std(dim=1, unbiased=False).clamp_min(1e-5)[:, None, None]
             x = x / scale
-        delta = self.valid_length(num_samples) - num_samples
-        left = delta // 2
-        x = nn.functional.pad(x, (left, delta - left))
+        # Pad on the right only: the frame grid then starts at sample 0 whatever the
+        # length, so blocks that start on a multiple of ``stride ** depth`` see the same
+        # grid as the whole signal (block-wise inference matches whole-signal inference).
+        x = nn.functional.pad(x, (0, self.valid_length(num_samples) - num_samples))
 
         skips = []
         for block in self.encoder:
@@ -270,7 +279,7 @@ class DemucsMixer(nn.Module):
         for block in self.decoder:
             x = block(x + skips.pop())
 
-        x = x[..., left : left + num_samples]
+        x = x[..., :num_samples]
         if self.normalize:
             x = x * scale
         return x

@@ -7,7 +7,7 @@ validation losses of the two models are directly comparable), the same stereo
 sum/difference MR-STFT loss and the same generic loop (:mod:`dmc.train.loop`).
 The only difference is the input layout: the U-Net has one input channel per
 microphone, so every song's tracks are put into the fixed 8-slot drum layout first
-(:func:`dmc.nn.demucs.arrange_drum_tracks`).
+(:func:`dmc.nn.demucs.drum_slots`).
 
 Validation logs two reference lines on the same segments: the mono mix (equal gains,
 centred) and the same architecture untrained, which a trained model must clearly beat.
@@ -25,7 +25,8 @@ import torch
 from dmc import SAMPLE_RATE
 from dmc.datasets import DatasetError
 from dmc.losses import StereoSumDifferenceLoss
-from dmc.nn.demucs import DRUM_SLOT_ROLES, DemucsMixer, arrange_drum_tracks
+from dmc.datasets.enst import silent_track
+from dmc.nn.demucs import DRUM_SLOT_ROLES, DRUM_TRACK_ORDER, DemucsMixer, drum_slots
 from dmc.train import cli
 from dmc.train.data import ConsoleSegments, StagedSong, batch_indices, collate_tracks, fixed_items
 from dmc.train.loop import command_line, train
@@ -36,16 +37,27 @@ VAL_BATCH = 4
 def to_drum_layout(songs: list[StagedSong]) -> list[StagedSong]:
     """Staged songs with their tracks in the model's fixed 8-slot layout (silent empty slots).
 
+    Tracks are renamed after their slot; a song already in that layout is kept as is.
+
     Raises:
         DatasetError: a song has a track the layout has no slot for; the message names it.
     """
     out = []
-    for song in songs:
+    for staged in songs:
         try:
-            tracks = arrange_drum_tracks(song.tracks, song.roles)
+            slots = drum_slots(staged.roles)
         except ValueError as exc:
-            raise DatasetError(f"song {song.song_id!r}: {exc}") from None
-        out.append(replace(song, tracks=tracks, roles=list(DRUM_SLOT_ROLES)))
+            raise DatasetError(f"song {staged.song_id!r}: {exc}") from None
+        song = staged.song
+        if slots == list(range(len(DRUM_TRACK_ORDER))) and song.track_names == list(DRUM_TRACK_ORDER):
+            out.append(staged)
+            continue
+        tracks = [silent_track(name, role, song.num_samples) for name, role in zip(DRUM_TRACK_ORDER, DRUM_SLOT_ROLES)]
+        gains_db = np.zeros(len(DRUM_TRACK_ORDER), dtype=np.float32)
+        for track, gain_db, slot in zip(song.tracks, staged.gains_db, slots):
+            tracks[slot] = replace(track, name=DRUM_TRACK_ORDER[slot])
+            gains_db[slot] = gain_db
+        out.append(StagedSong(replace(song, tracks=tracks), gains_db))
     return out
 
 
@@ -121,7 +133,7 @@ def get_parser() -> argparse.ArgumentParser:
     model.add_argument("--no-normalize", dest="normalize", action="store_false",
                        help="do not normalise the input level (default: normalise and restore)")
     cli.add_data_arguments(parser)
-    cli.add_loop_arguments(parser, steps=3000, lr=3e-4, batch_size=4, segment_seconds=2.0, val_every=100)
+    cli.add_loop_arguments(parser, steps=2500, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=100)
     parser.add_argument("--val-items", type=int, default=24, help="validation segments (default 24)")
     return parser
 

@@ -81,7 +81,7 @@ def test_silent_input_gives_finite_output(tiny_model):
 
 def test_output_is_aligned_with_the_input(tiny_kwargs):
     # Changing only the last samples of the input may change only the last
-    # receptive-field's worth of output: the padding is split, not all added in front.
+    # receptive-field's worth of output: no shift or delay between input and output.
     # (No LSTM and no normalisation, which both see the whole excerpt.)
     model = DemucsMixer(**{**tiny_kwargs, "lstm_layers": 0, "normalize": False}).eval()
     x = torch.randn(1, 8, 1000)

@@ -11,7 +11,8 @@ import torch
 from dmc.checkpoint import load_model, save_model
 from dmc.datasets import DatasetError
 from dmc.losses import StereoSumDifferenceLoss
-from dmc.nn.demucs import DemucsMixer
+from dmc.multitrack import Song, Track
+from dmc.nn.demucs import DRUM_TRACK_ORDER, DemucsMixer, arrange_drum_tracks
 from dmc.train import demucs as train_demucs
 
 
@@ -67,15 +68,27 @@ def test_command_trains_records_and_exports(tmp_path):
     assert model.init_kwargs["channels"] == 4 and model.segment_seconds == 0.25
 
 
+def _staged(roles, song_id="s"):
+    tracks = [Track(f"{role}_{i}", role, audio=np.full((1, 4), i + 1, np.float32)) for i, role in enumerate(roles)]
+    song = Song(song_id, tracks, 44100, 4)
+    return train_demucs.StagedSong(song, np.zeros(len(roles), np.float32) + 6.0)
+
+
 def test_songs_are_laid_out_by_role():
-    song = train_demucs.StagedSong("s", np.arange(3, dtype=np.float32)[:, None] + np.zeros((3, 4), np.float32),
-                                   None, ["overhead", "kick", "overhead"], 44100)
-    laid = train_demucs.to_drum_layout([song])[0]
-    assert laid.tracks.shape == (8, 4)
-    np.testing.assert_array_equal(laid.tracks[:, 0], [1, 0, 0, 0, 0, 0, 0, 2])
+    laid = train_demucs.to_drum_layout([_staged(["overhead", "kick", "overhead"])])[0]
+    assert laid.song.track_names == list(DRUM_TRACK_ORDER)
+    gain = 10 ** (6.0 / 20)
+    np.testing.assert_allclose(laid.tracks()[:, 0], [2 * gain, 0, 0, 0, 0, 0, 1 * gain, 3 * gain], rtol=1e-6)
 
 
 def test_a_track_without_a_slot_is_a_dataset_error():
-    song = train_demucs.StagedSong("odd-song", np.zeros((2, 4), np.float32), None, ["kick", "bass"], 44100)
     with pytest.raises(DatasetError, match="odd-song.*'bass'"):
-        train_demucs.to_drum_layout([song])
+        train_demucs.to_drum_layout([_staged(["kick", "bass"], "odd-song")])
+
+
+def test_arrays_are_laid_out_by_role():
+    tracks = np.arange(3, dtype=np.float32)[:, None] * np.ones((3, 5), np.float32)
+    laid = arrange_drum_tracks(tracks, ["tom", "snare", "tom"])
+    np.testing.assert_array_equal(laid[:, 0], [0, 1, 0, 0, 2, 0, 0, 0])
+    with pytest.raises(ValueError, match="no free slot for a 'kick' track \\(2 given\\)"):
+        arrange_drum_tracks(tracks[:2], ["kick", "kick"])
