@@ -25,6 +25,7 @@ from dmc.multitrack import Passage, Song, find_passages
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.testset import (
     RenderError,
+    RenderResult,
     RenderSettings,
     TaskPlan,
     default_workers,
@@ -179,6 +180,33 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
 # ---------------------------------------------------------------------- main
 
 
+def render(args, plans: list[TaskPlan]) -> RenderResult:
+    """Render ``plans`` as ``args`` say, then write ``metrics.csv`` and ``metrics.png`` and
+    remember the manifest as the latest render.
+
+    Raises:
+        RenderError: a method cannot be loaded or a passage cannot be rendered.
+    """
+    out_dir = args.out if args.out is not None else default_render_dir()
+    settings = RenderSettings(seconds=args.seconds, seed=args.seed, device=args.device,
+                              checkpoint_dir=args.checkpoints)
+    workers = args.workers
+    if workers is None:
+        workers = default_workers(sum(len(p.passages) * len(p.methods) for p in plans))
+    # the models mix here while the workers encode: share the cores instead of oversubscribing them
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
+    result = render_testset(
+        plans, out_dir, settings, force=args.force, progress=args.progress, workers=workers,
+        extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
+    )
+    frame = metrics_frame(result.manifest)
+    write_metrics_csv(result.manifest, out_dir / "metrics.csv")
+    if not frame.empty:
+        plot_metrics(frame, out_dir / "metrics.png")
+    remember_latest(result.manifest_path)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     started = time.perf_counter()
@@ -189,30 +217,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     for note in notes:
         print(f"dmc.render: note: {note}", file=sys.stderr)
-    out_dir = args.out if args.out is not None else default_render_dir()
-    settings = RenderSettings(seconds=args.seconds, seed=args.seed, device=args.device,
-                              checkpoint_dir=args.checkpoints)
-    workers = args.workers
-    if workers is None:
-        workers = default_workers(sum(len(p.passages) * len(p.methods) for p in plans))
-    # the models mix here while the workers encode: share the cores instead of oversubscribing them
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
     try:
-        result = render_testset(
-            plans, out_dir, settings, force=args.force, progress=args.progress, workers=workers,
-            extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
-        )
+        result = render(args, plans)
     except RenderError as exc:
         print(f"dmc.render: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    frame = metrics_frame(result.manifest)
-    csv_path = write_metrics_csv(result.manifest, out_dir / "metrics.csv")
-    plot_path = plot_metrics(frame, out_dir / "metrics.png") if not frame.empty else None
-    remember_latest(result.manifest_path)
-    print(summary_text(frame))
+    out_dir = result.manifest_path.parent
+    print(summary_text(metrics_frame(result.manifest)))
     print(
         f"\n{result.rendered} rendered, {result.skipped} up to date, {result.removed} stale removed "
-        f"in {time.perf_counter() - started:.1f} s\nmanifest: {result.manifest_path}\nmetrics:  {csv_path}"
-        + (f"\nplot:     {plot_path}" if plot_path else "")
+        f"in {time.perf_counter() - started:.1f} s\nmanifest: {result.manifest_path}\n"
+        f"metrics:  {out_dir / 'metrics.csv'} (plot: metrics.png)"
     )
     return 0
