@@ -71,6 +71,9 @@ class NeuralEffects(Effect):
 
     parameter_names = TCN_PARAMETERS.names
 
+    #: Pass audio through untouched (a training-time switch, see ``--tcn-warmup-steps``).
+    bypass = False
+
     def __init__(self, tcn: nn.Module, trainable: bool = False):
         super().__init__()
         if tcn.num_params != len(TCN_PARAMETERS):
@@ -86,6 +89,8 @@ class NeuralEffects(Effect):
         return self
 
     def forward(self, audio: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        if self.bypass:
+            return audio
         normalised = TCN_PARAMETERS.normalize(params).clamp(0.0, 1.0)
         return self.tcn(audio, normalised.to(audio.dtype))
 

@@ -85,14 +85,34 @@ class TCNBlock(nn.Module):
             nn.Identity() if in_channels == out_channels else nn.Conv1d(in_channels, out_channels, 1, bias=False)
         )
 
+    #: From this dilation on, the convolution runs on time-folded input (see ``_dilated_conv``).
+    FOLD_FROM_DILATION = 16
+
     @property
     def context(self) -> int:
         return (self.kernel_size - 1) * self.dilation
 
+    def _dilated_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """The zero-padded dilated convolution, computed the fast way for large dilations.
+
+        A convolution with dilation d equals an undilated one over the d interleaved
+        sub-sequences ``x[r::d]``; folding them into the batch gives the same numbers,
+        and on CPUs PyTorch's backward pass of the undilated form is about twice as fast.
+        """
+        left, right = self.context // 2, self.context - self.context // 2
+        d = self.dilation
+        if d < self.FOLD_FROM_DILATION:
+            return self.conv(F.pad(x, (left, right)))
+        batch, channels, length = x.shape
+        padded = F.pad(x, (left, right + (-(length + self.context)) % d))
+        steps = padded.shape[-1] // d
+        folded = padded.reshape(batch, channels, steps, d).permute(0, 3, 1, 2).reshape(batch * d, channels, steps)
+        y = F.conv1d(folded, self.conv.weight)  # same weights, dilation 1
+        y = y.reshape(batch, d, y.shape[1], y.shape[2]).permute(0, 2, 3, 1)
+        return y.reshape(batch, y.shape[1], -1)[..., :length]
+
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        left = self.context // 2
-        y = self.conv(F.pad(x, (left, self.context - left)))
-        y = self.act(self.film(self.norm(y), cond))
+        y = self.act(self.film(self.norm(self._dilated_conv(x)), cond))
         return y + self.residual(x)
 
 

@@ -34,8 +34,10 @@ class ConsoleRecipe:
     name = "console"
 
     def __init__(self, console: DifferentiableMixingConsole, train_songs, val_songs, segment_samples: int,
-                 batch_size: int, val_items: int = 24, seed: int = 0, config: dict | None = None):
+                 batch_size: int, val_items: int = 24, seed: int = 0, config: dict | None = None,
+                 tcn_warmup_steps: int = 0):
         self.model = console
+        self.tcn_warmup_steps = tcn_warmup_steps
         self.task = console.task
         self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed)
         self.val_items = fixed_items(ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items)
@@ -43,6 +45,16 @@ class ConsoleRecipe:
         self.criterion = StereoSumDifferenceLoss()
         self.seed = seed
         self.config = config or {"model": console.init_kwargs}
+
+    def _set_bypass(self, bypass: bool) -> None:
+        for effect in self.model.strip:
+            if hasattr(effect, "tcn"):
+                effect.bypass = bypass
+
+    def before_step(self, step: int) -> None:
+        """Curriculum for ``full``: the first ``tcn_warmup_steps`` steps skip the TCN (much cheaper), so
+        gains, faders and pans are learnt first; the effect parameters learn once the TCN is switched on."""
+        self._set_bypass(step < self.tcn_warmup_steps)
 
     def batch(self, step, rank, world_size):
         return collate_tracks([self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)])
@@ -63,6 +75,7 @@ class ConsoleRecipe:
     @torch.no_grad()
     def validate(self, model, device):
         model.eval()
+        self._set_bypass(False)  # always judge the console that ships
         mixes = [model(b["tracks"].to(device), b["mask"].to(device))[0] for b in self._val_batches()]
         return {"val_loss": self._mean_loss(mixes, device)}
 
@@ -103,6 +116,8 @@ def get_parser() -> argparse.ArgumentParser:
     cli.add_data_arguments(parser)
     cli.add_loop_arguments(parser, steps=1000, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=50)
     parser.add_argument("--val-items", type=int, default=24, help="validation segments (default 24)")
+    parser.add_argument("--tcn-warmup-steps", type=int, default=0,
+                        help="full task: first N steps skip the TCN (cheap level/pan learning) (default 0)")
     return parser
 
 
@@ -121,7 +136,9 @@ def main(argv: list[str] | None = None) -> dict:
               "encoder": str(args.encoder), "tcn": str(args.tcn) if args.task == "full" else None,
               "segment_samples": segment, "batch_size": args.batch_size, "train_songs": len(train_songs),
               "val_songs": len(val_songs), "argv": ["console"] + command_line(argv)}
-    recipe = ConsoleRecipe(console, train_songs, val_songs, segment, args.batch_size, args.val_items, args.seed, config)
+    config["tcn_warmup_steps"] = args.tcn_warmup_steps
+    recipe = ConsoleRecipe(console, train_songs, val_songs, segment, args.batch_size, args.val_items, args.seed, config,
+                           tcn_warmup_steps=args.tcn_warmup_steps)
     record = train(recipe, loop)
     cli.export(record, loop.run_dir, args.export)
     return record

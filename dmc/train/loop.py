@@ -99,6 +99,9 @@ class Recipe(Protocol):
     def exported(self, model: nn.Module) -> nn.Module:
         """The registered model to save from the (unwrapped) training module."""
 
+    # Optional: ``before_step(step)`` is called before each step when a recipe defines it
+    # (e.g. a curriculum that switches part of the model on after some steps).
+
 
 def _distributed(device: str | None) -> tuple[int, int, torch.device, bool]:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -236,6 +239,8 @@ def _train(recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: 
     start_elapsed = elapsed
     while step < cfg.steps:
         torch.manual_seed(cfg.seed * 1_000_003 + step)
+        if hasattr(recipe, "before_step"):
+            recipe.before_step(step)
         model.train()
         batch = {k: v.to(device) for k, v in recipe.batch(step, rank, world_size).items()}
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):

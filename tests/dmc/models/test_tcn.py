@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dmc.nn.tcn import PRESETS, TCN, preset
+from dmc.nn.tcn import PRESETS, TCN, TCNBlock, preset
 
 
 def test_presets_have_the_reference_receptive_fields():
@@ -10,7 +10,7 @@ def test_presets_have_the_reference_receptive_fields():
     assert fields == {"tcn10": 14323, "tcn20": 28645, "tcn30": 42967}
 
 
-@pytest.mark.parametrize("kernel_size, dilations", [(3, [1, 2, 4]), (5, [1, 3, 9]), (4, [2, 1])])
+@pytest.mark.parametrize("kernel_size, dilations", [(3, [1, 2, 4]), (5, [1, 3, 9]), (4, [2, 1]), (3, [1, 16, 33])])
 def test_receptive_field_matches_an_impulse(tiny, kernel_size, dilations):
     tcn = tiny.randomise(TCN(num_params=3, num_blocks=len(dilations), kernel_size=kernel_size, channels=4,
                              dilations=dilations, cond_dims=[8])).eval()
@@ -54,3 +54,13 @@ def test_macs_per_sample_counts_the_convolutions():
     tcn = TCN(num_blocks=2, kernel_size=3, channels=4, input_skip=False)
     # block 1: 3*1*4 conv + 1x1 residual 1*4 + FiLM/act 3*4; block 2: 3*4*4 + 3*4; output 4
     assert tcn.macs_per_sample == (12 + 4 + 12) + (48 + 12) + 4
+
+
+@pytest.mark.parametrize("dilation, kernel_size", [(16, 15), (33, 4), (512, 3)])
+def test_time_folded_convolution_equals_the_dilated_one(dilation, kernel_size):
+    block = TCNBlock(3, 3, kernel_size, dilation, cond_dim=4).eval()
+    torch.nn.init.normal_(block.conv.weight)
+    x, cond = torch.randn(2, 3, 700 + dilation), torch.randn(2, 4)
+    folded = block(x, cond)
+    block.FOLD_FROM_DILATION = 10**9  # force the plain dilated Conv1d
+    torch.testing.assert_close(folded, block(x, cond), rtol=1e-5, atol=1e-5)
