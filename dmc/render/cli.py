@@ -28,9 +28,9 @@ from dmc.render.testset import (
     RenderResult,
     RenderSettings,
     TaskPlan,
-    default_workers,
     render_testset,
 )
+from dmc.render.workers import default_workers
 
 #: Tasks each dataset holds, rendered when ``--task`` is not given.
 DATASET_TASKS = {"demo": ("drums", "full"), "enst": ("drums",), "medleydb": ("full",)}

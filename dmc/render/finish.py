@@ -109,8 +109,3 @@ def torch_threads(count: int):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def init_worker() -> None:
-    """Worker processes share the cores with the main process: one thread each."""
-    torch.set_num_threads(1)

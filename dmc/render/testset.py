@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,10 @@ from dmc.render.finish import (
     FinishError,
     Loudness,
     finish_condition,
-    init_worker,
     normalized_reference,
 )
 from dmc.render.naming import (
+    AUDIO_FOLDER,
     OPAQUE_NAME,
     content_key,
     display_path,
@@ -45,6 +44,7 @@ from dmc.render.naming import (
     opaque_name,
     passage_seed,
 )
+from dmc.render.workers import default_workers, make_pool, succeeded
 from dmc.staging import GainStaging
 
 #: Bump when a change to rendering or metrics makes earlier outputs stale.
@@ -102,18 +102,6 @@ class RenderResult:
 
     def real_time_factors(self) -> dict[str, float]:
         return {m: self.method_seconds[m] / self.audio_seconds[m] for m in self.method_seconds}
-
-
-class _InProcess(Executor):
-    """Runs each job at once in this process (for small renders: no worker start-up)."""
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 (handed to whoever reads the future, as a pool does)
-            future.set_exception(exc)
-        return future
 
 
 @dataclass
@@ -203,8 +191,7 @@ class _Renderer:
             return None
         if old.extra.get("has_params") and old.method not in stored:
             return None
-        path = self.out_dir / old.file
-        return old if path.is_file() and file_sha256(path) == old.sha256 else None
+        return old if self._intact(old) else None
 
     def start_passage(self, task: str, song: Song, passage: Passage, methods: list[MethodSpec], pool: Executor):
         """Mix every method that is not up to date and hand the results to ``pool`` to finish."""
@@ -231,22 +218,25 @@ class _Renderer:
             slot.done = self._reusable(task, passage.passage_id, slot, stored)
             if slot.done is not None:
                 slot.params = stored.get(spec.name)
-            else:
-                started = time.perf_counter()
-                mixer = self.mixers.get((task, spec.name)) or build_method(spec, task, seed, self.settings.device)
-                try:
-                    result = mixer.mix(staged, sample_rate) if spec.source == "tracks" else mixer.render(target, sample_rate)
-                except ValueError as exc:
-                    raise RenderError(f"{where}, method {spec.name}: {exc}") from None
-                if result.audio.shape[1] != length:
-                    raise RenderError(f"{where}, method {spec.name}: the mix has {result.audio.shape[1]} samples, "
-                                      f"expected {length}")
-                slot.params, slot.mix_seconds = result.params, time.perf_counter() - started
-                slot.future = pool.submit(
-                    finish_condition, result.audio, sample_rate, self.out_dir / slot.file, self.settings.loudness,
-                    None if spec.name == "target" else reference,
-                )
             slots.append(slot)
+        # cheap methods first: the workers finish them while the models (slow) mix
+        for slot in sorted(slots, key=lambda s: s.spec.checkpoint is not None):
+            if slot.done is not None:
+                continue
+            spec, started = slot.spec, time.perf_counter()
+            mixer = self.mixers.get((task, spec.name)) or build_method(spec, task, slot.seed, self.settings.device)
+            try:
+                result = mixer.mix(staged, sample_rate) if spec.source == "tracks" else mixer.render(target, sample_rate)
+            except ValueError as exc:
+                raise RenderError(f"{where}, method {spec.name}: {exc}") from None
+            if result.audio.shape[1] != length:
+                raise RenderError(f"{where}, method {spec.name}: the mix has {result.audio.shape[1]} samples, "
+                                  f"expected {length}")
+            slot.params, slot.mix_seconds = result.params, time.perf_counter() - started
+            slot.future = pool.submit(
+                finish_condition, result.audio, sample_rate, self.out_dir / slot.file, self.settings.loudness,
+                None if spec.name == "target" else reference,
+            )
         self.params.setdefault(task, {})[passage.passage_id] = {
             "song_id": song.song_id,
             "tracks": [{"name": t.name, "role": t.role, "staging_gain_db": float(g)}
@@ -303,10 +293,18 @@ class _Renderer:
         out = {task: list(entries) for task, entries in tasks.items()}
         for task, entries in (self.previous.tasks if self.previous is not None else {}).items():
             done = {p.passage_id for p in out.get(task, [])}
-            rest = [p for p in entries if p.passage_id not in done and p.passage_id in self.params.get(task, {})]
-            if rest:
-                out.setdefault(task, []).extend(rest)
+            for entry in entries:
+                if entry.passage_id in done or entry.passage_id not in self.params.get(task, {}):
+                    continue
+                # a worker may already have rewritten some of its files: list only those still intact
+                intact = [c for c in entry.conditions if self._intact(c)]
+                if intact:
+                    out.setdefault(task, []).append(replace(entry, conditions=intact))
         return out
+
+    def _intact(self, condition: Condition) -> bool:
+        path = self.out_dir / condition.file
+        return path.is_file() and file_sha256(path) == condition.sha256
 
     def save(self, manifest: Manifest) -> Path:
         params = {task: {p.passage_id: self.params[task][p.passage_id] for p in entries}
@@ -323,27 +321,10 @@ class _Renderer:
             if OPAQUE_NAME.match(name) and path.is_file():
                 path.unlink()
                 removed += 1
+        # temporary files of a run that was killed outright (a clean interrupt removes its own)
+        for path in (self.out_dir / AUDIO_FOLDER).glob(".*.mp3"):
+            path.unlink(missing_ok=True)
         return removed
-
-
-def default_workers(conditions: int) -> int:
-    """Worker processes for rendering ``conditions``: none for a few (start-up costs more than it
-    saves), else one per core, at most 4. Each runs one thread and the mixing process
-    (the models) is left the remaining cores, at least one, so nothing spins on a busy core."""
-    if conditions <= 12:
-        return 0
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-def _succeeded(future: Future) -> bool:
-    return future.done() and not future.cancelled() and future.exception() is None
-
-
-def _pool(workers: int) -> Executor:
-    if workers <= 0:
-        return _InProcess()
-    # spawn, not fork: the main process holds torch's thread pools, which do not survive a fork
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker)
 
 
 def render_testset(
@@ -375,7 +356,7 @@ def render_testset(
     total = sum(len(plan.passages) * len(plan.methods) for plan in plans)
     workers = default_workers(total) if workers is None else workers
     tasks: dict[str, list[PassageEntry]] = {plan.task: [] for plan in plans}
-    with _pool(workers) as pool, tqdm(total=total, desc="render", unit="mix", disable=not progress) as bar:
+    with make_pool(workers) as pool, tqdm(total=total, desc="render", unit="mix", disable=not progress) as bar:
         pending: _Pending | None = None
         try:
             for plan in plans:
@@ -390,7 +371,7 @@ def render_testset(
                 tasks[pending.task].append(renderer.finish_passage(pending, bar))
         except BaseException:
             # interrupted or failed: record the passage in flight if all of it was written
-            written = pending is not None and all(s.future is None or _succeeded(s.future) for s in pending.slots)
+            written = pending is not None and all(s.future is None or succeeded(s.future) for s in pending.slots)
             if written and not pending.entry.conditions:
                 tasks[pending.task].append(renderer.finish_passage(pending, bar))
                 renderer.save(renderer.manifest(renderer.with_unfinished(tasks)))

@@ -195,3 +195,15 @@ def test_an_interrupted_run_leaves_no_half_files_and_the_rerun_resumes(songs, re
     assert (result.rendered, result.skipped) == (6, 3)
 
 
+
+
+def test_worker_processes_write_the_same_files_as_an_in_process_render(small, tmp_path):
+    from dmc.render.testset import render_testset
+
+    settings = RenderSettings(seconds=2.0)
+    pooled = render_testset(small, tmp_path / "pooled", settings, progress=False, workers=2).manifest
+    inline = render_testset(small, tmp_path / "inline", settings, progress=False, workers=0).manifest
+    for a, b in zip(pooled.passages("drums"), inline.passages("drums")):
+        assert [(c.method, c.sha256, c.extra["metrics"]) for c in a.conditions] == [
+            (c.method, c.sha256, c.extra["metrics"]) for c in b.conditions
+        ]
