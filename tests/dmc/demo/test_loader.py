@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dmc.datasets import DatasetError, load_songs
-from dmc.datasets.demo import SPLIT_SIZES, cache, generate_song, load_demo
+from dmc.datasets.demo import SPLIT_SIZES, cache, generate_song, load_demo, prepare_demo
 from dmc.multitrack import find_passages
 
 
@@ -63,6 +63,12 @@ def test_a_changed_generator_or_half_written_song_is_regenerated(tmp_path):
     assert json.loads((folder / "meta.json").read_text())["fingerprint"] == cache.fingerprint()
     assert np.array_equal(reloaded.tracks[0].read(44100), generate_song("drums", "test", 0).tracks[0].audio)
     assert sorted(p.name for p in folder.parent.iterdir() if not p.name.startswith(".")) == [folder.name]
+
+
+def test_prepare_demo_fills_only_what_is_missing(drum_test_songs, demo_cache_dir):
+    assert prepare_demo(cache_dir=demo_cache_dir, tasks=("drums",), splits=("test",), workers=0) == 0
+    with pytest.raises(DatasetError, match="unknown split 'dev'"):
+        prepare_demo(cache_dir=demo_cache_dir, splits=("dev",))
 
 
 def test_the_cache_dir_comes_from_the_environment(tmp_path, monkeypatch):
