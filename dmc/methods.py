@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dmc.anchors import ANCHOR_CUTOFFS_HZ, ReferenceCondition
 from dmc.baselines import MonoMixer, RandomMixer
 from dmc.effects.params import TASKS
@@ -62,6 +64,8 @@ class MethodSpec:
         seeded: build one instance per passage with the passage's seed.
         needs: ``(module, attribute)`` that must be importable for the method to run.
         hint: how to make a missing checkpoint, shown in the error (``{task}`` is filled in).
+        arrange: ``(tracks, roles) -> tracks`` laying the staged tracks out as the method
+            expects (the fixed eight drum slots of demucs); None passes them unchanged.
     """
 
     name: str
@@ -73,11 +77,20 @@ class MethodSpec:
     seeded: bool = False
     needs: tuple[str, str] | None = None
     hint: str = ""
+    arrange: Callable[[np.ndarray, list[str]], np.ndarray] | None = None
 
     def checkpoint_path(self, task: str, folder: str | Path | None = None) -> Path | None:
         if self.checkpoint is None:
             return None
         return Path(folder if folder is not None else CHECKPOINT_DIR) / self.checkpoint(task)
+
+    def inputs(self, tracks: np.ndarray, roles: list[str]) -> np.ndarray:
+        """The tracks as this method takes them; raises ValueError for tracks it cannot take."""
+        return tracks if self.arrange is None else self.arrange(tracks, roles)
+
+    def check_roles(self, roles: list[str]) -> None:
+        """Raise ValueError if a song with tracks of these roles cannot be mixed by this method."""
+        self.inputs(np.zeros((len(roles), 0), dtype=np.float32), roles)
 
     def unavailable(self, task: str, checkpoint_dir: str | Path | None = None) -> str | None:
         """Why this method cannot run for ``task`` here, or None if it can."""
@@ -110,6 +123,12 @@ def _demucs(request: BuildRequest):
     return load_demucs(checkpoint=request.checkpoint, device=request.device)
 
 
+def _drum_slots(tracks: np.ndarray, roles: list[str]) -> np.ndarray:
+    from dmc.nn.demucs import arrange_drum_tracks
+
+    return arrange_drum_tracks(tracks, roles)
+
+
 def _random(request: BuildRequest):
     if request.seed is None:
         raise MethodError("method 'random' needs a seed")
@@ -131,7 +150,7 @@ REGISTRY: dict[str, MethodSpec] = {
             "demucs", ("drums",), "tracks", _demucs, default=WHEN_AVAILABLE,
             checkpoint=lambda task: "demucs_drums.pt",
             needs=("dmc.inference", "load_demucs"),
-            hint="train it with `python -m dmc.train demucs`",
+            hint="train it with `python -m dmc.train demucs`", arrange=_drum_slots,
         ),
         MethodSpec("target", TASKS, "target", lambda r: ReferenceCondition("target")),
         *(

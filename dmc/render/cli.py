@@ -173,7 +173,14 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
             raise RenderError(str(exc)) from None
         except ImportError as exc:  # a loader this installation does not have yet
             raise RenderError(f"cannot load --data {args.data}: {exc}") from None
-        plans.append(TaskPlan(task, select_passages(songs, args.seconds, args.passages), resolved[task]))
+        passages = select_passages(songs, args.seconds, args.passages)
+        for spec in resolved[task]:
+            for song, _ in passages:
+                try:
+                    spec.check_roles(song.roles)
+                except ValueError as exc:
+                    raise RenderError(f"method {spec.name!r} cannot mix song {song.song_id!r}: {exc}") from None
+        plans.append(TaskPlan(task, passages, resolved[task]))
     return plans, notes
 
 

@@ -226,7 +226,10 @@ class _Renderer:
             spec, started = slot.spec, time.perf_counter()
             mixer = self.mixers.get((task, spec.name)) or build_method(spec, task, slot.seed, self.settings.device)
             try:
-                result = mixer.mix(staged, sample_rate) if spec.source == "tracks" else mixer.render(target, sample_rate)
+                if spec.source == "tracks":
+                    result = mixer.mix(spec.inputs(staged, song.roles), sample_rate)
+                else:
+                    result = mixer.render(target, sample_rate)
             except ValueError as exc:
                 raise RenderError(f"{where}, method {spec.name}: {exc}") from None
             if result.audio.shape[1] != length:

@@ -154,3 +154,17 @@ def enst_root(tmp_path_factory):
 def _private_state(tmp_path, monkeypatch):
     """``remember_latest`` writes under ``$XDG_STATE_HOME``: keep the user's own pointer untouched."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture(scope="session")
+def standin_checkpoints(tmp_path_factory):
+    """A checkpoint folder with an untrained Demucs baseline of the shipped architecture."""
+    import torch
+
+    from dmc.checkpoint import save_model
+    from dmc.nn.demucs import DemucsMixer
+
+    folder = tmp_path_factory.mktemp("checkpoints")
+    torch.manual_seed(0)
+    save_model(folder / "demucs_drums.pt", DemucsMixer())
+    return folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 import dmc.methods
 from dmc.manifest import latest_manifest_path, load_manifest
 from dmc.render.cli import main
+from dmc.render.naming import file_sha256
 
 
 def run_main(argv, capsys):
@@ -106,3 +108,19 @@ def test_a_whole_run_on_enst_files_writes_everything_and_a_rerun_skips_it(enst_r
     assert code == 0 and "5 rendered, 0 up to date" in stdout
     assert load_manifest(out).files().keys() == manifest.files().keys()
 
+
+
+def test_demucs_is_rendered_from_the_checkpoint_folder_in_its_eight_slot_layout(
+    enst_root, standin_checkpoints, tmp_path, capsys
+):
+    out = tmp_path / "render"
+    code, _, stderr = run_main(["testset", "--data", "enst", "--root", str(enst_root), "--checkpoints",
+                                str(standin_checkpoints), "--methods", "demucs,target", "--seconds", "2",
+                                "--out", str(out), "--no-progress"], capsys)
+    assert code == 0, stderr
+    manifest = load_manifest(out)
+    assert manifest.passages("drums")[0].methods == ["demucs", "target"]
+    checkpoint = manifest.checkpoints["demucs_drums"]
+    assert checkpoint["sha256"] == file_sha256(standin_checkpoints / "demucs_drums.pt")
+    params = json.loads((out / "params.json").read_text())["tasks"]["drums"]
+    assert all(entry["methods"] == {} for entry in params.values())  # demucs has no readable parameters

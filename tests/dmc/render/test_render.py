@@ -207,3 +207,17 @@ def test_worker_processes_write_the_same_files_as_an_in_process_render(small, tm
         assert [(c.method, c.sha256, c.extra["metrics"]) for c in a.conditions] == [
             (c.method, c.sha256, c.extra["metrics"]) for c in b.conditions
         ]
+
+
+def test_demucs_refuses_songs_whose_tracks_do_not_fit_its_drum_slots(songs, standin_checkpoints, tmp_path):
+    from dmc.methods import resolve_methods
+    from dmc.multitrack import find_passages
+    from dmc.render.testset import RenderError, TaskPlan, render_testset
+
+    specs, _ = resolve_methods("drums", ["demucs"], checkpoint_dir=standin_checkpoints)
+    with pytest.raises(ValueError, match="no free slot for a 'bass' track"):
+        specs[0].check_roles(songs[0].roles)
+    plans = [TaskPlan("drums", [(songs[0], find_passages(songs[0], 2.0)[0])], specs)]
+    settings = RenderSettings(seconds=2.0, checkpoint_dir=standin_checkpoints)
+    with pytest.raises(RenderError, match="method demucs: the drums model has no free slot for a 'bass' track"):
+        render_testset(plans, tmp_path, settings, progress=False, workers=0)
