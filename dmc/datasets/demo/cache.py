@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -78,9 +79,25 @@ def is_cached(folder: Path) -> bool:
     return all((folder / f).is_file() for f in files)
 
 
+#: A temporary folder untouched this long belongs to a generation that was killed.
+STALE_SECONDS = 600
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Delete temporary folders that killed generations of this song left behind."""
+    now = time.time()
+    for leftover in folder.parent.glob(f".{folder.name}.*"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue  # removed meanwhile by another process
+
+
 def store(song: Song, folder: Path) -> None:
     """Write an in-memory ``song`` to ``folder`` atomically (complete or not at all)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(folder)
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
