@@ -14,14 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 from dmc.audio import AudioError
 from dmc.datasets import DATASETS, DatasetError, load_songs
 from dmc.effects.params import TASKS
 from dmc.manifest import default_render_dir, remember_latest
 from dmc.methods import MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
+from dmc.render.finish import torch_threads
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.testset import (
     RenderError,
@@ -201,11 +200,11 @@ def render(args, plans: list[TaskPlan]) -> RenderResult:
     if workers is None:
         workers = default_workers(sum(len(p.passages) * len(p.methods) for p in plans))
     # the models mix here while the workers encode: share the cores instead of oversubscribing them
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
-    result = render_testset(
-        plans, out_dir, settings, force=args.force, progress=args.progress, workers=workers,
-        extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
-    )
+    with torch_threads(max(1, (os.cpu_count() or 1) - workers)):
+        result = render_testset(
+            plans, out_dir, settings, force=args.force, progress=args.progress, workers=workers,
+            extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
+        )
     frame = metrics_frame(result.manifest)
     write_metrics_csv(result.manifest, out_dir / "metrics.csv")
     if not frame.empty:
