@@ -111,7 +111,8 @@ def keys_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int =
                     notes.append(_humanise(plan, rng, bar, beat + 0.004 * k, length, pitch,
                                            82 - 8 * verse - 4 * (k == 0), timing_ms=4.0))
         if left_hand:
-            notes.append(_humanise(plan, rng, bar, 0.0, 3.5, nearest_pitch(chord.root, 43, 36, 50), 80))
+            # A low root under the chord; 45 is the lowest sampled piano note, so stay near it.
+            notes.append(_humanise(plan, rng, bar, 0.0, 3.5, nearest_pitch(chord.root, 47, 43, 54), 80))
     return notes
 
 
