@@ -124,6 +124,7 @@ class _Pending:
     entry: PassageEntry
     slots: list[_Slot]
     audio_seconds: float
+    params: dict  # its params.json record, stored once every condition is finished
 
 
 def _now() -> str:
@@ -207,7 +208,7 @@ class _Renderer:
             reference = normalized_reference(target, sample_rate, self.settings.loudness)
         except ValueError as exc:
             raise RenderError(f"{where}, the target mix: {exc}") from None
-        inputs = content_key(staged, target, excerpt.track_names, sample_rate)
+        inputs = content_key(staged, target, excerpt.track_names, song.roles, sample_rate)
         stored = self.params.get(task, {}).get(passage.passage_id, {}).get("methods", {})
         slots = []
         for spec in methods:
@@ -240,7 +241,7 @@ class _Renderer:
                 finish_condition, result.audio, sample_rate, self.out_dir / slot.file, self.settings.loudness,
                 None if spec.name == "target" else reference,
             )
-        self.params.setdefault(task, {})[passage.passage_id] = {
+        record = {
             "song_id": song.song_id,
             "tracks": [{"name": t.name, "role": t.role, "staging_gain_db": float(g)}
                        for t, g in zip(song.tracks, gains_db)],
@@ -248,11 +249,11 @@ class _Renderer:
         }
         entry = PassageEntry(passage.passage_id, song.song_id, passage.start_seconds, passage.length_seconds,
                              conditions=[], track_names=excerpt.track_names, params_file="params.json")
-        return _Pending(task, entry, slots, length / sample_rate)
+        return _Pending(task, entry, slots, length / sample_rate, record)
 
     def finish_passage(self, pending: _Pending, bar) -> PassageEntry:
         """Wait for the passage's conditions and record them (conditions, params, timings)."""
-        methods = self.params[pending.task][pending.entry.passage_id]["methods"]
+        methods = pending.params["methods"]
         for slot in pending.slots:
             if slot.done is None:
                 try:
@@ -275,6 +276,7 @@ class _Renderer:
                 methods[slot.spec.name] = slot.params
             pending.entry.conditions.append(slot.done)
             bar.update(1)
+        self.params.setdefault(pending.task, {})[pending.entry.passage_id] = pending.params
         return pending.entry
 
     # ------------------------------------------------------------------ the manifest
