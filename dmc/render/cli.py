@@ -114,38 +114,31 @@ def select_passages(songs: list[Song], seconds: float, selection: str | None) ->
 
     Args:
         selection: None (all), a count ``N`` (the first N), or comma-separated song or
-            passage ids.
+            passage ids (ids this data does not hold are ignored here: see :func:`plan`).
 
     Raises:
         RenderError: a passage longer than a song, a song without a loud enough window,
-            a bad count or an unknown id.
+            or a bad count.
     """
     if not songs:
         raise RenderError("the dataset split holds no songs")
-    count = None
+    wanted = None
     if selection is not None and selection.strip().isdigit():
-        count = int(selection)
-        if count < 1:
-            raise RenderError(f"--passages must be at least 1, got {count}")
-    wanted = None if selection is None or count is not None else _comma_list(selection)
+        if int(selection) < 1:
+            raise RenderError(f"--passages must be at least 1, got {int(selection)}")
+        songs = songs[: int(selection)]
+    elif selection is not None:
+        wanted = set(_comma_list(selection))
+        songs = [s for s in songs if s.song_id in wanted or any(w.startswith(f"{s.song_id}@") for w in wanted)]
     chosen = []
     for song in songs:
-        if wanted is not None and song.song_id not in wanted and not any(w.startswith(f"{song.song_id}@") for w in wanted):
-            continue
         try:
             passage = find_passages(song, seconds, count=1)[0]
         except ValueError as exc:
             raise RenderError(str(exc)) from None
-        if wanted is not None and song.song_id not in wanted and passage.passage_id not in wanted:
-            continue
-        chosen.append((song, passage))
-    if wanted is not None:
-        found = {s.song_id for s, _ in chosen} | {p.passage_id for _, p in chosen}
-        missing = [w for w in wanted if w not in found]
-        if missing:
-            known = ", ".join(sorted(s.song_id for s in songs))
-            raise RenderError(f"unknown passage or song id(s) {', '.join(missing)}; songs: {known}")
-    return chosen[:count] if count is not None else chosen
+        if wanted is None or song.song_id in wanted or passage.passage_id in wanted:
+            chosen.append((song, passage))
+    return chosen
 
 
 def plan(args) -> tuple[list[TaskPlan], list[str]]:
@@ -164,7 +157,7 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
         resolved[task] = specs
         notes += skipped
     _check_data(args)
-    plans = []
+    plans, all_songs = [], []
     for task in tasks:
         try:
             songs = load_songs(args.data, task, args.split, root=args.root)
@@ -172,6 +165,7 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
             raise RenderError(str(exc)) from None
         except ImportError as exc:  # a loader this installation does not have yet
             raise RenderError(f"cannot load --data {args.data}: {exc}") from None
+        all_songs += songs
         passages = select_passages(songs, args.seconds, args.passages)
         for spec in resolved[task]:
             for song, _ in passages:
@@ -180,6 +174,13 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
                 except ValueError as exc:
                     raise RenderError(f"method {spec.name!r} cannot mix song {song.song_id!r}: {exc}") from None
         plans.append(TaskPlan(task, passages, resolved[task]))
+    if args.passages is not None and not args.passages.strip().isdigit():
+        found = {i for p in plans for song, passage in p.passages for i in (song.song_id, passage.passage_id)}
+        missing = [w for w in _comma_list(args.passages) if w not in found]
+        if missing:
+            raise RenderError(f"unknown passage or song id(s) {', '.join(missing)}; "
+                              f"songs: {', '.join(sorted(s.song_id for s in all_songs))}")
+    plans = [p for p in plans if p.passages]  # ids of one task leave the other task out
     return plans, notes
 
 

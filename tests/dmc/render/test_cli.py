@@ -124,3 +124,13 @@ def test_demucs_is_rendered_from_the_checkpoint_folder_in_its_eight_slot_layout(
     assert checkpoint["sha256"] == file_sha256(standin_checkpoints / "demucs_drums.pt")
     params = json.loads((out / "params.json").read_text())["tasks"]["drums"]
     assert all(entry["methods"] == {} for entry in params.values())  # demucs has no readable parameters
+
+
+def test_passage_ids_select_across_tasks_and_a_task_without_any_is_left_out():
+    from dmc.render.cli import get_parser, plan
+
+    args = get_parser().parse_args(["testset", "--methods", "mono", "--passages", "demo-drums-test-001", "--seconds", "4"])
+    plans, _ = plan(args)
+    assert [(p.task, [s.song_id for s, _ in p.passages]) for p in plans] == [("drums", ["demo-drums-test-001"])]
+    args = get_parser().parse_args(["testset", "--methods", "mono", "--passages", "2", "--seconds", "4"])
+    assert [len(p.passages) for p in plan(args)[0]] == [2, 2]
