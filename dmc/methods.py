@@ -207,7 +207,7 @@ def resolve_methods(
             if task not in spec.tasks or spec.default == ON_REQUEST:
                 continue
             if spec.default == WHEN_AVAILABLE and (reason := spec.unavailable(task, checkpoint_dir)):
-                notes.append(f"skipping {reason}")
+                notes.append(f"{reason}; leaving it out")
                 continue
             wanted.append(spec.name)
     else:

@@ -169,7 +169,9 @@ class _Renderer:
             for spec in plan.methods:
                 path = spec.checkpoint_path(plan.task, self.settings.checkpoint_dir)
                 if path is not None:
-                    self.checkpoints[f"{spec.name}_{plan.task}"] = {"path": display_path(path), "sha256": file_sha256(path)}
+                    self.checkpoints[f"{spec.name}_{plan.task}"] = {
+                        "path": display_path(path), "sha256": file_sha256(path),
+                    }
                 if not spec.seeded:
                     try:
                         self.mixers[(plan.task, spec.name)] = build_method(

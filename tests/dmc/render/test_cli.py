@@ -129,7 +129,9 @@ def test_demucs_is_rendered_from_the_checkpoint_folder_in_its_eight_slot_layout(
 def test_passage_ids_select_across_tasks_and_a_task_without_any_is_left_out():
     from dmc.render.cli import get_parser, plan
 
-    args = get_parser().parse_args(["testset", "--methods", "mono", "--passages", "demo-drums-test-001", "--seconds", "4"])
+    args = get_parser().parse_args(
+        ["testset", "--methods", "mono", "--passages", "demo-drums-test-001", "--seconds", "4"]
+    )
     plans, _ = plan(args)
     assert [(p.task, [s.song_id for s, _ in p.passages]) for p in plans] == [("drums", ["demo-drums-test-001"])]
     args = get_parser().parse_args(["testset", "--methods", "mono", "--passages", "2", "--seconds", "4"])
