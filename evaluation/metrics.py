@@ -29,9 +29,9 @@ import torch
 
 from dmc.audio import SILENCE_LUFS, db_to_gain, integrated_loudness, true_peak_db
 
-#: Frame size and hop (samples at 44.1 kHz; scaled with the sample rate) of the feature STFTs.
+#: Frame length of the feature STFTs: 2048 samples at 44.1 kHz (the nearest power of two
+#: at other rates), hop half a frame.
 FRAME_SECONDS = 2048 / 44100
-HOP_SECONDS = 1024 / 44100
 #: FFT and hop sizes of the sum/difference MR-STFT distance (the console's loss).
 DEFAULT_FFT_SIZES = (4096, 1024, 256)
 DEFAULT_HOP_SIZES = (2048, 512, 128)
