@@ -78,6 +78,15 @@ def staged_songs(data: str, tasks: Sequence[str], split: str, root: Path | None 
     return stage_songs(songs, progress=progress, sample_rate=SAMPLE_RATE)
 
 
+def data_fingerprint(data: str) -> str | None:
+    """The demo generator's fingerprint (code + assets), so a record says exactly which demo data it saw."""
+    if data != "demo":
+        return None
+    from dmc.datasets.demo import cache
+
+    return cache.fingerprint()
+
+
 def export(record: dict, run_dir: Path, destination: Path | None) -> None:
     """Copy ``best.pt`` to ``destination`` and write ``<destination>.json`` with the run record."""
     if destination is None:

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     segment = int(round(args.segment_seconds * SAMPLE_RATE))
     train_songs = cli.staged_songs(args.data, tasks, "train", args.root, args.num_songs, args.progress)
     val_songs = cli.staged_songs(args.data, tasks, "val", args.root, args.num_songs, args.progress)
-    config = {"model": tcn_kwargs, "preset": args.preset, "data": args.data, "tasks": tasks,
+    config = {"model": tcn_kwargs, "preset": args.preset, "data": args.data, "data_fingerprint": cli.data_fingerprint(args.data), "tasks": tasks,
               "segment_samples": segment, "batch_size": args.batch_size, "w_time": args.w_time,
               "train_songs": len(train_songs), "val_songs": len(val_songs), "argv": ["transform"] + command_line(argv)}
     recipe = TransformRecipe(tcn_kwargs, train_songs, val_songs, segment, args.batch_size, args.val_items,
