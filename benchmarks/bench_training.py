@@ -30,8 +30,26 @@ def _time(fn, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def _steps(model, frozen, loss_fn, x, params, target):
+    """One optimiser step of ``model``; one forward + input-gradient pass of the frozen ``frozen``."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x_grad = x.clone().requires_grad_(True)
+
+    def train_step():
+        optimiser.zero_grad()
+        loss_fn(model(x, params), target).backward()
+        optimiser.step()
+
+    def frozen_step():
+        frozen(x_grad, params).square().mean().backward()
+
+    return train_step, frozen_step
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
     parser.add_argument("--channels", nargs="+", type=int, default=[16, 32])
     parser.add_argument("--threads", type=int, default=2)
@@ -47,30 +65,25 @@ def main(argv=None) -> None:
     target = 0.03 * torch.randn(args.batch_size, 1, samples)
     params = torch.rand(args.batch_size, 22)
     loss_fn = EmulationLoss()
-    print(f"{args.threads} threads, batch {args.batch_size} x {args.seconds:g} s = {audio_seconds:g} audio-s per step")
-    print(f"{'preset':8} {'ch':>3} {'params':>8} {'train step s':>12} {'audio-s/s':>10} "
-          f"{'frozen step s':>13} {'train/frozen':>12}")
+    print(
+        f"{args.threads} threads, batch {args.batch_size} x {args.seconds:g} s = {audio_seconds:g} audio-s per step"
+    )
+    print(
+        f"{'preset':8} {'ch':>3} {'params':>8} {'train step s':>12} {'audio-s/s':>10} "
+        f"{'frozen step s':>13} {'train/frozen':>12}"
+    )
     for name in args.presets:
         for channels in args.channels:
             model = TCN(**preset(name, channels=channels)).train()
-            optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
-
-            def train_step():
-                optimiser.zero_grad()
-                loss_fn(model(x, params), target).backward()
-                optimiser.step()
-
             frozen = TCN(**preset(name, channels=channels)).eval().requires_grad_(False)
-            x_grad = x.clone().requires_grad_(True)
-
-            def frozen_step():
-                frozen(x_grad, params).square().mean().backward()
-
+            train_step, frozen_step = _steps(model, frozen, loss_fn, x, params, target)
             train_s = _time(train_step, args.repeats)
             frozen_s = _time(frozen_step, args.repeats)
             count = sum(p.numel() for p in model.parameters())
-            print(f"{name:8} {channels:3d} {count:8d} {train_s:12.2f} {audio_seconds / train_s:10.2f} "
-                  f"{frozen_s:13.2f} {train_s / frozen_s:12.2f}")
+            print(
+                f"{name:8} {channels:3d} {count:8d} {train_s:12.2f} {audio_seconds / train_s:10.2f} "
+                f"{frozen_s:13.2f} {train_s / frozen_s:12.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ still get smooth joins.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -24,7 +24,9 @@ def _ramp(length: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor
 def block_starts(num_samples: int, block_samples: int, overlap_samples: int) -> list[int]:
     """Start of every block; each block but the last is ``block_samples`` long."""
     if block_samples <= 0 or not 0 <= overlap_samples < block_samples:
-        raise ValueError(f"need block_samples > overlap_samples >= 0, got {block_samples} and {overlap_samples}")
+        raise ValueError(
+            f"need block_samples > overlap_samples >= 0, got {block_samples} and {overlap_samples}"
+        )
     hop = block_samples - overlap_samples
     starts = [0]
     while starts[-1] + block_samples < num_samples:
@@ -62,7 +64,9 @@ def overlap_add(
         lo, hi = max(0, start - context_samples), min(total, stop + context_samples)
         block = fn(audio[..., lo:hi])
         if block.shape[-1] != hi - lo:
-            raise ValueError(f"fn changed the length of a block from {hi - lo} to {block.shape[-1]} samples")
+            raise ValueError(
+                f"fn changed the length of a block from {hi - lo} to {block.shape[-1]} samples"
+            )
         block = block[..., start - lo : stop - lo]
         if overlap_samples:
             weight = torch.ones(stop - start, dtype=block.dtype, device=block.device)

@@ -68,10 +68,17 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if value is None:
         return None
-    for kind in (bool, int, float, str):  # also turns NumPy scalars and TorchVersion into plain values
+    for kind in (
+        bool,
+        int,
+        float,
+        str,
+    ):  # also turns NumPy scalars and TorchVersion into plain values
         if isinstance(value, kind):
             return kind(value)
-    raise TypeError(f"constructor argument {value!r} is not a plain value; it cannot be stored in a checkpoint")
+    raise TypeError(
+        f"constructor argument {value!r} is not a plain value; it cannot be stored in a checkpoint"
+    )
 
 
 #: Modules whose import registers model classes (a module that is not there is skipped).
@@ -84,12 +91,16 @@ def _ensure_registry() -> None:
             importlib.import_module(name)
 
 
-def serialize_model(model: nn.Module, config: dict | None = None, training: dict | None = None) -> dict:
+def serialize_model(
+    model: nn.Module, config: dict | None = None, training: dict | None = None
+) -> dict:
     """The plain-dict form of a registered model (what :func:`save_model` writes)."""
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
     name = type(model).__name__
     if MODELS.get(name) is not type(model):
-        raise TypeError(f"{name} is not a registered model class (decorate it with @register_model)")
+        raise TypeError(
+            f"{name} is not a registered model class (decorate it with @register_model)"
+        )
     return {
         "format": MODEL_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -105,20 +116,27 @@ def build_model(package: dict, source: str = "checkpoint") -> nn.Module:
     """Rebuild a model (in eval mode) from :func:`serialize_model` output."""
     _ensure_registry()
     if package.get("format") != MODEL_FORMAT:
-        raise CheckpointError(f"{source} is not a dmc model file (format {package.get('format')!r})")
+        raise CheckpointError(
+            f"{source} is not a dmc model file (format {package.get('format')!r})"
+        )
     if package.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{source} has format version {package.get('format_version')}; this dmc reads version {FORMAT_VERSION}"
         )
     name = package["class_name"]
     if name not in MODELS:
-        raise CheckpointError(f"{source} holds unknown model class {name!r}; known: {', '.join(sorted(MODELS))}")
+        raise CheckpointError(
+            f"{source} holds unknown model class {name!r}; known: {', '.join(sorted(MODELS))}"
+        )
     cls = MODELS[name]
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     kwargs = {k: v for k, v in package["kwargs"].items() if k in accepted}
     model = cls(**kwargs)
     model.load_state_dict(package["state_dict"])
-    model.checkpoint_info = {"config": package.get("config", {}), "training": package.get("training", {})}
+    model.checkpoint_info = {
+        "config": package.get("config", {}),
+        "training": package.get("training", {}),
+    }
     return model.eval()
 
 
@@ -144,12 +162,16 @@ def _load(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors all mean "not a checkpoint"
+    except Exception as exc:  # noqa: BLE001 (pickle, zip and torch errors all mean "not a checkpoint")
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
 
 
-def save_model(path: str | os.PathLike, model: nn.Module, config: dict | None = None,
-               training: dict | None = None) -> Path:
+def save_model(
+    path: str | os.PathLike,
+    model: nn.Module,
+    config: dict | None = None,
+    training: dict | None = None,
+) -> Path:
     """Write a self-describing model file atomically."""
     return _atomic_save(serialize_model(model, config, training), path)
 

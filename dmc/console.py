@@ -48,8 +48,16 @@ class DifferentiableMixingConsole(nn.Module):
         mix ``(batch, 2, samples)``, params ``(batch, tracks, P)`` in real units.
     """
 
-    def __init__(self, task: str, encoder: dict | None = None, tcn: dict | None = None, hidden_dim: int = 256,
-                 dropout: float = 0.2, finetune_tcn: bool = False, sample_rate: int = SAMPLE_RATE):
+    def __init__(
+        self,
+        task: str,
+        encoder: dict | None = None,
+        tcn: dict | None = None,
+        hidden_dim: int = 256,
+        dropout: float = 0.2,
+        finetune_tcn: bool = False,
+        sample_rate: int = SAMPLE_RATE,
+    ):
         super().__init__()
         self.task = task
         self.space: ParameterSpace = task_parameters(task)
@@ -61,20 +69,32 @@ class DifferentiableMixingConsole(nn.Module):
         transformation = TCN(**tcn) if task == "full" else None
         self.strip = channel_strip(task, transformation, trainable_tcn=finetune_tcn)
         if self.strip.parameter_names != self.space.names:
-            raise RuntimeError(f"strip parameters {self.strip.parameter_names} differ from task {self.space.names}")
+            raise RuntimeError(
+                f"strip parameters {self.strip.parameter_names} differ from task {self.space.names}"
+            )
         self.postprocessor = PostProcessor(
-            2 * self.encoder.output_dim, len(self.space), hidden_dim, dropout,
+            2 * self.encoder.output_dim,
+            len(self.space),
+            hidden_dim,
+            dropout,
             neutral=self.space.defaults_normalized().tolist(),
         )
         self.eval()
 
     # ---------------------------------------------------------------- construction
     @classmethod
-    def from_pretrained(cls, task: str, encoder_path, tcn_path=None, **kwargs) -> "DifferentiableMixingConsole":
+    def from_pretrained(
+        cls, task: str, encoder_path, tcn_path=None, **kwargs
+    ) -> DifferentiableMixingConsole:
         """A fresh console holding the pre-trained encoder (and TCN for ``full``) from their files."""
         encoder = load_model(encoder_path)
         tcn = load_model(tcn_path) if task == "full" else None
-        console = cls(task, encoder=encoder.init_kwargs, tcn=None if tcn is None else tcn.init_kwargs, **kwargs)
+        console = cls(
+            task,
+            encoder=encoder.init_kwargs,
+            tcn=None if tcn is None else tcn.init_kwargs,
+            **kwargs,
+        )
         console.encoder.load_state_dict(encoder.state_dict())
         if tcn is not None:
             console.tcn.load_state_dict(tcn.state_dict())
@@ -87,7 +107,7 @@ class DifferentiableMixingConsole(nn.Module):
                 return effect.tcn
         return None
 
-    def train(self, mode: bool = True) -> "DifferentiableMixingConsole":
+    def train(self, mode: bool = True) -> DifferentiableMixingConsole:
         super().train(mode)
         self.encoder.eval()
         return self
@@ -100,7 +120,9 @@ class DifferentiableMixingConsole(nn.Module):
         out = tracks.new_zeros(batch, count, self.encoder.output_dim)
         active = mask.reshape(-1)
         with torch.no_grad():
-            out.view(batch * count, -1)[active] = self.encoder(tracks.reshape(batch * count, samples)[active])
+            out.view(batch * count, -1)[active] = self.encoder(
+                tracks.reshape(batch * count, samples)[active]
+            )
         return out
 
     def predict(self, embeddings: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -112,18 +134,24 @@ class DifferentiableMixingConsole(nn.Module):
         features = torch.cat([embeddings, context.unsqueeze(1).expand_as(embeddings)], dim=-1)
         return self.postprocessor(features)
 
-    def render(self, tracks: torch.Tensor, params: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def render(
+        self, tracks: torch.Tensor, params: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Stereo mix ``(batch, 2, samples)`` of ``tracks`` with real-unit ``params`` ``(batch, tracks, P)``."""
         tracks, mask = _check(tracks, mask)
         batch, count, samples = tracks.shape
         active = mask.reshape(-1)
         rows = torch.arange(batch, device=tracks.device).repeat_interleave(count)[active]
-        channels = self.strip(tracks.reshape(batch * count, 1, samples)[active],
-                              params.reshape(batch * count, -1)[active])
+        channels = self.strip(
+            tracks.reshape(batch * count, 1, samples)[active],
+            params.reshape(batch * count, -1)[active],
+        )
         mix = channels.new_zeros(batch, 2, samples)
         return mix.index_add(0, rows, channels)
 
-    def forward(self, tracks: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, tracks: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         tracks, mask = _check(tracks, mask)
         params = self.space.denormalize(self.predict(self.embed(tracks, mask), mask))
         return self.render(tracks, params, mask), params
@@ -135,5 +163,7 @@ def _check(tracks: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tenso
     if mask is None:
         mask = torch.ones(tracks.shape[:2], dtype=torch.bool, device=tracks.device)
     if mask.shape != tracks.shape[:2]:
-        raise ValueError(f"mask {tuple(mask.shape)} does not match tracks {tuple(tracks.shape[:2])}")
+        raise ValueError(
+            f"mask {tuple(mask.shape)} does not match tracks {tuple(tracks.shape[:2])}"
+        )
     return tracks, mask.bool()

@@ -10,8 +10,8 @@ receptive field, so a 5-minute, 16-track song mixes in well under 4 GB.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -50,8 +50,14 @@ class ConsoleMixer:
 
     name = "console"
 
-    def __init__(self, console: DifferentiableMixingConsole, device: str | torch.device | None = None,
-                 block_seconds: float = 10.0, overlap_seconds: float = 0.1, track_batch: int = 8):
+    def __init__(
+        self,
+        console: DifferentiableMixingConsole,
+        device: str | torch.device | None = None,
+        block_seconds: float = 10.0,
+        overlap_seconds: float = 0.1,
+        track_batch: int = 8,
+    ):
         self.device = torch.device(device or default_device())
         self.console = console.to(self.device).eval()
         self.task = console.task
@@ -80,7 +86,9 @@ class ConsoleMixer:
         content /= covered
         if not encoder.use_level_features:
             return content
-        mean_square = torch.stack([(t.double() ** 2).mean() for t in tracks]).float().to(self.device)
+        mean_square = (
+            torch.stack([(t.double() ** 2).mean() for t in tracks]).float().to(self.device)
+        )
         peak = tracks.abs().amax(dim=-1).to(self.device)
         return torch.cat([content, level_features(mean_square, peak)], dim=-1)
 
@@ -98,7 +106,9 @@ class ConsoleMixer:
         tracks_t = torch.as_tensor(np.asarray(tracks, dtype=np.float32))
         params_t = torch.as_tensor(np.asarray(params, dtype=np.float32), device=self.device)
         if params_t.shape != (tracks_t.shape[0], len(self.space)):
-            raise ValueError(f"expected parameters ({tracks_t.shape[0]}, {len(self.space)}), got {tuple(params_t.shape)}")
+            raise ValueError(
+                f"expected parameters ({tracks_t.shape[0]}, {len(self.space)}), got {tuple(params_t.shape)}"
+            )
 
         def mix_block(block: torch.Tensor) -> torch.Tensor:
             out = torch.zeros(2, block.shape[-1], device=self.device)
@@ -108,19 +118,26 @@ class ConsoleMixer:
                 out += self.console.render(group[None], rows[None])[0]
             return out.cpu()
 
-        return overlap_add(mix_block, tracks_t, self.block_samples, self.overlap_samples,
-                           self.context_samples).numpy()
+        return overlap_add(
+            mix_block, tracks_t, self.block_samples, self.overlap_samples, self.context_samples
+        ).numpy()
 
     # ---------------------------------------------------------------- the Mixer contract
     def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
         """Mix staged mono tracks ``(T, S)`` at any ``sample_rate``; returns ``(2, S)`` and real-unit params."""
         tracks = np.atleast_2d(np.asarray(tracks, dtype=np.float32))
         if tracks.ndim != 2 or tracks.shape[0] == 0 or tracks.shape[1] == 0:
-            raise ValueError(f"tracks must be a non-empty (tracks, samples) array, got shape {tracks.shape}")
+            raise ValueError(
+                f"tracks must be a non-empty (tracks, samples) array, got shape {tracks.shape}"
+            )
         if not np.all(np.isfinite(tracks)):
             raise ValueError("tracks contain NaN or infinite samples")
         length = tracks.shape[1]
-        work = resample(tracks, sample_rate, self.sample_rate) if sample_rate != self.sample_rate else tracks
+        work = (
+            resample(tracks, sample_rate, self.sample_rate)
+            if sample_rate != self.sample_rate
+            else tracks
+        )
         params = self.predict_parameters(work)
         audio = self.render(work, params)
         if sample_rate != self.sample_rate:
@@ -135,8 +152,9 @@ def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
     return np.pad(audio, ((0, 0), (0, length - audio.shape[-1])))
 
 
-def load_console(task: str, checkpoint: str | os.PathLike | None = None,
-                 device: str | torch.device | None = None) -> ConsoleMixer:
+def load_console(
+    task: str, checkpoint: str | os.PathLike | None = None, device: str | torch.device | None = None
+) -> ConsoleMixer:
     """The console for ``task`` as a Mixer; default checkpoint ``dmc/checkpoints/console_<task>.pt``.
 
     Raises:
@@ -145,8 +163,10 @@ def load_console(task: str, checkpoint: str | os.PathLike | None = None,
     """
     path = Path(checkpoint) if checkpoint is not None else default_checkpoint(task)
     if not path.is_file():
-        raise CheckpointError(f"console checkpoint not found: {path} (make one with "
-                              f"`python -m dmc.train console --task {task} --export {path}`)")
+        raise CheckpointError(
+            f"console checkpoint not found: {path} (make one with "
+            f"`python -m dmc.train console --task {task} --export {path}`)"
+        )
     console = load_model(path)
     if not isinstance(console, DifferentiableMixingConsole):
         raise CheckpointError(f"{path} holds a {type(console).__name__}, not a mixing console")
@@ -157,7 +177,9 @@ def load_console(task: str, checkpoint: str | os.PathLike | None = None,
 
 def params_matrix(space, settings: Sequence[dict]) -> np.ndarray:
     """Real-unit ``(T, P)`` from one ``{name: value}`` dict per track (validated, defaults filled)."""
-    return np.stack([space.from_dict(s) for s in settings]) if settings else np.zeros((0, len(space)))
+    return (
+        np.stack([space.from_dict(s) for s in settings]) if settings else np.zeros((0, len(space)))
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,8 +205,13 @@ class DemucsBaselineMixer:
 
     name = "demucs"
 
-    def __init__(self, model, device: str | torch.device | None = None, overlap_fraction: float = 0.25,
-                 context_seconds: float = 0.25):
+    def __init__(
+        self,
+        model,
+        device: str | torch.device | None = None,
+        overlap_fraction: float = 0.25,
+        context_seconds: float = 0.25,
+    ):
         self.device = torch.device(device or default_device())
         self.model = model.to(self.device).eval()
         self.sample_rate = model.sample_rate
@@ -204,25 +231,37 @@ class DemucsBaselineMixer:
         tracks = np.asarray(tracks, dtype=np.float32)
         expected = self.model.num_tracks
         if tracks.ndim != 2 or tracks.shape[0] != expected or tracks.shape[1] == 0:
-            raise ValueError(f"the demucs baseline mixes exactly {expected} tracks given as ({expected}, samples) "
-                             f"in dmc.nn.demucs.DRUM_TRACK_ORDER; got shape {tracks.shape}")
+            raise ValueError(
+                f"the demucs baseline mixes exactly {expected} tracks given as ({expected}, samples) "
+                f"in dmc.nn.demucs.DRUM_TRACK_ORDER; got shape {tracks.shape}"
+            )
         if not np.all(np.isfinite(tracks)):
             raise ValueError("tracks contain NaN or infinite samples")
         length = tracks.shape[1]
-        work = resample(tracks, sample_rate, self.sample_rate) if sample_rate != self.sample_rate else tracks
+        work = (
+            resample(tracks, sample_rate, self.sample_rate)
+            if sample_rate != self.sample_rate
+            else tracks
+        )
 
         def run(block: torch.Tensor) -> torch.Tensor:
             return self.model(block[None].to(self.device))[0].cpu()
 
-        audio = overlap_add(run, torch.from_numpy(np.ascontiguousarray(work)), self.block_samples,
-                            self.overlap_samples, self.context_samples).numpy()
+        audio = overlap_add(
+            run,
+            torch.from_numpy(np.ascontiguousarray(work)),
+            self.block_samples,
+            self.overlap_samples,
+            self.context_samples,
+        ).numpy()
         if sample_rate != self.sample_rate:
             audio = resample(audio, self.sample_rate, sample_rate)
         return MixResult(_fit_length(audio, length), None)
 
 
-def load_demucs(checkpoint: str | os.PathLike | None = None,
-                device: str | torch.device | None = None) -> DemucsBaselineMixer:
+def load_demucs(
+    checkpoint: str | os.PathLike | None = None, device: str | torch.device | None = None
+) -> DemucsBaselineMixer:
     """The Demucs baseline as a Mixer; default checkpoint ``dmc/checkpoints/demucs_drums.pt``.
 
     Raises:
@@ -232,8 +271,10 @@ def load_demucs(checkpoint: str | os.PathLike | None = None,
 
     path = Path(checkpoint) if checkpoint is not None else CHECKPOINT_DIR / "demucs_drums.pt"
     if not path.is_file():
-        raise CheckpointError(f"demucs checkpoint not found: {path} (make one with "
-                              f"`python -m dmc.train demucs --export {path}`)")
+        raise CheckpointError(
+            f"demucs checkpoint not found: {path} (make one with "
+            f"`python -m dmc.train demucs --export {path}`)"
+        )
     model = load_model(path)
     if not isinstance(model, DemucsMixer):
         raise CheckpointError(f"{path} holds a {type(model).__name__}, not a DemucsMixer")

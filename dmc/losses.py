@@ -16,7 +16,7 @@ Both use spectral convergence + log magnitude per resolution, as auraloss define
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import auraloss
 import torch
@@ -29,7 +29,9 @@ HOP_SIZES = (2048, 512, 128)
 
 def _check_resolutions(fft_sizes: Sequence[int], hop_sizes: Sequence[int]) -> None:
     if len(fft_sizes) != len(hop_sizes) or not fft_sizes:
-        raise ValueError(f"need one hop size per FFT size, got {list(fft_sizes)} and {list(hop_sizes)}")
+        raise ValueError(
+            f"need one hop size per FFT size, got {list(fft_sizes)} and {list(hop_sizes)}"
+        )
     for fft, hop in zip(fft_sizes, hop_sizes):
         if not 0 < hop <= fft:
             raise ValueError(f"hop size {hop} must be in (0, {fft}] for FFT size {fft}")
@@ -50,25 +52,35 @@ class StereoSumDifferenceLoss(nn.Module):
         input, target ``(batch, 2, samples)`` with ``samples`` > ``max(fft_sizes) / 2`` -> scalar.
     """
 
-    def __init__(self, fft_sizes: Sequence[int] = FFT_SIZES, hop_sizes: Sequence[int] = HOP_SIZES,
-                 w_sum: float = 1.0, w_diff: float = 1.0):
+    def __init__(
+        self,
+        fft_sizes: Sequence[int] = FFT_SIZES,
+        hop_sizes: Sequence[int] = HOP_SIZES,
+        w_sum: float = 1.0,
+        w_diff: float = 1.0,
+    ):
         super().__init__()
         _check_resolutions(fft_sizes, hop_sizes)
         self.min_samples = max(fft_sizes) // 2 + 1
         self.loss = auraloss.freq.SumAndDifferenceSTFTLoss(
-            fft_sizes=list(fft_sizes), hop_sizes=list(hop_sizes), win_lengths=list(fft_sizes),
-            w_sum=w_sum, w_diff=w_diff,
+            fft_sizes=list(fft_sizes),
+            hop_sizes=list(hop_sizes),
+            win_lengths=list(fft_sizes),
+            w_sum=w_sum,
+            w_diff=w_diff,
         )
 
-    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: A002 (auraloss naming)
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if input.shape != target.shape or input.dim() != 3 or input.shape[1] != 2:
             raise ValueError(
                 f"expected stereo (batch, 2, samples) input and target of one shape, "
                 f"got {tuple(input.shape)} and {tuple(target.shape)}"
             )
         if input.shape[-1] < self.min_samples:
-            raise ValueError(f"signals of {input.shape[-1]} samples are shorter than the {self.min_samples} "
-                             f"the largest FFT needs")
+            raise ValueError(
+                f"signals of {input.shape[-1]} samples are shorter than the {self.min_samples} "
+                f"the largest FFT needs"
+            )
         return self.loss(input.float(), target.float())
 
 
@@ -86,8 +98,12 @@ class EmulationLoss(nn.Module):
         input, target ``(batch, 1, samples)`` -> scalar.
     """
 
-    def __init__(self, fft_sizes: Sequence[int] = FFT_SIZES, hop_sizes: Sequence[int] = (1024, 256, 64),
-                 w_time: float = 10.0):
+    def __init__(
+        self,
+        fft_sizes: Sequence[int] = FFT_SIZES,
+        hop_sizes: Sequence[int] = (1024, 256, 64),
+        w_time: float = 10.0,
+    ):
         super().__init__()
         _check_resolutions(fft_sizes, hop_sizes)
         self.w_time = w_time
@@ -95,13 +111,15 @@ class EmulationLoss(nn.Module):
             fft_sizes=list(fft_sizes), hop_sizes=list(hop_sizes), win_lengths=list(fft_sizes)
         )
 
-    def spectral(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: A002
+    def spectral(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The MR-STFT term alone: the emulation error reported beside the baseline."""
         return self.stft(input.float(), target.float())
 
-    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: A002
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if input.shape != target.shape:
-            raise ValueError(f"input {tuple(input.shape)} and target {tuple(target.shape)} differ in shape")
+            raise ValueError(
+                f"input {tuple(input.shape)} and target {tuple(target.shape)} differ in shape"
+            )
         time = torch.mean(torch.abs(input.float() - target.float()))
         return self.spectral(input, target) + self.w_time * time
 
@@ -110,5 +128,8 @@ def sum_difference_distance(mix, target, **kwargs) -> float:
     """The console loss between two stereo NumPy arrays ``(2, samples)``, as a float (for evaluation)."""
     loss = StereoSumDifferenceLoss(**kwargs)
     with torch.no_grad():
-        value = loss(torch.as_tensor(mix, dtype=torch.float32)[None], torch.as_tensor(target, dtype=torch.float32)[None])
+        value = loss(
+            torch.as_tensor(mix, dtype=torch.float32)[None],
+            torch.as_tensor(target, dtype=torch.float32)[None],
+        )
     return float(value)

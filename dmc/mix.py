@@ -56,7 +56,9 @@ def pan_from_text(text, track: str = "") -> float:
     """``"L30"``, ``"R 100%"``, ``"C"`` (or a number 0..1) -> pan 0..1; raises MixError naming the value."""
     if isinstance(text, (int, float)) and not isinstance(text, bool) and 0.0 <= text <= 1.0:
         return float(text)
-    match = re.fullmatch(r"\s*(?:(C)|([LR])\s*(\d+(?:\.\d+)?)\s*%?)\s*", str(text), flags=re.IGNORECASE)
+    match = re.fullmatch(
+        r"\s*(?:(C)|([LR])\s*(\d+(?:\.\d+)?)\s*%?)\s*", str(text), flags=re.IGNORECASE
+    )
     if not match or (match.group(3) is not None and float(match.group(3)) > 100):
         raise MixError(f"track {track!r}: pan {text!r} is not C, L0-L100 or R0-R100")
     if match.group(1):
@@ -70,7 +72,9 @@ def read_song(folder: Path) -> tuple[list[Path], np.ndarray, int, int]:
     """Mono tracks at the console's rate ``(T, S)``, their files, the output rate and length."""
     if not folder.is_dir():
         raise MixError(f"song folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+    )
     if not files:
         raise MixError(f"no WAV or FLAC files in {folder}")
     mono, rates = [], []
@@ -81,13 +85,15 @@ def read_song(folder: Path) -> tuple[list[Path], np.ndarray, int, int]:
         rates.append(rate)
         mono.append(resample(audio, rate, SAMPLE_RATE)[0] if rate != SAMPLE_RATE else audio[0])
     out_rate = Counter(rates).most_common(1)[0][0]
-    out_length = max(int(round(m.shape[0] * out_rate / SAMPLE_RATE)) for m in mono)
+    out_length = max(round(m.shape[0] * out_rate / SAMPLE_RATE) for m in mono)
     length = max(m.shape[0] for m in mono)
     tracks = np.stack([np.pad(m, (0, length - m.shape[0])) for m in mono]).astype(np.float32)
     return files, tracks, out_rate, out_length
 
 
-def infer_roles(files: list[Path], tracks: np.ndarray, mixer: ConsoleMixer | None) -> list[tuple[str, str]]:
+def infer_roles(
+    files: list[Path], tracks: np.ndarray, mixer: ConsoleMixer | None
+) -> list[tuple[str, str]]:
     """``(role, source)`` per track: from the file name, else the encoder's classifier, else ``other``."""
     out = []
     for i, path in enumerate(files):
@@ -105,25 +111,44 @@ def infer_roles(files: list[Path], tracks: np.ndarray, mixer: ConsoleMixer | Non
 
 
 # ---------------------------------------------------------------------------- parameters files
-def params_document(task: str, checkpoint: str | None, files: list[Path], roles, staging_db, values) -> dict:
+def params_document(
+    task: str, checkpoint: str | None, files: list[Path], roles, staging_db, values
+) -> dict:
     space = task_parameters(task)
     tracks = []
     for path, (role, source), gain, row in zip(files, roles, staging_db, values):
         settings = space.to_dict(row)
         if "pan" in settings:
             settings["pan"] = pan_to_text(settings["pan"])
-        tracks.append({"file": path.name, "role": role, "role_source": source,
-                       "staging_gain_db": round(float(gain), 2),
-                       "params": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in settings.items()}})
+        tracks.append(
+            {
+                "file": path.name,
+                "role": role,
+                "role_source": source,
+                "staging_gain_db": round(float(gain), 2),
+                "params": {
+                    k: (round(v, 3) if isinstance(v, float) else v) for k, v in settings.items()
+                },
+            }
+        )
     suffixes = {"_db": "dB", "_hz": "Hz", "_ms": "ms"}
     units = {p.name: suffixes.get(p.name[-3:], p.description) for p in space}
     if "pan" in units:
         units["pan"] = "L100 (hard left) .. C .. R100 (hard right)"
-    return {"format": PARAMS_FORMAT, "version": 1, "task": task, "checkpoint": checkpoint,
-            "sample_rate": SAMPLE_RATE, "units": units, "tracks": tracks}
+    return {
+        "format": PARAMS_FORMAT,
+        "version": 1,
+        "task": task,
+        "checkpoint": checkpoint,
+        "sample_rate": SAMPLE_RATE,
+        "units": units,
+        "tracks": tracks,
+    }
 
 
-def read_params(path: Path, task: str, files: list[Path]) -> tuple[np.ndarray, list[tuple[str, str]]]:
+def read_params(
+    path: Path, task: str, files: list[Path]
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Real-unit ``(T, P)`` and ``(role, source)`` per track from an (edited) parameters file, matched by file name."""
     try:
         document = json.loads(path.read_text())
@@ -133,7 +158,9 @@ def read_params(path: Path, task: str, files: list[Path]) -> tuple[np.ndarray, l
         raise MixError(f"{path} is not a dmc parameters file (written by --params)")
     if document.get("task") != task:
         raise MixError(f"{path} holds parameters for task {document.get('task')!r}, not {task!r}")
-    entries = {entry.get("file"): entry for entry in document.get("tracks", []) if isinstance(entry, dict)}
+    entries = {
+        entry.get("file"): entry for entry in document.get("tracks", []) if isinstance(entry, dict)
+    }
     by_file = {name: entry.get("params", {}) for name, entry in entries.items()}
     missing = [p.name for p in files if p.name not in by_file]
     if missing:
@@ -148,23 +175,43 @@ def read_params(path: Path, task: str, files: list[Path]) -> tuple[np.ndarray, l
         values = params_matrix(task_parameters(task), settings)
     except ValueError as exc:
         raise MixError(f"{path}: {exc}") from None
-    roles = [(str(entries[p.name].get("role", "other")), str(entries[p.name].get("role_source", path.name)))
-             for p in files]
+    roles = [
+        (
+            str(entries[p.name].get("role", "other")),
+            str(entries[p.name].get("role_source", path.name)),
+        )
+        for p in files
+    ]
     return values, roles
 
 
 # ---------------------------------------------------------------------------- command line
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dmc.mix", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m dmc.mix",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("song_dir", type=Path, help="folder with one WAV/FLAC per track")
     parser.add_argument("--task", default="full", help=f"one of {', '.join(TASKS)} (default full)")
-    parser.add_argument("--out", type=Path, default=Path("mix.wav"), help="stereo WAV to write (default mix.wav)")
-    parser.add_argument("--params", type=Path, default=None, help="write the parameters (real units) as JSON here")
-    parser.add_argument("--from-params", type=Path, default=None, help="render these (edited) parameters instead")
-    parser.add_argument("--renderer", default="tcn", choices=("tcn", "chain"),
-                        help="with --from-params: the console's TCN or the real effects chain (default tcn)")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="console checkpoint (default the shipped one)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("mix.wav"), help="stereo WAV to write (default mix.wav)"
+    )
+    parser.add_argument(
+        "--params", type=Path, default=None, help="write the parameters (real units) as JSON here"
+    )
+    parser.add_argument(
+        "--from-params", type=Path, default=None, help="render these (edited) parameters instead"
+    )
+    parser.add_argument(
+        "--renderer",
+        default="tcn",
+        choices=("tcn", "chain"),
+        help="with --from-params: the console's TCN or the real effects chain (default tcn)",
+    )
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="console checkpoint (default the shipped one)"
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default cuda if available)")
     return parser
 
@@ -193,9 +240,15 @@ def run(args: argparse.Namespace) -> dict:
         audio = mixer.render(staged, values)
     if out_rate != SAMPLE_RATE:
         audio = resample(audio, SAMPLE_RATE, out_rate)
-    audio = audio[:, :out_length] if audio.shape[1] >= out_length else np.pad(audio, ((0, 0), (0, out_length - audio.shape[1])))
+    audio = (
+        audio[:, :out_length]
+        if audio.shape[1] >= out_length
+        else np.pad(audio, ((0, 0), (0, out_length - audio.shape[1])))
+    )
     write_audio(args.out, audio, out_rate)
-    document = params_document(args.task, str(checkpoint) if mixer else None, files, roles, gains_db, values)
+    document = params_document(
+        args.task, str(checkpoint) if mixer else None, files, roles, gains_db, values
+    )
     if args.params is not None:
         args.params.parent.mkdir(parents=True, exist_ok=True)
         args.params.write_text(json.dumps(document, indent=2) + "\n")
@@ -209,8 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     except (MixError, AudioError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"mixed {len(document['tracks'])} tracks ({args.task}) -> {args.out}"
-          + (f"; parameters -> {args.params}" if args.params else ""))
+    print(
+        f"mixed {len(document['tracks'])} tracks ({args.task}) -> {args.out}"
+        + (f"; parameters -> {args.params}" if args.params else "")
+    )
     return 0
 
 

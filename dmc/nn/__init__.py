@@ -5,5 +5,15 @@ from dmc.nn.encoder import TrackEncoder
 from dmc.nn.postprocessor import PostProcessor
 from dmc.nn.tcn import PRESETS, TCN
 
-__all__ = ["Chain", "Effect", "Gain", "NeuralEffects", "Pan", "channel_strip", "TrackEncoder", "PostProcessor",
-           "PRESETS", "TCN"]
+__all__ = [
+    "PRESETS",
+    "TCN",
+    "Chain",
+    "Effect",
+    "Gain",
+    "NeuralEffects",
+    "Pan",
+    "PostProcessor",
+    "TrackEncoder",
+    "channel_strip",
+]

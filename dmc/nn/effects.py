@@ -11,7 +11,7 @@ whole chain, and a chain can be indexed, iterated, appended to and nested.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -24,7 +24,9 @@ class Effect(nn.Module):
 
     parameter_names: tuple[str, ...] = ()
 
-    def forward(self, audio: torch.Tensor, params: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def forward(
+        self, audio: torch.Tensor, params: torch.Tensor
+    ) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -37,7 +39,9 @@ class Gain(Effect):
     def __init__(self, parameter: str = "gain_db"):
         super().__init__()
         if not parameter.endswith("_db"):
-            raise ValueError(f"a gain parameter is in dB and its name ends in _db, got {parameter!r}")
+            raise ValueError(
+                f"a gain parameter is in dB and its name ends in _db, got {parameter!r}"
+            )
         self.parameter_names = (parameter,)
 
     def forward(self, audio: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
@@ -77,13 +81,15 @@ class NeuralEffects(Effect):
     def __init__(self, tcn: nn.Module, trainable: bool = False):
         super().__init__()
         if tcn.num_params != len(TCN_PARAMETERS):
-            raise ValueError(f"the TCN takes {tcn.num_params} parameters, the strip has {len(TCN_PARAMETERS)}")
+            raise ValueError(
+                f"the TCN takes {tcn.num_params} parameters, the strip has {len(TCN_PARAMETERS)}"
+            )
         self.tcn = tcn
         self.trainable = trainable
         self.tcn.requires_grad_(trainable)
         self.tcn.eval()
 
-    def train(self, mode: bool = True) -> "NeuralEffects":
+    def train(self, mode: bool = True) -> NeuralEffects:
         super().train(mode)
         self.tcn.eval()  # frozen normalisation statistics, and deterministic output
         return self
@@ -115,7 +121,9 @@ class Chain(Effect):
     def append(self, effect: Effect) -> None:
         clash = set(effect.parameter_names) & set(self.parameter_names)
         if clash:
-            raise ValueError(f"parameter(s) {sorted(clash)} already controlled by another effect in this chain")
+            raise ValueError(
+                f"parameter(s) {sorted(clash)} already controlled by another effect in this chain"
+            )
         self.effects.append(effect)
 
     def __len__(self) -> int:
@@ -129,7 +137,9 @@ class Chain(Effect):
 
     def forward(self, audio: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         if params.shape[-1] != len(self.parameter_names):
-            raise ValueError(f"chain takes {len(self.parameter_names)} parameters, got {params.shape[-1]}")
+            raise ValueError(
+                f"chain takes {len(self.parameter_names)} parameters, got {params.shape[-1]}"
+            )
         offset = 0
         for effect in self.effects:
             width = len(effect.parameter_names)

@@ -19,7 +19,7 @@ scaled to roughly unit range (documented in ``docs/model.md``):
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -33,7 +33,9 @@ LEVEL_FLOOR_DB = -100.0
 NUM_LEVEL_FEATURES = 3
 
 
-def mel_filterbank(sample_rate: int, fft_size: int, num_mels: int, min_hz: float, max_hz: float) -> torch.Tensor:
+def mel_filterbank(
+    sample_rate: int, fft_size: int, num_mels: int, min_hz: float, max_hz: float
+) -> torch.Tensor:
     """Triangular filters on the HTK mel scale, ``(num_mels, fft_size // 2 + 1)``, each peaking at 1."""
     if not 0 <= min_hz < max_hz <= sample_rate / 2:
         raise ValueError(f"mel range {min_hz}-{max_hz} Hz must lie within 0-{sample_rate / 2} Hz")
@@ -44,7 +46,9 @@ def mel_filterbank(sample_rate: int, fft_size: int, num_mels: int, min_hz: float
     def to_hz(mel):
         return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
 
-    edges = to_hz(torch.linspace(to_mel(torch.tensor(min_hz)), to_mel(torch.tensor(max_hz)), num_mels + 2))
+    edges = to_hz(
+        torch.linspace(to_mel(torch.tensor(min_hz)), to_mel(torch.tensor(max_hz)), num_mels + 2)
+    )
     bins = torch.linspace(0, sample_rate / 2, fft_size // 2 + 1)
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (bins - lower) / (centre - lower)
@@ -55,20 +59,37 @@ def mel_filterbank(sample_rate: int, fft_size: int, num_mels: int, min_hz: float
 class LogMel(nn.Module):
     """Waveform ``(batch, samples)`` -> log-mel ``(batch, num_mels, frames)`` (natural log)."""
 
-    def __init__(self, sample_rate: int, fft_size: int = 2048, hop_size: int = 1024, num_mels: int = 64,
-                 min_hz: float = 30.0, max_hz: float = 16000.0):
+    def __init__(
+        self,
+        sample_rate: int,
+        fft_size: int = 2048,
+        hop_size: int = 1024,
+        num_mels: int = 64,
+        min_hz: float = 30.0,
+        max_hz: float = 16000.0,
+    ):
         super().__init__()
         self.fft_size = fft_size
         self.hop_size = hop_size
         self.register_buffer("window", torch.hann_window(fft_size), persistent=False)
-        self.register_buffer("filters", mel_filterbank(sample_rate, fft_size, num_mels, min_hz, max_hz),
-                             persistent=False)
+        self.register_buffer(
+            "filters",
+            mel_filterbank(sample_rate, fft_size, num_mels, min_hz, max_hz),
+            persistent=False,
+        )
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         if audio.shape[-1] < self.fft_size:
             audio = nn.functional.pad(audio, (0, self.fft_size - audio.shape[-1]))
-        spec = torch.stft(audio, self.fft_size, self.hop_size, window=self.window, center=True,
-                          pad_mode="constant", return_complex=True)
+        spec = torch.stft(
+            audio,
+            self.fft_size,
+            self.hop_size,
+            window=self.window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )
         power = spec.real**2 + spec.imag**2
         return torch.log(self.filters @ power + 1e-8)
 
@@ -79,7 +100,9 @@ def level_features(mean_square: torch.Tensor, peak: torch.Tensor) -> torch.Tenso
     rms_db = 10.0 * torch.log10(mean_square.clamp_min(floor))
     peak_db = 20.0 * torch.log10(peak.clamp_min(math.sqrt(floor)))
     crest_db = (peak_db - rms_db).clamp_min(0.0)
-    return torch.stack([(rms_db + 30.0) / 20.0, (peak_db + 10.0) / 20.0, (crest_db - 15.0) / 10.0], dim=-1)
+    return torch.stack(
+        [(rms_db + 30.0) / 20.0, (peak_db + 10.0) / 20.0, (crest_db - 15.0) / 10.0], dim=-1
+    )
 
 
 @register_model
@@ -100,9 +123,17 @@ class TrackEncoder(nn.Module):
         ``(batch, samples)`` -> ``(batch, output_dim)`` where ``output_dim = embedding_dim + 3``.
     """
 
-    def __init__(self, embedding_dim: int = 64, channels: Sequence[int] = (16, 32, 64, 64), num_mels: int = 64,
-                 fft_size: int = 2048, hop_size: int = 1024, num_roles: int = len(ROLES),
-                 level_features: bool = True, sample_rate: int = SAMPLE_RATE):
+    def __init__(
+        self,
+        embedding_dim: int = 64,
+        channels: Sequence[int] = (16, 32, 64, 64),
+        num_mels: int = 64,
+        fft_size: int = 2048,
+        hop_size: int = 1024,
+        num_roles: int = len(ROLES),
+        level_features: bool = True,
+        sample_rate: int = SAMPLE_RATE,
+    ):
         super().__init__()
         self.sample_rate = sample_rate
         self.embedding_dim = embedding_dim
@@ -112,8 +143,12 @@ class TrackEncoder(nn.Module):
         blocks: list[nn.Module] = []
         width = 1
         for out in channels:
-            blocks += [nn.Conv2d(width, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(),
-                       nn.MaxPool2d(2, ceil_mode=True)]
+            blocks += [
+                nn.Conv2d(width, out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.ReLU(),
+                nn.MaxPool2d(2, ceil_mode=True),
+            ]
             width = out
         self.cnn = nn.Sequential(*blocks)
         self.project = nn.Sequential(nn.Linear(width, embedding_dim), nn.ReLU())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -37,14 +37,25 @@ class PostProcessor(nn.Module):
         ``(..., input_dim)`` -> ``(..., num_params)`` in (0, 1).
     """
 
-    def __init__(self, input_dim: int, num_params: int, hidden_dim: int = 256, dropout: float = 0.2,
-                 neutral: Sequence[float] | None = None, edge_margin: float = 0.05):
+    def __init__(
+        self,
+        input_dim: int,
+        num_params: int,
+        hidden_dim: int = 256,
+        dropout: float = 0.2,
+        neutral: Sequence[float] | None = None,
+        edge_margin: float = 0.05,
+    ):
         super().__init__()
         if neutral is not None and len(neutral) != num_params:
             raise ValueError(f"neutral setting has {len(neutral)} values, expected {num_params}")
         self.net = nn.Sequential(
-            nn.Linear(input_dim, hidden_dim), nn.PReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden_dim, hidden_dim), nn.PReLU(), nn.Dropout(dropout),
+            nn.Linear(input_dim, hidden_dim),
+            nn.PReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.PReLU(),
+            nn.Dropout(dropout),
             nn.Linear(hidden_dim, num_params),
         )
         last = self.net[-1]

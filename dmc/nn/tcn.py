@@ -13,7 +13,7 @@ recipe (kernel 15, 32 channels, dilation ``2 ** (n mod 10)``).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -25,9 +25,27 @@ from dmc.checkpoint import register_model
 #: Named configurations. The paper's TCN-10/20/30 differ in depth only; the dilation
 #: pattern restarts every 10 blocks, so each 10 blocks add ~14.3k samples of context.
 PRESETS: dict[str, dict] = {
-    "tcn10": {"num_blocks": 10, "kernel_size": 15, "channels": 32, "dilation_growth": 2, "dilation_cycle": 10},
-    "tcn20": {"num_blocks": 20, "kernel_size": 15, "channels": 32, "dilation_growth": 2, "dilation_cycle": 10},
-    "tcn30": {"num_blocks": 30, "kernel_size": 15, "channels": 32, "dilation_growth": 2, "dilation_cycle": 10},
+    "tcn10": {
+        "num_blocks": 10,
+        "kernel_size": 15,
+        "channels": 32,
+        "dilation_growth": 2,
+        "dilation_cycle": 10,
+    },
+    "tcn20": {
+        "num_blocks": 20,
+        "kernel_size": 15,
+        "channels": 32,
+        "dilation_growth": 2,
+        "dilation_cycle": 10,
+    },
+    "tcn30": {
+        "num_blocks": 30,
+        "kernel_size": 15,
+        "channels": 32,
+        "dilation_growth": 2,
+        "dilation_cycle": 10,
+    },
 }
 
 
@@ -36,7 +54,9 @@ def preset(name: str, **overrides) -> dict:
     try:
         config = dict(PRESETS[name])
     except KeyError:
-        raise ValueError(f"unknown TCN preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+        raise ValueError(
+            f"unknown TCN preset {name!r}; choose one of {', '.join(PRESETS)}"
+        ) from None
     config.update({k: v for k, v in overrides.items() if v is not None})
     return config
 
@@ -73,7 +93,9 @@ class TCNBlock(nn.Module):
     input samples ``t - (k-1)d/2 .. t + (k-1)d/2``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int, cond_dim: int):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, dilation: int, cond_dim: int
+    ):
         super().__init__()
         self.kernel_size = kernel_size
         self.dilation = dilation
@@ -82,7 +104,9 @@ class TCNBlock(nn.Module):
         self.film = FiLM(cond_dim, out_channels)
         self.act = nn.PReLU(out_channels)
         self.residual = (
-            nn.Identity() if in_channels == out_channels else nn.Conv1d(in_channels, out_channels, 1, bias=False)
+            nn.Identity()
+            if in_channels == out_channels
+            else nn.Conv1d(in_channels, out_channels, 1, bias=False)
         )
 
     #: From this dilation on, the convolution runs on time-folded input (see ``_dilated_conv``).
@@ -106,7 +130,11 @@ class TCNBlock(nn.Module):
         batch, channels, length = x.shape
         padded = F.pad(x, (left, right + (-(length + self.context)) % d))
         steps = padded.shape[-1] // d
-        folded = padded.reshape(batch, channels, steps, d).permute(0, 3, 1, 2).reshape(batch * d, channels, steps)
+        folded = (
+            padded.reshape(batch, channels, steps, d)
+            .permute(0, 3, 1, 2)
+            .reshape(batch * d, channels, steps)
+        )
         y = F.conv1d(folded, self.conv.weight)  # same weights, dilation 1
         y = y.reshape(batch, d, y.shape[1], y.shape[2]).permute(0, 2, 3, 1)
         return y.reshape(batch, y.shape[1], -1)[..., :length]
@@ -180,7 +208,8 @@ class TCN(nn.Module):
             width = hidden
         self.cond = nn.Sequential(*layers)
         self.blocks = nn.ModuleList(
-            TCNBlock(1 if n == 0 else channels, channels, kernel_size, d, width) for n, d in enumerate(self.dilations)
+            TCNBlock(1 if n == 0 else channels, channels, kernel_size, d, width)
+            for n, d in enumerate(self.dilations)
         )
         self.output = nn.Conv1d(channels, 1, 1)
         if input_skip:
@@ -206,9 +235,13 @@ class TCN(nn.Module):
 
     def forward(self, audio: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         if audio.dim() != 3 or audio.shape[1] != 1:
-            raise ValueError(f"TCN expects mono audio (batch, 1, samples), got {tuple(audio.shape)}")
+            raise ValueError(
+                f"TCN expects mono audio (batch, 1, samples), got {tuple(audio.shape)}"
+            )
         if params.shape != (audio.shape[0], self.num_params):
-            raise ValueError(f"expected params ({audio.shape[0]}, {self.num_params}), got {tuple(params.shape)}")
+            raise ValueError(
+                f"expected params ({audio.shape[0]}, {self.num_params}), got {tuple(params.shape)}"
+            )
         cond = self.cond(params)
         x = audio * self.internal_gain
         for block in self.blocks:

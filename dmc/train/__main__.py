@@ -29,11 +29,16 @@ SUBCOMMANDS: dict[str, str] = {
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: python -m dmc.train {{{','.join(SUBCOMMANDS)}}} [options]\n\n{__doc__.strip()}")
+        print(
+            f"usage: python -m dmc.train {{{','.join(SUBCOMMANDS)}}} [options]\n\n{__doc__.strip()}"
+        )
         return 0 if argv else 2
     what, rest = argv[0], argv[1:]
     if what not in SUBCOMMANDS:
-        print(f"error: unknown training subcommand {what!r}; choose one of {', '.join(SUBCOMMANDS)}", file=sys.stderr)
+        print(
+            f"error: unknown training subcommand {what!r}; choose one of {', '.join(SUBCOMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     try:
         importlib.import_module(SUBCOMMANDS[what]).main(rest)

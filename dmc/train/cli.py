@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -16,53 +16,134 @@ from dmc.train.data import StagedSong, stage_songs
 from dmc.train.loop import LoopConfig
 
 
-def add_loop_arguments(parser: argparse.ArgumentParser, steps: int, lr: float, batch_size: int,
-                       segment_seconds: float, val_every: int) -> None:
+def add_loop_arguments(
+    parser: argparse.ArgumentParser,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    segment_seconds: float,
+    val_every: int,
+) -> None:
     group = parser.add_argument_group("training loop")
-    group.add_argument("--run-dir", type=Path, default=None, help="state, curves and models (default runs/<name>)")
-    group.add_argument("--steps", type=int, default=steps, help=f"optimiser steps (default {steps})")
+    group.add_argument(
+        "--run-dir", type=Path, default=None, help="state, curves and models (default runs/<name>)"
+    )
+    group.add_argument(
+        "--steps", type=int, default=steps, help=f"optimiser steps (default {steps})"
+    )
     group.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr:g})")
-    group.add_argument("--batch-size", type=int, default=batch_size, help=f"items per step per process (default {batch_size})")
-    group.add_argument("--segment-seconds", type=float, default=segment_seconds,
-                       help=f"length of each training example (default {segment_seconds:g} s)")
-    group.add_argument("--val-every", type=int, default=val_every, help=f"validate every N steps (default {val_every})")
-    group.add_argument("--save-every", type=int, default=50, help="write the resumable state every N steps (default 50)")
-    group.add_argument("--grad-clip", type=float, default=1.0, help="max gradient norm; 0 disables (default 1)")
-    group.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default cuda if available)")
-    group.add_argument("--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)")
-    group.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and dropout (default 0)")
-    group.add_argument("--threads", type=int, default=None, help="CPU threads per process (default: torch's choice)")
-    group.add_argument("--max-minutes", type=float, default=None, help="stop cleanly after this much wall time")
-    group.add_argument("--no-resume", dest="resume", action="store_false", help="ignore an existing state in --run-dir")
-    group.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    group.add_argument("--export", type=Path, default=None,
-                       help="copy the best model here at the end, with a JSON record beside it")
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        default=batch_size,
+        help=f"items per step per process (default {batch_size})",
+    )
+    group.add_argument(
+        "--segment-seconds",
+        type=float,
+        default=segment_seconds,
+        help=f"length of each training example (default {segment_seconds:g} s)",
+    )
+    group.add_argument(
+        "--val-every",
+        type=int,
+        default=val_every,
+        help=f"validate every N steps (default {val_every})",
+    )
+    group.add_argument(
+        "--save-every",
+        type=int,
+        default=50,
+        help="write the resumable state every N steps (default 50)",
+    )
+    group.add_argument(
+        "--grad-clip", type=float, default=1.0, help="max gradient norm; 0 disables (default 1)"
+    )
+    group.add_argument(
+        "--device", default=None, help="cpu, cuda or cuda:N (default cuda if available)"
+    )
+    group.add_argument(
+        "--amp", action="store_true", help="mixed precision (float16 on CUDA, bfloat16 on CPU)"
+    )
+    group.add_argument(
+        "--seed", type=int, default=0, help="seed of data, initialisation and dropout (default 0)"
+    )
+    group.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads per process (default: torch's choice)",
+    )
+    group.add_argument(
+        "--max-minutes", type=float, default=None, help="stop cleanly after this much wall time"
+    )
+    group.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="ignore an existing state in --run-dir",
+    )
+    group.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
+    group.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        help="copy the best model here at the end, with a JSON record beside it",
+    )
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, default_num_songs: int | None = None) -> None:
+def add_data_arguments(
+    parser: argparse.ArgumentParser, default_num_songs: int | None = None
+) -> None:
     group = parser.add_argument_group("data")
-    group.add_argument("--data", default="demo", choices=(*DATASETS, "synthetic"),
-                       help="dataset (synthetic: tiny generated songs for smoke tests)")
+    group.add_argument(
+        "--data",
+        default="demo",
+        choices=(*DATASETS, "synthetic"),
+        help="dataset (synthetic: tiny generated songs for smoke tests)",
+    )
     group.add_argument("--root", type=Path, default=None, help="dataset folder (enst, medleydb)")
-    group.add_argument("--num-songs", type=int, default=default_num_songs,
-                       help="use at most this many songs per split (default all)")
+    group.add_argument(
+        "--num-songs",
+        type=int,
+        default=default_num_songs,
+        help="use at most this many songs per split (default all)",
+    )
 
 
 def loop_config(args: argparse.Namespace, default_run_dir: str) -> LoopConfig:
     if args.steps < 1 or args.batch_size < 1:
-        raise SystemExit(f"error: --steps and --batch-size must be positive, got {args.steps} and {args.batch_size}")
+        raise SystemExit(
+            f"error: --steps and --batch-size must be positive, got {args.steps} and {args.batch_size}"
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
     return LoopConfig(
-        run_dir=args.run_dir or Path("runs") / default_run_dir, steps=args.steps, lr=args.lr,
-        grad_clip=args.grad_clip or None, val_every=args.val_every, save_every=args.save_every,
-        device=args.device, amp=args.amp, seed=args.seed, max_minutes=args.max_minutes,
-        progress=args.progress, resume=args.resume,
+        run_dir=args.run_dir or Path("runs") / default_run_dir,
+        steps=args.steps,
+        lr=args.lr,
+        grad_clip=args.grad_clip or None,
+        val_every=args.val_every,
+        save_every=args.save_every,
+        device=args.device,
+        amp=args.amp,
+        seed=args.seed,
+        max_minutes=args.max_minutes,
+        progress=args.progress,
+        resume=args.resume,
     )
 
 
-def staged_songs(data: str, tasks: Sequence[str], split: str, root: Path | None = None,
-                 num_songs: int | None = None, progress: bool = True) -> list[StagedSong]:
+def staged_songs(
+    data: str,
+    tasks: Sequence[str],
+    split: str,
+    root: Path | None = None,
+    num_songs: int | None = None,
+    progress: bool = True,
+) -> list[StagedSong]:
     """Songs of ``split`` for every task in ``tasks``, loaded and gain-staged."""
     songs = []
     for task in tasks:

@@ -33,14 +33,25 @@ class ConsoleRecipe:
 
     name = "console"
 
-    def __init__(self, console: DifferentiableMixingConsole, train_songs, val_songs, segment_samples: int,
-                 batch_size: int, val_items: int = 24, seed: int = 0, config: dict | None = None,
-                 tcn_warmup_steps: int = 0):
+    def __init__(
+        self,
+        console: DifferentiableMixingConsole,
+        train_songs,
+        val_songs,
+        segment_samples: int,
+        batch_size: int,
+        val_items: int = 24,
+        seed: int = 0,
+        config: dict | None = None,
+        tcn_warmup_steps: int = 0,
+    ):
         self.model = console
         self.tcn_warmup_steps = tcn_warmup_steps
         self.task = console.task
         self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed)
-        self.val_items = fixed_items(ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items)
+        self.val_items = fixed_items(
+            ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items
+        )
         self.batch_size = batch_size
         self.criterion = StereoSumDifferenceLoss()
         self.seed = seed
@@ -57,7 +68,9 @@ class ConsoleRecipe:
         self._set_bypass(step < self.tcn_warmup_steps)
 
     def batch(self, step, rank, world_size):
-        return collate_tracks([self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)])
+        return collate_tracks(
+            [self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)]
+        )
 
     def loss(self, model, batch):
         mix, _ = model(batch["tracks"], batch["mask"])
@@ -68,22 +81,32 @@ class ConsoleRecipe:
             yield collate_tracks(self.val_items[first : first + VAL_BATCH])
 
     def _mean_loss(self, mixes, device) -> float:
-        losses = [float(self.criterion(mix.to(device), batch["target"].to(device)))
-                  for mix, batch in zip(mixes, self._val_batches())]
+        losses = [
+            float(self.criterion(mix.to(device), batch["target"].to(device)))
+            for mix, batch in zip(mixes, self._val_batches())
+        ]
         return sum(losses) / len(losses)
 
     @torch.no_grad()
     def validate(self, model, device):
         model.eval()
         self._set_bypass(False)  # always judge the console that ships
-        mixes = [model(b["tracks"].to(device), b["mask"].to(device))[0] for b in self._val_batches()]
+        mixes = [
+            model(b["tracks"].to(device), b["mask"].to(device))[0] for b in self._val_batches()
+        ]
         return {"val_loss": self._mean_loss(mixes, device)}
 
     @torch.no_grad()
     def references(self, device):
-        mono = [(b["tracks"] * b["mask"][..., None]).sum(dim=1, keepdim=True).expand(-1, 2, -1) * np.sqrt(0.5)
-                for b in self._val_batches()]
-        return {"mono mix": self._mean_loss(mono, device), "random parameters": self._mean_loss(self._random(), device)}
+        mono = [
+            (b["tracks"] * b["mask"][..., None]).sum(dim=1, keepdim=True).expand(-1, 2, -1)
+            * np.sqrt(0.5)
+            for b in self._val_batches()
+        ]
+        return {
+            "mono mix": self._mean_loss(mono, device),
+            "random parameters": self._mean_loss(self._random(), device),
+        }
 
     def _random(self):
         """Random parameters of the task (uniform in the normalised ranges) through the real chain."""
@@ -93,7 +116,9 @@ class ConsoleRecipe:
             mixes = []
             for tracks, mask in zip(batch["tracks"].numpy(), batch["mask"].numpy()):
                 active = tracks[mask]
-                params = expand_to_strip(space.denormalize(space.sample(rng, len(active)).astype(np.float64)), space)
+                params = expand_to_strip(
+                    space.denormalize(space.sample(rng, len(active)).astype(np.float64)), space
+                )
                 mixes.append(torch.from_numpy(chain_mix(active, SAMPLE_RATE, list(params))[0]))
             yield torch.stack(mixes)
 
@@ -102,43 +127,93 @@ class ConsoleRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dmc.train console", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", required=True, choices=TASKS, help="drums (gain, pan) or full (whole strip)")
+    parser = argparse.ArgumentParser(
+        prog="python -m dmc.train console",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--task", required=True, choices=TASKS, help="drums (gain, pan) or full (whole strip)"
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--encoder", type=Path, default=CHECKPOINT_DIR / "encoder.pt",
-                       help="pre-trained encoder (default the shipped dmc/checkpoints/encoder.pt)")
-    model.add_argument("--tcn", type=Path, default=CHECKPOINT_DIR / "tcn10.pt",
-                       help="pre-trained TCN for --task full (default dmc/checkpoints/tcn10.pt)")
+    model.add_argument(
+        "--encoder",
+        type=Path,
+        default=CHECKPOINT_DIR / "encoder.pt",
+        help="pre-trained encoder (default the shipped dmc/checkpoints/encoder.pt)",
+    )
+    model.add_argument(
+        "--tcn",
+        type=Path,
+        default=CHECKPOINT_DIR / "tcn10.pt",
+        help="pre-trained TCN for --task full (default dmc/checkpoints/tcn10.pt)",
+    )
     model.add_argument("--finetune-tcn", action="store_true", help="train the TCN with the console")
-    model.add_argument("--hidden-dim", type=int, default=256, help="post-processor width (default 256)")
-    model.add_argument("--dropout", type=float, default=0.2, help="post-processor dropout (default 0.2)")
+    model.add_argument(
+        "--hidden-dim", type=int, default=256, help="post-processor width (default 256)"
+    )
+    model.add_argument(
+        "--dropout", type=float, default=0.2, help="post-processor dropout (default 0.2)"
+    )
     cli.add_data_arguments(parser)
-    cli.add_loop_arguments(parser, steps=1000, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=50)
-    parser.add_argument("--val-items", type=int, default=24, help="validation segments (default 24)")
-    parser.add_argument("--tcn-warmup-steps", type=int, default=0,
-                        help="full task: first N steps skip the TCN (cheap level/pan learning) (default 0)")
+    cli.add_loop_arguments(
+        parser, steps=1000, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=50
+    )
+    parser.add_argument(
+        "--val-items", type=int, default=24, help="validation segments (default 24)"
+    )
+    parser.add_argument(
+        "--tcn-warmup-steps",
+        type=int,
+        default=0,
+        help="full task: first N steps skip the TCN (cheap level/pan learning) (default 0)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     loop = cli.loop_config(args, f"console-{args.task}")
-    segment = int(round(args.segment_seconds * SAMPLE_RATE))
+    segment = round(args.segment_seconds * SAMPLE_RATE)
     torch.manual_seed(args.seed)
     console = DifferentiableMixingConsole.from_pretrained(
-        args.task, args.encoder, args.tcn if args.task == "full" else None,
-        hidden_dim=args.hidden_dim, dropout=args.dropout, finetune_tcn=args.finetune_tcn,
+        args.task,
+        args.encoder,
+        args.tcn if args.task == "full" else None,
+        hidden_dim=args.hidden_dim,
+        dropout=args.dropout,
+        finetune_tcn=args.finetune_tcn,
     )
-    train_songs = cli.staged_songs(args.data, [args.task], "train", args.root, args.num_songs, args.progress)
-    val_songs = cli.staged_songs(args.data, [args.task], "val", args.root, args.num_songs, args.progress)
-    config = {"model": console.init_kwargs, "task": args.task, "data": args.data,
-              "encoder": str(args.encoder), "tcn": str(args.tcn) if args.task == "full" else None,
-              "segment_samples": segment, "batch_size": args.batch_size, "train_songs": len(train_songs),
-              "val_songs": len(val_songs), "argv": ["console"] + command_line(argv)}
+    train_songs = cli.staged_songs(
+        args.data, [args.task], "train", args.root, args.num_songs, args.progress
+    )
+    val_songs = cli.staged_songs(
+        args.data, [args.task], "val", args.root, args.num_songs, args.progress
+    )
+    config = {
+        "model": console.init_kwargs,
+        "task": args.task,
+        "data": args.data,
+        "encoder": str(args.encoder),
+        "tcn": str(args.tcn) if args.task == "full" else None,
+        "segment_samples": segment,
+        "batch_size": args.batch_size,
+        "train_songs": len(train_songs),
+        "val_songs": len(val_songs),
+        "argv": ["console"] + command_line(argv),
+    }
     config["tcn_warmup_steps"] = args.tcn_warmup_steps
-    recipe = ConsoleRecipe(console, train_songs, val_songs, segment, args.batch_size, args.val_items, args.seed, config,
-                           tcn_warmup_steps=args.tcn_warmup_steps)
+    recipe = ConsoleRecipe(
+        console,
+        train_songs,
+        val_songs,
+        segment,
+        args.batch_size,
+        args.val_items,
+        args.seed,
+        config,
+        tcn_warmup_steps=args.tcn_warmup_steps,
+    )
     record = train(recipe, loop)
     cli.export(record, loop.run_dir, args.export)
     return record

@@ -13,8 +13,8 @@ exactly and DistributedDataParallel ranks see different data without coordinatio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -73,23 +73,29 @@ class StagedSong:
         return self.song.target_audio(start, num_samples)
 
 
-def song_gains_db(song: Song, staging: GainStaging = GainStaging()) -> np.ndarray:
+def song_gains_db(song: Song, staging: GainStaging | None = None) -> np.ndarray:
     """Song-level staging gains: from the song's metadata when its dataset recorded them
     (``staging_gain_db``, top level or under ``engineer``, as the demo generator does), else measured."""
     for place in (song.metadata, song.metadata.get("engineer", {})):
         recorded = place.get("staging_gain_db") if isinstance(place, dict) else None
         if recorded is not None and len(recorded) == len(song.tracks):
             return np.asarray(recorded, dtype=np.float32)
-    return staging.gains_db(song.track_audio(), song.sample_rate)
+    return (staging or GainStaging()).gains_db(song.track_audio(), song.sample_rate)
 
 
-def stage_songs(songs: Sequence[Song], staging: GainStaging = GainStaging(), progress: bool = True,
-                sample_rate: int | None = None) -> list[StagedSong]:
+def stage_songs(
+    songs: Sequence[Song],
+    staging: GainStaging | None = None,
+    progress: bool = True,
+    sample_rate: int | None = None,
+) -> list[StagedSong]:
     """Pair every song with the gains that trim its tracks to the working level (as every mixer sees them)."""
     out = []
     for song in tqdm(songs, desc="gain staging", disable=not progress, leave=False):
         if sample_rate is not None and song.sample_rate != sample_rate:
-            raise ValueError(f"song {song.song_id!r} is at {song.sample_rate} Hz; the models need {sample_rate} Hz")
+            raise ValueError(
+                f"song {song.song_id!r} is at {song.sample_rate} Hz; the models need {sample_rate} Hz"
+            )
         out.append(StagedSong(song, song_gains_db(song, staging)))
     return out
 
@@ -102,8 +108,13 @@ def _start(rng: np.random.Generator, length: int, segment: int) -> int:
     return int(rng.integers(0, length - segment + 1)) if length > segment else 0
 
 
-def _audible_excerpt(rng: np.random.Generator, songs: Sequence[StagedSong], choices: Sequence[tuple[int, int]],
-                     segment: int, tries: int = 10) -> np.ndarray:
+def _audible_excerpt(
+    rng: np.random.Generator,
+    songs: Sequence[StagedSong],
+    choices: Sequence[tuple[int, int]],
+    segment: int,
+    tries: int = 10,
+) -> np.ndarray:
     """A staged excerpt of a random (song, track) from ``choices``, redrawn while it is silent."""
     for _ in range(tries):
         s, t = choices[int(rng.integers(len(choices)))]
@@ -124,13 +135,21 @@ class ConsoleSegments(Dataset):
         tries: starts tried per item; the one with the loudest target wins. Default: 4.
     """
 
-    def __init__(self, songs: Sequence[StagedSong], segment_samples: int, length: int = 10000, seed: int = 0,
-                 tries: int = 4):
+    def __init__(
+        self,
+        songs: Sequence[StagedSong],
+        segment_samples: int,
+        length: int = 10000,
+        seed: int = 0,
+        tries: int = 4,
+    ):
         if not songs:
             raise ValueError("no songs to draw segments from")
         missing = [s.song_id for s in songs if s.song.target is None]
         if missing:
-            raise ValueError(f"songs without a target mix cannot train a console: {', '.join(missing[:5])}")
+            raise ValueError(
+                f"songs without a target mix cannot train a console: {', '.join(missing[:5])}"
+            )
         self.songs = list(songs)
         self.segment_samples = segment_samples
         self.length = length
@@ -162,7 +181,11 @@ def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.
     for i, item in enumerate(items):
         tracks[i, : item["tracks"].shape[0]] = item["tracks"]
         mask[i, : item["tracks"].shape[0]] = True
-    return {"tracks": tracks, "mask": mask, "target": torch.stack([item["target"] for item in items])}
+    return {
+        "tracks": tracks,
+        "mask": mask,
+        "target": torch.stack([item["target"] for item in items]),
+    }
 
 
 class EffectTriples(Dataset):
@@ -181,8 +204,15 @@ class EffectTriples(Dataset):
         length, seed: as :class:`ConsoleSegments`.
     """
 
-    def __init__(self, songs: Sequence[StagedSong], segment_samples: int, gain_range_db: float = 12.0,
-                 bypass_probability: float = 0.25, length: int = 10000, seed: int = 0):
+    def __init__(
+        self,
+        songs: Sequence[StagedSong],
+        segment_samples: int,
+        gain_range_db: float = 12.0,
+        bypass_probability: float = 0.25,
+        length: int = 10000,
+        seed: int = 0,
+    ):
         self.songs = list(songs)
         self.tracks = [(s, t) for s, song in enumerate(self.songs) for t in range(len(song.roles))]
         if not self.tracks:
@@ -200,10 +230,16 @@ class EffectTriples(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
         excerpt = _audible_excerpt(rng, self.songs, self.tracks, self.segment_samples)
-        excerpt = excerpt * np.float32(db_to_gain(rng.uniform(-self.gain_range_db, self.gain_range_db)))
+        excerpt = excerpt * np.float32(
+            db_to_gain(rng.uniform(-self.gain_range_db, self.gain_range_db))
+        )
         params = TCN_PARAMETERS.sample(rng, 1, self.bypass)[0]
-        strip = expand_to_strip(TCN_PARAMETERS.denormalize(params.astype(np.float64)), TCN_PARAMETERS)
-        target = process_channel(excerpt, self.sample_rate, strip, stages=("eq", "compressor", "reverb"))
+        strip = expand_to_strip(
+            TCN_PARAMETERS.denormalize(params.astype(np.float64)), TCN_PARAMETERS
+        )
+        target = process_channel(
+            excerpt, self.sample_rate, strip, stages=("eq", "compressor", "reverb")
+        )
         return {
             "input": torch.from_numpy(excerpt.astype(np.float32)[None]),
             "params": torch.from_numpy(params),
@@ -219,8 +255,14 @@ class RoleExcerpts(Dataset):
     classifier level-blind (level reaches the console through explicit features).
     """
 
-    def __init__(self, songs: Sequence[StagedSong], segment_samples: int, gain_range_db: float = 10.0,
-                 length: int = 10000, seed: int = 0):
+    def __init__(
+        self,
+        songs: Sequence[StagedSong],
+        segment_samples: int,
+        gain_range_db: float = 10.0,
+        length: int = 10000,
+        seed: int = 0,
+    ):
         self.songs = list(songs)
         self.by_role: dict[int, list[tuple[int, int]]] = {}
         for s, song in enumerate(self.songs):
@@ -241,7 +283,9 @@ class RoleExcerpts(Dataset):
         rng = np.random.default_rng([self.seed, index])
         role = self.roles[int(rng.integers(len(self.roles)))]
         excerpt = _audible_excerpt(rng, self.songs, self.by_role[role], self.segment_samples)
-        excerpt = excerpt * np.float32(db_to_gain(rng.uniform(-self.gain_range_db, self.gain_range_db)))
+        excerpt = excerpt * np.float32(
+            db_to_gain(rng.uniform(-self.gain_range_db, self.gain_range_db))
+        )
         return {"audio": torch.from_numpy(excerpt.astype(np.float32)), "role": torch.tensor(role)}
 
 

@@ -37,8 +37,17 @@ class EncoderRecipe:
 
     name = "encoder"
 
-    def __init__(self, encoder_kwargs: dict, train_songs, val_songs, segment_samples: int, batch_size: int,
-                 val_items: int = 128, seed: int = 0, config: dict | None = None):
+    def __init__(
+        self,
+        encoder_kwargs: dict,
+        train_songs,
+        val_songs,
+        segment_samples: int,
+        batch_size: int,
+        val_items: int = 128,
+        seed: int = 0,
+        config: dict | None = None,
+    ):
         torch.manual_seed(seed)
         self.model = RoleClassifier(TrackEncoder(**encoder_kwargs))
         self.train_data = RoleExcerpts(train_songs, segment_samples, seed=seed)
@@ -49,10 +58,15 @@ class EncoderRecipe:
 
     @staticmethod
     def _stack(items):
-        return {"audio": torch.stack([i["audio"] for i in items]), "role": torch.stack([i["role"] for i in items])}
+        return {
+            "audio": torch.stack([i["audio"] for i in items]),
+            "role": torch.stack([i["role"] for i in items]),
+        }
 
     def batch(self, step, rank, world_size):
-        return self._stack([self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)])
+        return self._stack(
+            [self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)]
+        )
 
     def loss(self, model, batch):
         logits = model(batch["audio"])
@@ -64,11 +78,18 @@ class EncoderRecipe:
         model.eval()
         losses, correct = [], 0
         for first in range(0, len(self.val_items), 32):
-            batch = {k: v.to(device) for k, v in self._stack(self.val_items[first : first + 32]).items()}
+            batch = {
+                k: v.to(device) for k, v in self._stack(self.val_items[first : first + 32]).items()
+            }
             logits = model(batch["audio"])
-            losses.append(float(nn.functional.cross_entropy(logits, batch["role"], reduction="sum")))
+            losses.append(
+                float(nn.functional.cross_entropy(logits, batch["role"], reduction="sum"))
+            )
             correct += int((logits.argmax(dim=-1) == batch["role"]).sum())
-        return {"val_loss": sum(losses) / len(self.val_items), "val_accuracy": correct / len(self.val_items)}
+        return {
+            "val_loss": sum(losses) / len(self.val_items),
+            "val_accuracy": correct / len(self.val_items),
+        }
 
     def references(self, device):
         return {"chance": math.log(len(self.train_data.roles))}
@@ -78,15 +99,28 @@ class EncoderRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dmc.train encoder", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m dmc.train encoder",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--embedding-dim", type=int, default=64, help="learnt embedding size (default 64)")
-    model.add_argument("--channels", default="16,32,64,64", help="conv channels (default 16,32,64,64)")
-    parser.add_argument("--tasks", default="drums,full", help="whose songs give labelled tracks (default both)")
+    model.add_argument(
+        "--embedding-dim", type=int, default=64, help="learnt embedding size (default 64)"
+    )
+    model.add_argument(
+        "--channels", default="16,32,64,64", help="conv channels (default 16,32,64,64)"
+    )
+    parser.add_argument(
+        "--tasks", default="drums,full", help="whose songs give labelled tracks (default both)"
+    )
     cli.add_data_arguments(parser)
-    cli.add_loop_arguments(parser, steps=600, lr=1e-3, batch_size=32, segment_seconds=1.5, val_every=50)
-    parser.add_argument("--val-items", type=int, default=256, help="held-out excerpts (default 256)")
+    cli.add_loop_arguments(
+        parser, steps=600, lr=1e-3, batch_size=32, segment_seconds=1.5, val_every=50
+    )
+    parser.add_argument(
+        "--val-items", type=int, default=256, help="held-out excerpts (default 256)"
+    )
     return parser
 
 
@@ -94,14 +128,29 @@ def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     tasks = [t for t in args.tasks.split(",") if t]
     loop = cli.loop_config(args, "encoder")
-    kwargs = {"embedding_dim": args.embedding_dim, "channels": [int(c) for c in args.channels.split(",")]}
-    segment = int(round(args.segment_seconds * SAMPLE_RATE))
-    train_songs = cli.staged_songs(args.data, tasks, "train", args.root, args.num_songs, args.progress)
+    kwargs = {
+        "embedding_dim": args.embedding_dim,
+        "channels": [int(c) for c in args.channels.split(",")],
+    }
+    segment = round(args.segment_seconds * SAMPLE_RATE)
+    train_songs = cli.staged_songs(
+        args.data, tasks, "train", args.root, args.num_songs, args.progress
+    )
     val_songs = cli.staged_songs(args.data, tasks, "val", args.root, args.num_songs, args.progress)
-    config = {"model": kwargs, "data": args.data, "data_fingerprint": cli.data_fingerprint(args.data), "tasks": tasks, "segment_samples": segment,
-              "batch_size": args.batch_size, "train_songs": len(train_songs), "val_songs": len(val_songs),
-              "argv": ["encoder"] + command_line(argv)}
-    recipe = EncoderRecipe(kwargs, train_songs, val_songs, segment, args.batch_size, args.val_items, args.seed, config)
+    config = {
+        "model": kwargs,
+        "data": args.data,
+        "data_fingerprint": cli.data_fingerprint(args.data),
+        "tasks": tasks,
+        "segment_samples": segment,
+        "batch_size": args.batch_size,
+        "train_songs": len(train_songs),
+        "val_songs": len(val_songs),
+        "argv": ["encoder"] + command_line(argv),
+    }
+    recipe = EncoderRecipe(
+        kwargs, train_songs, val_songs, segment, args.batch_size, args.val_items, args.seed, config
+    )
     record = train(recipe, loop)
     cli.export(record, loop.run_dir, args.export)
     return record

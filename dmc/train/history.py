@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def write_csv(path: Path, rows: Sequence[dict]) -> Path:
@@ -45,7 +45,12 @@ def plot(path: Path, rows: Sequence[dict], references: dict[str, float], title: 
     if train:
         steps, losses = zip(*train)
         ax.plot(steps, losses, color="0.8", linewidth=0.8, label="train (per step)")
-        ax.plot(steps, _smooth(list(losses), max(1, len(losses) // 50)), color="C0", label="train (smoothed)")
+        ax.plot(
+            steps,
+            _smooth(list(losses), max(1, len(losses) // 50)),
+            color="C0",
+            label="train (smoothed)",
+        )
     if val:
         ax.plot(*zip(*val), "o-", color="C1", markersize=3, label="validation")
     for i, (name, value) in enumerate(references.items()):

@@ -87,7 +87,9 @@ class Recipe(Protocol):
     def batch(self, step: int, rank: int, world_size: int) -> dict[str, torch.Tensor]:
         """The batch of ``rank`` at ``step`` (CPU tensors; a pure function of its arguments)."""
 
-    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, model: nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Scalar loss and extra metrics; ``model`` may be DDP-wrapped, so call it, not its methods."""
 
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
@@ -113,7 +115,9 @@ def _distributed(device: str | None) -> tuple[int, int, torch.device, bool]:
     if wanted not in ("cpu",) and not wanted.startswith("cuda"):
         raise TrainingError(f"unknown device {wanted!r}; use cpu, cuda or cuda:N")
     if wanted.startswith("cuda"):
-        dev = torch.device("cuda", local_rank if world_size > 1 else (torch.device(wanted).index or 0))
+        dev = torch.device(
+            "cuda", local_rank if world_size > 1 else (torch.device(wanted).index or 0)
+        )
         torch.cuda.set_device(dev)
     else:
         dev = torch.device("cpu")
@@ -140,8 +144,16 @@ def _any_rank(flag: bool, world_size: int, device: torch.device) -> bool:
     return bool(tensor > 0)
 
 
-def _record(recipe: Recipe, cfg: LoopConfig, rows: list[dict], step: int, elapsed: float, world_size: int,
-            references: dict[str, float], device: torch.device) -> dict:
+def _record(
+    recipe: Recipe,
+    cfg: LoopConfig,
+    rows: list[dict],
+    step: int,
+    elapsed: float,
+    world_size: int,
+    references: dict[str, float],
+    device: torch.device,
+) -> dict:
     train_losses = [r["train_loss"] for r in rows if "train_loss" in r][-50:]
     validations = [r for r in rows if "val_loss" in r]
     return {
@@ -154,12 +166,14 @@ def _record(recipe: Recipe, cfg: LoopConfig, rows: list[dict], step: int, elapse
         "device": str(device),
         "world_size": world_size,
         "final_train_loss": sum(train_losses) / len(train_losses) if train_losses else None,
-        "final_validation": {k: v for k, v in validations[-1].items() if k.startswith("val")} if validations else {},
+        "final_validation": {k: v for k, v in validations[-1].items() if k.startswith("val")}
+        if validations
+        else {},
         "best_val_loss": min((r["val_loss"] for r in validations), default=None),
         "references": references,
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -177,7 +191,9 @@ def train(recipe: Recipe, cfg: LoopConfig) -> dict:
             torch.distributed.destroy_process_group()
 
 
-def _train(recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: torch.device) -> dict:
+def _train(
+    recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: torch.device
+) -> dict:
     run_dir = Path(cfg.run_dir)
     main_process = rank == 0
     if main_process:
@@ -192,32 +208,49 @@ def _train(recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: 
     if cfg.resume and state_path.exists():
         state = load_training_state(state_path)
         saved = state["model"]
-        if saved["class_name"] != type(model).__name__ or state.get("config") != _plain_config(recipe.config):
+        if saved["class_name"] != type(model).__name__ or state.get("config") != _plain_config(
+            recipe.config
+        ):
             raise TrainingError(
                 f"{run_dir} holds a run with other settings ({saved['class_name']}); "
                 "use another --run-dir, or --no-resume to start over there"
             )
         model.load_state_dict(saved["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
-        step, rows, elapsed, references = state["step"], state["history"], state["elapsed_s"], state["references"]
+        step, rows, elapsed, references = (
+            state["step"],
+            state["history"],
+            state["elapsed_s"],
+            state["references"],
+        )
     if references is None:
         references = recipe.references(device) if main_process else {}
 
     net = model
     if world_size > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     use_amp = cfg.amp
     amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and device.type == "cuda")
     best = min((r["val_loss"] for r in rows if "val_loss" in r), default=math.inf)
 
     def save_state() -> None:
-        save_training_state(state_path, {
-            "model": serialize_model(model) if hasattr(model, "init_kwargs") else
-            {"class_name": type(model).__name__, "state_dict": model.state_dict()},
-            "optimizer": optimizer.state_dict(), "step": step, "history": rows, "elapsed_s": elapsed,
-            "references": references, "config": _plain_config(recipe.config),
-        })
+        save_training_state(
+            state_path,
+            {
+                "model": serialize_model(model)
+                if hasattr(model, "init_kwargs")
+                else {"class_name": type(model).__name__, "state_dict": model.state_dict()},
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "history": rows,
+                "elapsed_s": elapsed,
+                "references": references,
+                "config": _plain_config(recipe.config),
+            },
+        )
         history.write_csv(run_dir / "history.csv", rows)
         history.plot(run_dir / "history.png", rows, references, f"{recipe.name}: loss per step")
 
@@ -226,13 +259,26 @@ def _train(recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: 
         metrics = recipe.validate(model, device)
         if metrics["val_loss"] < best:
             best = metrics["val_loss"]
-            record = _record(recipe, cfg, rows + [{"step": step, **metrics}], step, elapsed, world_size,
-                             references, device)
+            record = _record(
+                recipe,
+                cfg,
+                rows + [{"step": step, **metrics}],
+                step,
+                elapsed,
+                world_size,
+                references,
+                device,
+            )
             save_model(run_dir / "best.pt", recipe.exported(model), recipe.config, record)
         return metrics
 
-    bar = tqdm(total=cfg.steps, initial=step, desc=recipe.name, disable=not (cfg.progress and main_process),
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=cfg.steps,
+        initial=step,
+        desc=recipe.name,
+        disable=not (cfg.progress and main_process),
+        dynamic_ncols=True,
+    )
     if step == 0 and main_process:
         rows.append({"step": 0, **validate(), "elapsed_s": 0.0})
     clock = time.perf_counter()
@@ -257,14 +303,23 @@ def _train(recipe: Recipe, cfg: LoopConfig, rank: int, world_size: int, device: 
         scaler.update()
         step += 1
         elapsed = start_elapsed + time.perf_counter() - clock
-        row.update(train_loss=_mean_across(loss.item(), world_size, device), **metrics, elapsed_s=round(elapsed, 2))
-        out_of_time = _any_rank(cfg.max_minutes is not None and elapsed > 60 * cfg.max_minutes, world_size, device)
+        row.update(
+            train_loss=_mean_across(loss.item(), world_size, device),
+            **metrics,
+            elapsed_s=round(elapsed, 2),
+        )
+        out_of_time = _any_rank(
+            cfg.max_minutes is not None and elapsed > 60 * cfg.max_minutes, world_size, device
+        )
         last = step == cfg.steps or out_of_time
         if main_process and (step % cfg.val_every == 0 or last):
             row.update(validate())
         rows.append(row)
         bar.update(1)
-        bar.set_postfix(loss=f"{row['train_loss']:.4f}", **({"val": f"{row['val_loss']:.4f}"} if "val_loss" in row else {}))
+        bar.set_postfix(
+            loss=f"{row['train_loss']:.4f}",
+            **({"val": f"{row['val_loss']:.4f}"} if "val_loss" in row else {}),
+        )
         if main_process and (step % cfg.save_every == 0 or last):
             save_state()
         if out_of_time:

@@ -26,12 +26,24 @@ class TransformRecipe:
 
     name = "transform"
 
-    def __init__(self, tcn_kwargs: dict, train_songs, val_songs, segment_samples: int, batch_size: int,
-                 val_items: int = 32, seed: int = 0, w_time: float = 10.0, config: dict | None = None):
+    def __init__(
+        self,
+        tcn_kwargs: dict,
+        train_songs,
+        val_songs,
+        segment_samples: int,
+        batch_size: int,
+        val_items: int = 32,
+        seed: int = 0,
+        w_time: float = 10.0,
+        config: dict | None = None,
+    ):
         torch.manual_seed(seed)
         self.model = TCN(**tcn_kwargs)
         self.train_data = EffectTriples(train_songs, segment_samples, seed=seed)
-        self.val_items = fixed_items(EffectTriples(val_songs, segment_samples, seed=seed + 7919), val_items)
+        self.val_items = fixed_items(
+            EffectTriples(val_songs, segment_samples, seed=seed + 7919), val_items
+        )
         self.batch_size = batch_size
         self.criterion = EmulationLoss(w_time=w_time)
         self.config = config or {"model": tcn_kwargs}
@@ -41,7 +53,9 @@ class TransformRecipe:
         return {key: torch.stack([item[key] for item in items]) for key in items[0]}
 
     def batch(self, step, rank, world_size):
-        return self._stack([self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)])
+        return self._stack(
+            [self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)]
+        )
 
     def loss(self, model, batch):
         return self.criterion(model(batch["input"], batch["params"]), batch["target"]), {}
@@ -60,7 +74,9 @@ class TransformRecipe:
             out = model(batch["input"], batch["params"])
             totals["val_loss"] += float(self.criterion(out, batch["target"]))
             totals["val_mrstft"] += float(self.criterion.spectral(out, batch["target"]))
-            totals["val_input_mrstft"] += float(self.criterion.spectral(batch["input"], batch["target"]))
+            totals["val_input_mrstft"] += float(
+                self.criterion.spectral(batch["input"], batch["target"])
+            )
             count += 1
         return {k: v / count for k, v in totals.items()}
 
@@ -74,17 +90,36 @@ class TransformRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dmc.train transform", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m dmc.train transform",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--preset", default="tcn10", choices=tuple(PRESETS), help="TCN depth (default tcn10)")
-    model.add_argument("--channels", type=int, default=None, help="override the preset's channels (e.g. 16)")
-    model.add_argument("--kernel-size", type=int, default=None, help="override the preset's kernel size")
-    model.add_argument("--num-blocks", type=int, default=None, help="override the preset's number of blocks")
-    model.add_argument("--w-time", type=float, default=10.0, help="weight of the L1 waveform term (default 10)")
-    parser.add_argument("--tasks", default="drums,full", help="whose training songs give clean tracks (default both)")
+    model.add_argument(
+        "--preset", default="tcn10", choices=tuple(PRESETS), help="TCN depth (default tcn10)"
+    )
+    model.add_argument(
+        "--channels", type=int, default=None, help="override the preset's channels (e.g. 16)"
+    )
+    model.add_argument(
+        "--kernel-size", type=int, default=None, help="override the preset's kernel size"
+    )
+    model.add_argument(
+        "--num-blocks", type=int, default=None, help="override the preset's number of blocks"
+    )
+    model.add_argument(
+        "--w-time", type=float, default=10.0, help="weight of the L1 waveform term (default 10)"
+    )
+    parser.add_argument(
+        "--tasks",
+        default="drums,full",
+        help="whose training songs give clean tracks (default both)",
+    )
     cli.add_data_arguments(parser)
-    cli.add_loop_arguments(parser, steps=1500, lr=1e-3, batch_size=4, segment_seconds=0.75, val_every=100)
+    cli.add_loop_arguments(
+        parser, steps=1500, lr=1e-3, batch_size=4, segment_seconds=0.75, val_every=100
+    )
     parser.add_argument("--val-items", type=int, default=32, help="held-out examples (default 32)")
     return parser
 
@@ -93,16 +128,41 @@ def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     tasks = [t for t in args.tasks.split(",") if t]
     loop = cli.loop_config(args, f"transform-{args.preset}")
-    tcn_kwargs = preset(args.preset, channels=args.channels, kernel_size=args.kernel_size,
-                        num_blocks=args.num_blocks)
-    segment = int(round(args.segment_seconds * SAMPLE_RATE))
-    train_songs = cli.staged_songs(args.data, tasks, "train", args.root, args.num_songs, args.progress)
+    tcn_kwargs = preset(
+        args.preset,
+        channels=args.channels,
+        kernel_size=args.kernel_size,
+        num_blocks=args.num_blocks,
+    )
+    segment = round(args.segment_seconds * SAMPLE_RATE)
+    train_songs = cli.staged_songs(
+        args.data, tasks, "train", args.root, args.num_songs, args.progress
+    )
     val_songs = cli.staged_songs(args.data, tasks, "val", args.root, args.num_songs, args.progress)
-    config = {"model": tcn_kwargs, "preset": args.preset, "data": args.data, "data_fingerprint": cli.data_fingerprint(args.data), "tasks": tasks,
-              "segment_samples": segment, "batch_size": args.batch_size, "w_time": args.w_time,
-              "train_songs": len(train_songs), "val_songs": len(val_songs), "argv": ["transform"] + command_line(argv)}
-    recipe = TransformRecipe(tcn_kwargs, train_songs, val_songs, segment, args.batch_size, args.val_items,
-                             args.seed, args.w_time, config)
+    config = {
+        "model": tcn_kwargs,
+        "preset": args.preset,
+        "data": args.data,
+        "data_fingerprint": cli.data_fingerprint(args.data),
+        "tasks": tasks,
+        "segment_samples": segment,
+        "batch_size": args.batch_size,
+        "w_time": args.w_time,
+        "train_songs": len(train_songs),
+        "val_songs": len(val_songs),
+        "argv": ["transform"] + command_line(argv),
+    }
+    recipe = TransformRecipe(
+        tcn_kwargs,
+        train_songs,
+        val_songs,
+        segment,
+        args.batch_size,
+        args.val_items,
+        args.seed,
+        args.w_time,
+        config,
+    )
     record = train(recipe, loop)
     cli.export(record, loop.run_dir, args.export)
     return record

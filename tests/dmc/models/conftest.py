@@ -8,6 +8,7 @@ one fixture object: ``tiny.console("drums")``, ``tiny.randomise(module)``,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -21,8 +22,20 @@ from dmc.nn.tcn import TCN
 
 class Tiny:
     SR = 44100
-    ENCODER = {"embedding_dim": 8, "channels": [4, 8], "num_mels": 16, "fft_size": 512, "hop_size": 256}
-    TCN = {"num_blocks": 3, "kernel_size": 3, "channels": 4, "dilation_growth": 2, "cond_dims": [8, 8]}
+    ENCODER: ClassVar[dict] = {
+        "embedding_dim": 8,
+        "channels": [4, 8],
+        "num_mels": 16,
+        "fft_size": 512,
+        "hop_size": 256,
+    }
+    TCN: ClassVar[dict] = {
+        "num_blocks": 3,
+        "kernel_size": 3,
+        "channels": 4,
+        "dilation_growth": 2,
+        "cond_dims": [8, 8],
+    }
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -36,20 +49,29 @@ class Tiny:
                 p.copy_(torch.randn(p.shape, generator=generator) * scale)
         return module
 
-    def console(self, task: str, seed: int = 0, random_weights: bool = True) -> DifferentiableMixingConsole:
+    def console(
+        self, task: str, seed: int = 0, random_weights: bool = True
+    ) -> DifferentiableMixingConsole:
         torch.manual_seed(seed)
-        console = DifferentiableMixingConsole(task, encoder=self.ENCODER, tcn=self.TCN if task == "full" else None,
-                                              hidden_dim=16)
+        console = DifferentiableMixingConsole(
+            task, encoder=self.ENCODER, tcn=self.TCN if task == "full" else None, hidden_dim=16
+        )
         if random_weights:
             self.randomise(console.postprocessor, seed)
             if console.tcn is not None:
                 self.randomise(console.tcn, seed + 1, scale=0.3)
         return console.eval()
 
-    def tracks(self, count: int, seconds: float = 0.25, seed: int = 0, level: float = 0.05) -> np.ndarray:
+    def tracks(
+        self, count: int, seconds: float = 0.25, seed: int = 0, level: float = 0.05
+    ) -> np.ndarray:
         rng = np.random.default_rng(seed)
         envelope = np.linspace(1.0, 0.2, int(seconds * self.SR))
-        tracks = rng.standard_normal((count, int(seconds * self.SR))) * envelope * rng.uniform(0.2, 1.0, (count, 1))
+        tracks = (
+            rng.standard_normal((count, int(seconds * self.SR)))
+            * envelope
+            * rng.uniform(0.2, 1.0, (count, 1))
+        )
         return (level * tracks).astype(np.float32)
 
     def checkpoints(self) -> tuple[Path, Path]:

@@ -27,8 +27,16 @@ def test_unknown_or_broken_files_raise_checkpoint_errors(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="junk.pt"):
         load_model(tmp_path / "junk.pt")
-    torch.save({"format": "dmc-model", "format_version": 1, "class_name": "Nope", "kwargs": {},
-                "state_dict": {}}, tmp_path / "nope.pt")
+    torch.save(
+        {
+            "format": "dmc-model",
+            "format_version": 1,
+            "class_name": "Nope",
+            "kwargs": {},
+            "state_dict": {},
+        },
+        tmp_path / "nope.pt",
+    )
     with pytest.raises(CheckpointError, match="unknown model class 'Nope'"):
         load_model(tmp_path / "nope.pt")
     torch.save({"format": "dmc-model", "format_version": 99}, tmp_path / "future.pt")

@@ -29,13 +29,17 @@ def test_permuting_tracks_permutes_parameters_and_keeps_the_mix(tiny, task):
 def test_padding_with_a_mask_changes_nothing(tiny, task):
     console = tiny.console(task)
     tracks = tiny.tracks(3)
-    padded = np.concatenate([tracks, tiny.tracks(2, seed=9)])  # junk in the padded rows must not leak
+    padded = np.concatenate(
+        [tracks, tiny.tracks(2, seed=9)]
+    )  # junk in the padded rows must not leak
     mask = torch.tensor([[True, True, True, False, False]])
     with torch.no_grad():
         mix, params = console(_as_batch(tracks))
         mix_p, params_p = console(_as_batch(padded), mask)
-        both, _ = console(torch.stack([_as_batch(padded)[0], _as_batch(padded)[0]]),
-                          torch.cat([mask, torch.ones_like(mask)]))
+        both, _ = console(
+            torch.stack([_as_batch(padded)[0], _as_batch(padded)[0]]),
+            torch.cat([mask, torch.ones_like(mask)]),
+        )
     atol = 1e-5 * float(mix.abs().max())  # float32 sums in another order, nothing more
     torch.testing.assert_close(mix_p, mix, rtol=1e-4, atol=atol)
     torch.testing.assert_close(params_p[:, :3], params, rtol=1e-4, atol=1e-4)
@@ -112,7 +116,9 @@ def test_strip_effects_match_the_reference_pan_law_and_gain():
     params = torch.tensor([[-6.0, 0.0], [0.0, 0.5], [12.0, 1.0]], dtype=torch.float32)
     strip = channel_strip("drums")
     out = strip(audio, params)
-    expected = constant_power_pan(audio[:, 0].numpy() * db_to_gain(params[:, :1].numpy()), params[:, 1].numpy())
+    expected = constant_power_pan(
+        audio[:, 0].numpy() * db_to_gain(params[:, :1].numpy()), params[:, 1].numpy()
+    )
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -145,10 +151,14 @@ def test_frozen_tcn_stays_frozen_and_finetuned_learns(tiny):
     assert not any(p.requires_grad for p in frozen.encoder.parameters())
     from dmc.console import DifferentiableMixingConsole
 
-    tuned = DifferentiableMixingConsole("full", encoder=tiny.ENCODER, tcn=tiny.TCN, finetune_tcn=True)
+    tuned = DifferentiableMixingConsole(
+        "full", encoder=tiny.ENCODER, tcn=tiny.TCN, finetune_tcn=True
+    )
     assert all(p.requires_grad for p in tuned.tcn.parameters())
     tuned.train()
-    assert not tuned.tcn.training and not tuned.encoder.training  # normalisation statistics stay fixed
+    assert (
+        not tuned.tcn.training and not tuned.encoder.training
+    )  # normalisation statistics stay fixed
 
 
 def test_bad_shapes_are_named(tiny):

@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -15,8 +17,13 @@ def test_overlap_add_of_a_local_model_equals_the_whole_signal(tiny):
     params = torch.rand(2, 22)
     with torch.no_grad():
         whole = tcn(audio, params)
-        blocks = overlap_add(lambda x: tcn(x, params), audio, block_samples=1000, overlap_samples=100,
-                             context_samples=tcn.receptive_field // 2 + 1)
+        blocks = overlap_add(
+            lambda x: tcn(x, params),
+            audio,
+            block_samples=1000,
+            overlap_samples=100,
+            context_samples=tcn.receptive_field // 2 + 1,
+        )
     torch.testing.assert_close(blocks, whole, rtol=1e-5, atol=1e-6)
 
 
@@ -25,7 +32,11 @@ def test_cross_fades_sum_to_one():
     out = overlap_add(lambda x: x * 2, audio, block_samples=500, overlap_samples=120)
     torch.testing.assert_close(out, torch.full_like(audio, 2.0))
     starts = block_starts(2345, 500, 120)
-    assert starts[0] == 0 and starts[-1] + 500 >= 2345 and all(b - a == 380 for a, b in zip(starts, starts[1:]))
+    assert (
+        starts[0] == 0
+        and starts[-1] + 500 >= 2345
+        and all(b - a == 380 for a, b in itertools.pairwise(starts))
+    )
     with pytest.raises(ValueError, match="overlap"):
         block_starts(100, 50, 50)
 
@@ -37,7 +48,9 @@ def test_mixer_renders_long_songs_blockwise_exactly(tiny):
     params = mixer.predict_parameters(tracks)
     blockwise = mixer.render(tracks, params)
     with torch.no_grad():
-        whole = console.render(torch.from_numpy(tracks)[None], torch.from_numpy(params).float()[None])[0].numpy()
+        whole = console.render(
+            torch.from_numpy(tracks)[None], torch.from_numpy(params).float()[None]
+        )[0].numpy()
     np.testing.assert_allclose(blockwise, whole, rtol=1e-4, atol=1e-6)
 
 

@@ -35,7 +35,10 @@ def test_wrong_panning_costs_more_than_slightly_wrong_panning(music_stereo):
 def test_defaults_are_the_reference_resolutions():
     resolutions = StereoSumDifferenceLoss().loss.mrstft.stft_losses
     assert [(r.fft_size, r.hop_size, r.win_length) for r in resolutions] == [
-        (4096, 2048, 4096), (1024, 512, 1024), (256, 128, 256)]
+        (4096, 2048, 4096),
+        (1024, 512, 1024),
+        (256, 128, 256),
+    ]
 
 
 def test_bad_inputs_raise_value_errors_naming_them():
@@ -53,11 +56,15 @@ def test_emulation_loss_adds_a_time_term_and_reports_the_spectral_part(music_ste
     inverted = -target  # same magnitude spectrum, wrong waveform
     loss = EmulationLoss(w_time=10.0)
     assert float(loss.spectral(inverted, target)) == pytest.approx(0.0, abs=1e-5)
-    assert float(loss(inverted, target)) == pytest.approx(10.0 * 2 * float(target.abs().mean()), rel=1e-4)
+    assert float(loss(inverted, target)) == pytest.approx(
+        10.0 * 2 * float(target.abs().mean()), rel=1e-4
+    )
 
 
 def test_numpy_distance_matches_the_module(music_stereo):
     x = music_stereo[:, :44100]
     y = np.roll(x, 100, axis=1)
-    expected = float(StereoSumDifferenceLoss()(torch.from_numpy(x)[None], torch.from_numpy(y)[None]))
+    expected = float(
+        StereoSumDifferenceLoss()(torch.from_numpy(x)[None], torch.from_numpy(y)[None])
+    )
     assert sum_difference_distance(x, y) == pytest.approx(expected, rel=1e-6)

@@ -10,10 +10,20 @@ def test_presets_have_the_reference_receptive_fields():
     assert fields == {"tcn10": 14323, "tcn20": 28645, "tcn30": 42967}
 
 
-@pytest.mark.parametrize("kernel_size, dilations", [(3, [1, 2, 4]), (5, [1, 3, 9]), (4, [2, 1]), (3, [1, 16, 33])])
+@pytest.mark.parametrize(
+    "kernel_size, dilations", [(3, [1, 2, 4]), (5, [1, 3, 9]), (4, [2, 1]), (3, [1, 16, 33])]
+)
 def test_receptive_field_matches_an_impulse(tiny, kernel_size, dilations):
-    tcn = tiny.randomise(TCN(num_params=3, num_blocks=len(dilations), kernel_size=kernel_size, channels=4,
-                             dilations=dilations, cond_dims=[8])).eval()
+    tcn = tiny.randomise(
+        TCN(
+            num_params=3,
+            num_blocks=len(dilations),
+            kernel_size=kernel_size,
+            channels=4,
+            dilations=dilations,
+            cond_dims=[8],
+        )
+    ).eval()
     audio = torch.zeros(1, 1, 301, requires_grad=True)
     out = tcn(audio, torch.rand(1, 3))
     out[0, 0, 150].backward()  # which inputs can move the centre output sample?

@@ -13,8 +13,20 @@ from dmc.train.__main__ import main as train_main
 
 
 def _common(run_dir, steps, extra=()):
-    return ["--data", "synthetic", "--num-songs", "3", "--run-dir", str(run_dir), "--steps", str(steps),
-            "--no-progress", "--threads", "1", *extra]
+    return [
+        "--data",
+        "synthetic",
+        "--num-songs",
+        "3",
+        "--run-dir",
+        str(run_dir),
+        "--steps",
+        str(steps),
+        "--no-progress",
+        "--threads",
+        "1",
+        *extra,
+    ]
 
 
 def _validation_losses(run_dir):
@@ -27,37 +39,112 @@ def _validation_losses(run_dir):
 
 def test_tiny_encoder_learns_roles(tmp_path, tiny):
     run = tmp_path / "enc"
-    train_main(["encoder", *_common(run, 25, ["--embedding-dim", "8", "--channels", "4,8", "--batch-size", "8",
-                                              "--segment-seconds", "0.5", "--val-every", "25", "--lr", "3e-3",
-                                              "--val-items", "32"])])
+    train_main(
+        [
+            "encoder",
+            *_common(
+                run,
+                25,
+                [
+                    "--embedding-dim",
+                    "8",
+                    "--channels",
+                    "4,8",
+                    "--batch-size",
+                    "8",
+                    "--segment-seconds",
+                    "0.5",
+                    "--val-every",
+                    "25",
+                    "--lr",
+                    "3e-3",
+                    "--val-items",
+                    "32",
+                ],
+            ),
+        ]
+    )
     first, last, record = _validation_losses(run)
     assert last < first
-    assert record["final_validation"]["val_accuracy"] > 0.16  # chance among the 8 synthetic roles is 0.125
+    assert (
+        record["final_validation"]["val_accuracy"] > 0.16
+    )  # chance among the 8 synthetic roles is 0.125
     assert (run / "history.png").stat().st_size > 1000
 
 
 def test_tiny_tcn_learns_to_emulate_the_chain(tmp_path, tiny):
     run = tmp_path / "tcn"
-    train_main(["transform", *_common(run, 30, ["--channels", "8", "--num-blocks", "4", "--kernel-size", "3",
-                                                "--batch-size", "4", "--segment-seconds", "0.25",
-                                                "--val-every", "30", "--val-items", "8", "--lr", "3e-4"])])
+    train_main(
+        [
+            "transform",
+            *_common(
+                run,
+                30,
+                [
+                    "--channels",
+                    "8",
+                    "--num-blocks",
+                    "4",
+                    "--kernel-size",
+                    "3",
+                    "--batch-size",
+                    "4",
+                    "--segment-seconds",
+                    "0.25",
+                    "--val-every",
+                    "30",
+                    "--val-items",
+                    "8",
+                    "--lr",
+                    "3e-4",
+                ],
+            ),
+        ]
+    )
     first, last, record = _validation_losses(run)
     assert last < first
     validation = record["final_validation"]
-    assert {"val_mrstft", "val_input_mrstft"} <= set(validation)  # emulation error beside the do-nothing baseline
+    assert {"val_mrstft", "val_input_mrstft"} <= set(
+        validation
+    )  # emulation error beside the do-nothing baseline
     assert load_model(run / "final.pt").receptive_field == 1 + 2 * (1 + 2 + 4 + 8)
 
 
 def _drums_console(tmp_path, tiny, run, steps, extra=()):
     encoder, _ = tiny.checkpoints()
-    return train_main(["console", "--task", "drums", "--encoder", str(encoder),
-                       *_common(run, steps, ["--batch-size", "4", "--segment-seconds", "0.5", "--val-items", "4",
-                                             "--lr", "3e-3", "--hidden-dim", "32", *extra])])
+    return train_main(
+        [
+            "console",
+            "--task",
+            "drums",
+            "--encoder",
+            str(encoder),
+            *_common(
+                run,
+                steps,
+                [
+                    "--batch-size",
+                    "4",
+                    "--segment-seconds",
+                    "0.5",
+                    "--val-items",
+                    "4",
+                    "--lr",
+                    "3e-3",
+                    "--hidden-dim",
+                    "32",
+                    *extra,
+                ],
+            ),
+        ]
+    )
 
 
 def test_tiny_drums_console_learns_and_logs_reference_lines(tmp_path, tiny):
     run = tmp_path / "drums"
-    _drums_console(tmp_path, tiny, run, 15, ["--val-every", "15", "--export", str(tmp_path / "ship" / "c.pt")])
+    _drums_console(
+        tmp_path, tiny, run, 15, ["--val-every", "15", "--export", str(tmp_path / "ship" / "c.pt")]
+    )
     first, last, record = _validation_losses(run)
     assert last < first
     assert set(record["references"]) == {"mono mix", "random parameters"}
@@ -67,9 +154,15 @@ def test_tiny_drums_console_learns_and_logs_reference_lines(tmp_path, tiny):
 
 
 def test_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, tiny):
-    _drums_console(tmp_path, tiny, tmp_path / "straight", 6, ["--val-every", "3", "--save-every", "3"])
-    _drums_console(tmp_path, tiny, tmp_path / "resumed", 3, ["--val-every", "3", "--save-every", "3"])
-    _drums_console(tmp_path, tiny, tmp_path / "resumed", 6, ["--val-every", "3", "--save-every", "3"])
+    _drums_console(
+        tmp_path, tiny, tmp_path / "straight", 6, ["--val-every", "3", "--save-every", "3"]
+    )
+    _drums_console(
+        tmp_path, tiny, tmp_path / "resumed", 3, ["--val-every", "3", "--save-every", "3"]
+    )
+    _drums_console(
+        tmp_path, tiny, tmp_path / "resumed", 6, ["--val-every", "3", "--save-every", "3"]
+    )
     a = load_model(tmp_path / "straight" / "final.pt").state_dict()
     b = load_model(tmp_path / "resumed" / "final.pt").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -81,8 +174,16 @@ def test_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, tiny)
 def test_resuming_a_run_dir_with_other_settings_is_refused(tmp_path, tiny, capsys):
     _drums_console(tmp_path, tiny, tmp_path / "run", 1)
     encoder, _ = tiny.checkpoints()
-    code = train_main(["console", "--task", "drums", "--encoder", str(encoder),
-                       *_common(tmp_path / "run", 2, ["--hidden-dim", "64", "--segment-seconds", "0.5"])])
+    code = train_main(
+        [
+            "console",
+            "--task",
+            "drums",
+            "--encoder",
+            str(encoder),
+            *_common(tmp_path / "run", 2, ["--hidden-dim", "64", "--segment-seconds", "0.5"]),
+        ]
+    )
     assert code == 1 and "--no-resume" in capsys.readouterr().err
 
 
@@ -107,11 +208,44 @@ def test_two_cpu_processes_stay_in_sync_under_torchrun(tmp_path, tiny):
     encoder, _ = tiny.checkpoints()
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "dmc.train", "console", "--task", "drums", "--encoder", str(encoder),
-               *_common(run, 3, ["--threads", "1", "--batch-size", "2", "--segment-seconds", "0.5",
-                                 "--val-items", "2", "--val-every", "3", "--hidden-dim", "32", "--device", "cpu"])]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "dmc.train",
+        "console",
+        "--task",
+        "drums",
+        "--encoder",
+        str(encoder),
+        *_common(
+            run,
+            3,
+            [
+                "--threads",
+                "1",
+                "--batch-size",
+                "2",
+                "--segment-seconds",
+                "0.5",
+                "--val-items",
+                "2",
+                "--val-every",
+                "3",
+                "--hidden-dim",
+                "32",
+                "--device",
+                "cpu",
+            ],
+        ),
+    ]
+    result = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=240, env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     record = json.loads((run / "record.json").read_text())
     assert record["world_size"] == 2 and record["steps"] == 3
