@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "transform": "dmc.train.transform",
     "encoder": "dmc.train.encoder",
     "console": "dmc.train.console",
+    "evaluate": "dmc.train.evaluate",
     "demucs": "dmc.train.demucs",  # the Demucs baseline (drums, N = 8)
 }
 

@@ -6,10 +6,11 @@ import sys
 import pytest
 import torch
 
-from dmc.checkpoint import load_model
+from dmc.checkpoint import load_model, save_model
 from dmc.losses import StereoSumDifferenceLoss
 from dmc.train.__main__ import SUBCOMMANDS
 from dmc.train.__main__ import main as train_main
+from dmc.train.evaluate import main as evaluate_main
 
 
 def _common(run_dir, steps, extra=()):
@@ -252,3 +253,31 @@ def test_two_cpu_processes_stay_in_sync_under_torchrun(tmp_path, tiny):
     checksums = record["rank_checksums"]
     assert len(checksums) == 2 and checksums[0] == checksums[1]
     assert load_model(run / "final.pt").task == "drums"
+
+
+def test_evaluate_compares_console_mono_and_random_per_song(tmp_path, tiny, capsys):
+    checkpoint = save_model(tmp_path / "c.pt", tiny.console("drums"))
+    rows = evaluate_main(
+        [
+            "--task",
+            "drums",
+            "--data",
+            "synthetic",
+            "--split",
+            "test",
+            "--num-songs",
+            "2",
+            "--checkpoint",
+            str(checkpoint),
+            "--csv",
+            str(tmp_path / "e.csv"),
+        ]
+    )
+    assert {(r["song_id"], r["method"]) for r in rows} == {
+        (s, m)
+        for s in ("synthetic-drums-2000", "synthetic-drums-2001")
+        for m in ("console", "mono", "random")
+    }
+    assert all(r["sum_difference_mrstft"] > 0 for r in rows)
+    out = capsys.readouterr().out
+    assert "| drums | 2 |" in out and (tmp_path / "e.csv").read_text().count("\n") == 7
