@@ -45,6 +45,8 @@ REPORT_COLUMNS = (
     "anchor_items",
     "anchor_above",
     "anchor_fraction",
+    "reference_excluded",
+    "anchor_excluded",
     "excluded",
     "reason",
 )

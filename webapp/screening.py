@@ -1,19 +1,19 @@
 """Post-screening flags of ITU-R BS.1534-3, shown live on the admin dashboard.
 
-An assessor is flagged when they rate the hidden reference below 0.9 on more than
-15 % of the items they rated, or the mid anchor (``anchor_7k``) above 0.9 on more than
-15 % of the items; the anchor rule skips items on which more than 25 % of all
-assessors rate the mid anchor above 0.9 (such an item is simply hard). Training trials
-never count. The flags inform; excluding anyone is the analysis' decision.
+The rules themselves live in :mod:`analysis.screening` (one implementation, exact
+fractions, tested at the 15 % and 25 % boundaries); this module only turns the web
+app's rating rows into that module's input and its report into per-rater flags. The
+flags inform; excluding anyone is the analysis' decision.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-REFERENCE_METHOD = "target"
-MID_ANCHOR = "anchor_7k"
+import pandas as pd
+
+from analysis.screening import ScreeningRules
+from analysis.screening import screen as screen_frame
 
 
 @dataclass(frozen=True)
@@ -33,60 +33,38 @@ class ScreeningResult:
         return self.flag_reference or self.flag_anchor
 
 
-def screen(
-    rows: list[dict],
-    threshold: float = 0.9,
-    max_fraction: float = 0.15,
-    hard_item_fraction: float = 0.25,
-) -> list[ScreeningResult]:
-    """Apply the two BS.1534-3 rules to rating rows (``webapp.export.rating_rows``).
+def _fraction(value) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def screen(rows: list[dict], rules: ScreeningRules | None = None) -> list[ScreeningResult]:
+    """The BS.1534-3 flags of every rater in ``rows`` (``webapp.export.rating_rows``).
 
     Args:
-        rows: dicts with ``rater_id, task, passage_id, method, rating, is_training``.
-        threshold: the 90-of-100 mark on the 0-1 scale.
-        max_fraction: share of items (15 %) beyond which a rater is flagged.
-        hard_item_fraction: items where more than this share (25 %) of raters put the
-            mid anchor above ``threshold`` are left out of the anchor rule.
+        rows: dicts with ``rater_id, task, passage_id, trial_id, method, rating, is_training``.
+        rules: thresholds; default BS.1534-3 on the 0-1 scale.
 
     Returns:
-        One result per rater who rated any test item, in order of first appearance.
+        One result per rater who rated any test (non-training) item, in order of first appearance.
     """
-    reference: dict[str, dict[tuple, float]] = defaultdict(dict)
-    anchor: dict[str, dict[tuple, float]] = defaultdict(dict)
-    order: dict[str, None] = {}
-    for row in rows:
-        if row["is_training"]:
-            continue
-        order.setdefault(row["rater_id"], None)
-        item = (row["task"], row["passage_id"])
-        if row["method"] == REFERENCE_METHOD:
-            reference[row["rater_id"]][item] = row["rating"]
-        elif row["method"] == MID_ANCHOR:
-            anchor[row["rater_id"]][item] = row["rating"]
-    per_item: dict[tuple, list[float]] = defaultdict(list)
-    for ratings in anchor.values():
-        for item, value in ratings.items():
-            per_item[item].append(value)
-    hard = {
-        item
-        for item, values in per_item.items()
-        if sum(v > threshold for v in values) > hard_item_fraction * len(values)
-    }
+    columns = ["rater_id", "task", "passage_id", "trial_id", "method", "rating", "is_training"]
+    frame = pd.DataFrame([{c: row[c] for c in columns} for row in rows], columns=columns)
+    frame["is_training"] = frame["is_training"].astype(bool)
+    frame["rating"] = frame["rating"].astype(float)
+    report = screen_frame(frame, rules, apply=False).report.set_index("rater_id")
+    order = dict.fromkeys(r["rater_id"] for r in rows if not r["is_training"])
     results = []
     for rater_id in order:
-        ref = reference.get(rater_id, {})
-        anc = {item: v for item, v in anchor.get(rater_id, {}).items() if item not in hard}
-        ref_fraction = sum(v < threshold for v in ref.values()) / len(ref) if ref else None
-        anc_fraction = sum(v > threshold for v in anc.values()) / len(anc) if anc else None
+        row = report.loc[rater_id]
         results.append(
             ScreeningResult(
                 rater_id,
-                len(ref),
-                ref_fraction,
-                len(anc),
-                anc_fraction,
-                ref_fraction is not None and ref_fraction > max_fraction,
-                anc_fraction is not None and anc_fraction > max_fraction,
+                int(row["reference_items"]),
+                _fraction(row["reference_fraction"]),
+                int(row["anchor_items"]),
+                _fraction(row["anchor_fraction"]),
+                bool(row["reference_excluded"]),
+                bool(row["anchor_excluded"]),
             )
         )
     return results

@@ -50,6 +50,7 @@ def _rows(rater: str, item_ratings: dict[str, list[float]], training: bool = Fal
                     "rater_id": rater,
                     "task": "drums",
                     "passage_id": f"p{i}",
+                    "trial_id": f"{'training:' if training else ''}drums:p{i}",
                     "method": method,
                     "rating": value,
                     "is_training": training,
