@@ -169,9 +169,12 @@ def data_fingerprint(data: str) -> str | None:
 
 
 def export(record: dict, run_dir: Path, destination: Path | None) -> None:
-    """Copy ``best.pt`` to ``destination`` and write ``<destination>.json`` with the run record."""
+    """Copy ``best.pt`` to ``destination``; write ``<destination>.json`` (the run record) and
+    ``<destination>.png`` (the loss curves) beside it."""
     if destination is None:
         return
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "best.pt", destination)
     destination.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    if (run_dir / "history.png").exists():
+        shutil.copyfile(run_dir / "history.png", destination.with_suffix(".png"))

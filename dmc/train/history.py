@@ -57,7 +57,8 @@ def plot(path: Path, rows: Sequence[dict], references: dict[str, float], title: 
         if math.isfinite(value):
             ax.axhline(value, linestyle="--", color=f"C{i + 2}", label=name)
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (log scale)")
+    ax.set_yscale("log")
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

@@ -252,7 +252,15 @@ def _train(
             },
         )
         history.write_csv(run_dir / "history.csv", rows)
-        history.plot(run_dir / "history.png", rows, references, f"{recipe.name}: loss per step")
+        history.plot(
+            run_dir / "history.png",
+            rows,
+            references,
+            " ".join(
+                [recipe.name, str(recipe.config.get("task") or recipe.config.get("preset") or "")]
+            ).strip()
+            + ": loss per step",
+        )
 
     def validate() -> dict[str, float]:
         nonlocal best
