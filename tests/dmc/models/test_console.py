@@ -169,3 +169,26 @@ def test_bad_shapes_are_named(tiny):
         console(torch.zeros(1, 3, 4000), torch.ones(1, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match="unknown task"):
         tiny.console("piano")
+
+
+def test_tcn_warmup_bypass_skips_only_the_neural_effects(tiny):
+    console = tiny.console("full")
+    tracks = torch.from_numpy(tiny.tracks(2))[None]
+    params = console.space.denormalize(torch.rand(1, 2, len(console.space)))
+    neural = console.strip[1]
+    with torch.no_grad():
+        with_tcn = console.render(tracks, params)
+        neural.bypass = True
+        without = console.render(tracks, params)
+        neural.bypass = False
+        # bypassed: gain -> fader -> pan with the same settings, by hand
+        gain = 10 ** ((params[0, :, 0] + params[0, :, -2]) / 20)
+        theta = params[0, :, -1] * torch.pi / 2
+        expected = torch.stack(
+            [
+                (torch.cos(theta)[:, None] * gain[:, None] * tracks[0]).sum(0),
+                (torch.sin(theta)[:, None] * gain[:, None] * tracks[0]).sum(0),
+            ]
+        )
+    torch.testing.assert_close(without[0], expected, rtol=1e-4, atol=1e-6)
+    assert (with_tcn - without).abs().max() > 1e-4
