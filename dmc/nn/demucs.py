@@ -31,13 +31,28 @@ from torch import nn
 from dmc import SAMPLE_RATE
 from dmc.checkpoint import register_model
 
-
 #: The fixed input layout of the drums model: ENST-Drums' eight microphones, in order.
 DRUM_TRACK_ORDER: tuple[str, ...] = (
-    "kick", "snare", "hihat", "tom_1", "tom_2", "tom_3", "overhead_L", "overhead_R",
+    "kick",
+    "snare",
+    "hihat",
+    "tom_1",
+    "tom_2",
+    "tom_3",
+    "overhead_L",
+    "overhead_R",
 )
 #: The role each slot of :data:`DRUM_TRACK_ORDER` takes.
-DRUM_SLOT_ROLES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "tom", "tom", "overhead", "overhead")
+DRUM_SLOT_ROLES: tuple[str, ...] = (
+    "kick",
+    "snare",
+    "hihat",
+    "tom",
+    "tom",
+    "tom",
+    "overhead",
+    "overhead",
+)
 
 
 def drum_slots(roles: Sequence[str]) -> list[int]:
@@ -106,8 +121,9 @@ def _encoder_block(in_channels: int, channels: int, kernel_size: int, stride: in
     )
 
 
-def _decoder_block(channels: int, out_channels: int, kernel_size: int, stride: int,
-                   context: int, last: bool) -> nn.Sequential:
+def _decoder_block(
+    channels: int, out_channels: int, kernel_size: int, stride: int, context: int, last: bool
+) -> nn.Sequential:
     """A length-preserving conv of width ``context`` + GLU, then the upsampling transposed conv.
 
     The last block (the output layer) has no ReLU, so the mix can take either sign.
@@ -178,14 +194,21 @@ class DemucsMixer(nn.Module):
         rescale: float = 0.1,
     ) -> None:
         super().__init__()
-        for name, value in (("num_tracks", num_tracks), ("audio_channels", audio_channels),
-                            ("channels", channels), ("depth", depth), ("stride", stride),
-                            ("sample_rate", sample_rate)):
+        for name, value in (
+            ("num_tracks", num_tracks),
+            ("audio_channels", audio_channels),
+            ("channels", channels),
+            ("depth", depth),
+            ("stride", stride),
+            ("sample_rate", sample_rate),
+        ):
             if int(value) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if kernel_size < stride:
-            raise ValueError(f"kernel_size ({kernel_size}) must be at least stride ({stride}) "
-                             "or the encoder skips samples")
+            raise ValueError(
+                f"kernel_size ({kernel_size}) must be at least stride ({stride}) "
+                "or the encoder skips samples"
+            )
         if context < 1 or context % 2 == 0:
             raise ValueError(f"context must be a positive odd number, got {context}")
         if growth < 1.0:
@@ -207,8 +230,9 @@ class DemucsMixer(nn.Module):
         in_channels, out_channels = self.num_tracks, self.audio_channels
         for i, width in enumerate(widths):
             self.encoder.append(_encoder_block(in_channels, width, kernel_size, stride))
-            self.decoder.insert(0, _decoder_block(width, out_channels, kernel_size, stride,
-                                                  context, last=(i == 0)))
+            self.decoder.insert(
+                0, _decoder_block(width, out_channels, kernel_size, stride, context, last=(i == 0))
+            )
             in_channels, out_channels = width, width
         self.lstm = _BLSTM(widths[-1], lstm_layers) if lstm_layers else None
         if rescale > 0:
@@ -226,7 +250,7 @@ class DemucsMixer(nn.Module):
 
     @property
     def frame_samples(self) -> int:
-        """Input samples per bottleneck frame (``stride ** depth``): the grid blocks must align to."""
+        """Input samples per bottleneck frame (``stride ** depth``): the grid blocks align to."""
         return self.stride**self.depth
 
     @property
@@ -250,7 +274,7 @@ class DemucsMixer(nn.Module):
         return frames
 
     def forward(self, tracks: torch.Tensor) -> torch.Tensor:
-        """Mix ``(batch, num_tracks, samples)`` staged mono tracks into ``(batch, audio_channels, samples)``.
+        """Mix staged mono tracks ``(batch, num_tracks, S)`` into ``(batch, audio_channels, S)``.
 
         Raises:
             ValueError: the input is not 3-D or has another number of tracks than ``num_tracks``.
@@ -283,4 +307,3 @@ class DemucsMixer(nn.Module):
         if self.normalize:
             x = x * scale
         return x
-

@@ -24,12 +24,12 @@ import torch
 
 from dmc import SAMPLE_RATE
 from dmc.datasets import DatasetError
-from dmc.losses import StereoSumDifferenceLoss
 from dmc.datasets.enst import silent_track
+from dmc.losses import StereoSumDifferenceLoss
 from dmc.nn.demucs import DRUM_SLOT_ROLES, DRUM_TRACK_ORDER, DemucsMixer, drum_slots
 from dmc.train import cli
 from dmc.train.data import ConsoleSegments, StagedSong, batch_indices, collate_tracks, fixed_items
-from dmc.train.loop import command_line, train
+from dmc.train.loop import TrainingError, command_line, train
 
 VAL_BATCH = 4
 
@@ -49,10 +49,15 @@ def to_drum_layout(songs: list[StagedSong]) -> list[StagedSong]:
         except ValueError as exc:
             raise DatasetError(f"song {staged.song_id!r}: {exc}") from None
         song = staged.song
-        if slots == list(range(len(DRUM_TRACK_ORDER))) and song.track_names == list(DRUM_TRACK_ORDER):
+        if slots == list(range(len(DRUM_TRACK_ORDER))) and song.track_names == list(
+            DRUM_TRACK_ORDER
+        ):
             out.append(staged)
             continue
-        tracks = [silent_track(name, role, song.num_samples) for name, role in zip(DRUM_TRACK_ORDER, DRUM_SLOT_ROLES)]
+        tracks = [
+            silent_track(name, role, song.num_samples)
+            for name, role in zip(DRUM_TRACK_ORDER, DRUM_SLOT_ROLES)
+        ]
         gains_db = np.zeros(len(DRUM_TRACK_ORDER), dtype=np.float32)
         for track, gain_db, slot in zip(song.tracks, staged.gains_db, slots):
             tracks[slot] = replace(track, name=DRUM_TRACK_ORDER[slot])
@@ -77,12 +82,23 @@ class DemucsRecipe:
 
     name = "demucs"
 
-    def __init__(self, model: DemucsMixer, train_songs, val_songs, segment_samples: int, batch_size: int,
-                 val_items: int = 24, seed: int = 0, config: dict | None = None):
+    def __init__(
+        self,
+        model: DemucsMixer,
+        train_songs,
+        val_songs,
+        segment_samples: int,
+        batch_size: int,
+        val_items: int = 24,
+        seed: int = 0,
+        config: dict | None = None,
+    ):
         self.model = model
         self.untrained = copy.deepcopy(model).eval()
         self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed)
-        self.val_items = fixed_items(ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items)
+        self.val_items = fixed_items(
+            ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items
+        )
         self.batch_size = batch_size
         self.criterion = StereoSumDifferenceLoss()
         self.config = config or {"model": model.init_kwargs}
@@ -101,7 +117,10 @@ class DemucsRecipe:
 
     @torch.no_grad()
     def _mean_loss(self, mix_fn, device) -> float:
-        losses = [float(self.criterion(mix_fn(tracks), target)) for tracks, target in self._val_batches(device)]
+        losses = [
+            float(self.criterion(mix_fn(tracks), target))
+            for tracks, target in self._val_batches(device)
+        ]
         return sum(losses) / len(losses)
 
     def validate(self, model, device):
@@ -114,27 +133,49 @@ class DemucsRecipe:
         def mono(tracks):
             return tracks.sum(dim=1, keepdim=True).expand(-1, 2, -1) * np.sqrt(0.5)
 
-        return {"mono mix": self._mean_loss(mono, device), "untrained demucs": self._mean_loss(untrained, device)}
+        return {
+            "mono mix": self._mean_loss(mono, device),
+            "untrained demucs": self._mean_loss(untrained, device),
+        }
 
     def exported(self, model):
         return model
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dmc.train demucs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m dmc.train demucs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     model = parser.add_argument_group("model (see dmc.nn.demucs.DemucsMixer)")
-    model.add_argument("--channels", type=int, default=16, help="first encoder block's width (default 16)")
-    model.add_argument("--growth", type=float, default=2.0, help="width factor per block (default 2)")
+    model.add_argument(
+        "--channels", type=int, default=16, help="first encoder block's width (default 16)"
+    )
+    model.add_argument(
+        "--growth", type=float, default=2.0, help="width factor per block (default 2)"
+    )
     model.add_argument("--depth", type=int, default=4, help="encoder/decoder blocks (default 4)")
-    model.add_argument("--kernel-size", type=int, default=8, help="strided conv kernel, samples (default 8)")
+    model.add_argument(
+        "--kernel-size", type=int, default=8, help="strided conv kernel, samples (default 8)"
+    )
     model.add_argument("--stride", type=int, default=4, help="downsampling per block (default 4)")
-    model.add_argument("--lstm-layers", type=int, default=2, help="bottleneck BLSTM layers; 0: none (default 2)")
-    model.add_argument("--no-normalize", dest="normalize", action="store_false",
-                       help="do not normalise the input level (default: normalise and restore)")
+    model.add_argument(
+        "--lstm-layers", type=int, default=2, help="bottleneck BLSTM layers; 0: none (default 2)"
+    )
+    model.add_argument(
+        "--no-normalize",
+        dest="normalize",
+        action="store_false",
+        help="do not normalise the input level (default: normalise and restore)",
+    )
     cli.add_data_arguments(parser)
-    cli.add_loop_arguments(parser, steps=2500, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=100)
-    parser.add_argument("--val-items", type=int, default=24, help="validation segments (default 24)")
+    cli.add_loop_arguments(
+        parser, steps=2500, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=100
+    )
+    parser.add_argument(
+        "--val-items", type=int, default=24, help="validation segments (default 24)"
+    )
     return parser
 
 
@@ -142,20 +183,55 @@ def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     loop = cli.loop_config(args, "demucs-drums")
     segment = int(round(args.segment_seconds * SAMPLE_RATE))
+    shortest = StereoSumDifferenceLoss().min_samples
+    if segment < shortest:
+        raise TrainingError(
+            f"--segment-seconds {args.segment_seconds:g} is {segment} samples; the loss's "
+            f"largest FFT needs at least {shortest} ({shortest / SAMPLE_RATE:.3f} s)"
+        )
     torch.manual_seed(args.seed)
-    model = DemucsMixer(
-        num_tracks=len(DRUM_SLOT_ROLES), sample_rate=SAMPLE_RATE, segment_seconds=args.segment_seconds,
-        channels=args.channels, growth=args.growth, depth=args.depth, kernel_size=args.kernel_size,
-        stride=args.stride, lstm_layers=args.lstm_layers, normalize=args.normalize,
+    try:
+        model = DemucsMixer(
+            num_tracks=len(DRUM_SLOT_ROLES),
+            sample_rate=SAMPLE_RATE,
+            segment_seconds=args.segment_seconds,
+            channels=args.channels,
+            growth=args.growth,
+            depth=args.depth,
+            kernel_size=args.kernel_size,
+            stride=args.stride,
+            lstm_layers=args.lstm_layers,
+            normalize=args.normalize,
+        )
+    except ValueError as exc:
+        raise TrainingError(f"bad model option: {exc}") from None
+    songs = {
+        split: to_drum_layout(
+            cli.staged_songs(args.data, ["drums"], split, args.root, args.num_songs, args.progress)
+        )
+        for split in ("train", "val")
+    }
+    config = {
+        "model": model.init_kwargs,
+        "task": "drums",
+        "data": args.data,
+        "segment_samples": segment,
+        "batch_size": args.batch_size,
+        "train_songs": len(songs["train"]),
+        "val_songs": len(songs["val"]),
+        "num_parameters": model.num_parameters,
+        "argv": ["demucs"] + command_line(argv),
+    }
+    recipe = DemucsRecipe(
+        model,
+        songs["train"],
+        songs["val"],
+        segment,
+        args.batch_size,
+        args.val_items,
+        args.seed,
+        config,
     )
-    songs = {split: to_drum_layout(cli.staged_songs(args.data, ["drums"], split, args.root, args.num_songs,
-                                                    args.progress))
-             for split in ("train", "val")}
-    config = {"model": model.init_kwargs, "task": "drums", "data": args.data, "segment_samples": segment,
-              "batch_size": args.batch_size, "train_songs": len(songs["train"]), "val_songs": len(songs["val"]),
-              "num_parameters": model.num_parameters, "argv": ["demucs"] + command_line(argv)}
-    recipe = DemucsRecipe(model, songs["train"], songs["val"], segment, args.batch_size, args.val_items,
-                          args.seed, config)
     record = train(recipe, loop)
     cli.export(record, loop.run_dir, args.export)
     return record

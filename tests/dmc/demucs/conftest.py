@@ -9,7 +9,6 @@ import torch
 from dmc.nn.demucs import DemucsMixer
 
 
-
 @pytest.fixture
 def tiny_kwargs() -> dict:
     """A few thousand parameters: builds and runs in milliseconds."""

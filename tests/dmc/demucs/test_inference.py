@@ -29,8 +29,9 @@ def test_mix_keeps_the_length_and_gives_no_params(checkpoint, eight_tracks, num_
     assert result.params is None
 
 
-def test_blockwise_mix_equals_the_whole_signal_mix_for_a_bounded_receptive_field(tiny_kwargs, eight_tracks,
-                                                                                 tmp_path):
+def test_blockwise_mix_equals_the_whole_signal_mix_for_a_bounded_receptive_field(
+    tiny_kwargs, eight_tracks, tmp_path
+):
     # Without the BLSTM and the level normalisation an output sample depends on a few
     # dozen input samples; blocks aligned to the frame grid with that much context and
     # complementary cross-fades must then reproduce the whole-signal mix.

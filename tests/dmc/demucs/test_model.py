@@ -32,7 +32,9 @@ def test_valid_length_is_exact_for_the_strides(tiny_kwargs, num_samples):
 
 @pytest.mark.parametrize("num_tracks", [1, 7, 9])
 def test_wrong_track_count_is_refused(tiny_model, num_tracks):
-    with pytest.raises(ValueError, match=f"built for 8 tracks.*got shape \\(1, {num_tracks}, 64\\)"):
+    with pytest.raises(
+        ValueError, match=f"built for 8 tracks.*got shape \\(1, {num_tracks}, 64\\)"
+    ):
         tiny_model(torch.zeros(1, num_tracks, 64))
 
 
@@ -41,8 +43,17 @@ def test_two_dimensional_input_is_refused(tiny_model):
         tiny_model(torch.zeros(8, 64))
 
 
-@pytest.mark.parametrize("bad", [dict(kernel_size=2, stride=4), dict(context=2), dict(depth=0),
-                                 dict(num_tracks=0), dict(growth=0.5), dict(lstm_layers=-1)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(kernel_size=2, stride=4),
+        dict(context=2),
+        dict(depth=0),
+        dict(num_tracks=0),
+        dict(growth=0.5),
+        dict(lstm_layers=-1),
+    ],
+)
 def test_bad_configuration_names_the_value(tiny_kwargs, bad):
     key = next(iter(bad))
     with pytest.raises(ValueError, match=key):

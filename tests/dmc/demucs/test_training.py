@@ -54,22 +54,51 @@ def test_checkpoint_round_trip_rebuilds_the_same_model(tiny_model, eight_tracks,
 
 def test_command_trains_records_and_exports(tmp_path):
     export = tmp_path / "demucs_drums.pt"
-    argv = ["--data", "synthetic", "--num-songs", "2", "--steps", "3", "--val-every", "2", "--val-items", "2",
-            "--segment-seconds", "0.25", "--batch-size", "2", "--channels", "4", "--depth", "2",
-            "--lstm-layers", "1", "--run-dir", str(tmp_path / "run"), "--no-progress", "--export", str(export)]
+    argv = [
+        "--data",
+        "synthetic",
+        "--num-songs",
+        "2",
+        "--steps",
+        "3",
+        "--val-every",
+        "2",
+        "--val-items",
+        "2",
+        "--segment-seconds",
+        "0.25",
+        "--batch-size",
+        "2",
+        "--channels",
+        "4",
+        "--depth",
+        "2",
+        "--lstm-layers",
+        "1",
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--no-progress",
+        "--export",
+        str(export),
+    ]
     record = train_demucs.main(argv)
     assert record["steps"] == 3
     assert record["command"].startswith("python -m dmc.train demucs --data synthetic")
     assert set(record["references"]) == {"mono mix", "untrained demucs"}
     saved = json.loads(export.with_suffix(".json").read_text())
-    assert saved["final_validation"]["val_loss"] == pytest.approx(record["final_validation"]["val_loss"])
+    assert saved["final_validation"]["val_loss"] == pytest.approx(
+        record["final_validation"]["val_loss"]
+    )
     model = load_model(export)
     assert isinstance(model, DemucsMixer) and model.num_tracks == 8
     assert model.init_kwargs["channels"] == 4 and model.segment_seconds == 0.25
 
 
 def _staged(roles, song_id="s"):
-    tracks = [Track(f"{role}_{i}", role, audio=np.full((1, 4), i + 1, np.float32)) for i, role in enumerate(roles)]
+    tracks = [
+        Track(f"{role}_{i}", role, audio=np.full((1, 4), i + 1, np.float32))
+        for i, role in enumerate(roles)
+    ]
     song = Song(song_id, tracks, 44100, 4)
     return train_demucs.StagedSong(song, np.zeros(len(roles), np.float32) + 6.0)
 
@@ -78,7 +107,9 @@ def test_songs_are_laid_out_by_role():
     laid = train_demucs.to_drum_layout([_staged(["overhead", "kick", "overhead"])])[0]
     assert laid.song.track_names == list(DRUM_TRACK_ORDER)
     gain = 10 ** (6.0 / 20)
-    np.testing.assert_allclose(laid.tracks()[:, 0], [2 * gain, 0, 0, 0, 0, 0, 1 * gain, 3 * gain], rtol=1e-6)
+    np.testing.assert_allclose(
+        laid.tracks()[:, 0], [2 * gain, 0, 0, 0, 0, 0, 1 * gain, 3 * gain], rtol=1e-6
+    )
 
 
 def test_a_track_without_a_slot_is_a_dataset_error():
@@ -92,3 +123,18 @@ def test_arrays_are_laid_out_by_role():
     np.testing.assert_array_equal(laid[:, 0], [0, 1, 0, 0, 2, 0, 0, 0])
     with pytest.raises(ValueError, match="no free slot for a 'kick' track \\(2 given\\)"):
         arrange_drum_tracks(tracks[:2], ["kick", "kick"])
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--depth", "0"], "bad model option: depth"),
+        (["--segment-seconds", "0.01"], "at least 2049"),
+    ],
+)
+def test_bad_command_options_are_one_line_errors(option, message, capsys):
+    from dmc.train.__main__ import main as train_main
+
+    argv = ["demucs", "--data", "synthetic", "--num-songs", "1", "--no-progress", *option]
+    assert train_main(argv) == 1
+    assert message in capsys.readouterr().err
