@@ -223,7 +223,7 @@ class DemucsBaselineMixer:
 
     @torch.no_grad()
     def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
-        """Mix ``(num_tracks, S)`` staged tracks in the model's fixed order; returns ``(2, S)``, no params.
+        """Mix ``(num_tracks, S)`` staged tracks in the model's fixed order into ``(2, S)``, no params.
 
         Raises:
             ValueError: another number of tracks than the model's, empty or non-finite audio.
@@ -232,8 +232,8 @@ class DemucsBaselineMixer:
         expected = self.model.num_tracks
         if tracks.ndim != 2 or tracks.shape[0] != expected or tracks.shape[1] == 0:
             raise ValueError(
-                f"the demucs baseline mixes exactly {expected} tracks given as ({expected}, samples) "
-                f"in dmc.nn.demucs.DRUM_TRACK_ORDER; got shape {tracks.shape}"
+                f"the demucs baseline mixes exactly {expected} tracks, ({expected}, samples) in "
+                f"the order of dmc.nn.demucs.DRUM_TRACK_ORDER; got shape {tracks.shape}"
             )
         if not np.all(np.isfinite(tracks)):
             raise ValueError("tracks contain NaN or infinite samples")
