@@ -223,7 +223,7 @@ class DemucsBaselineMixer:
 
     @torch.no_grad()
     def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
-        """Mix ``(num_tracks, S)`` staged tracks in the model's fixed order into ``(2, S)``, no params.
+        """Mix ``(num_tracks, S)`` staged tracks, in the model's fixed order, into ``(2, S)``.
 
         Raises:
             ValueError: another number of tracks than the model's, empty or non-finite audio.
