@@ -169,12 +169,21 @@ def data_fingerprint(data: str) -> str | None:
 
 
 def export(record: dict, run_dir: Path, destination: Path | None) -> None:
-    """Copy ``best.pt`` to ``destination``; write ``<destination>.json`` (the run record) and
-    ``<destination>.png`` (the loss curves) beside it."""
+    """Copy ``best.pt`` to ``destination``; write ``<destination>.json`` (the run record, plus the
+    step and validation of the shipped best model) and ``<destination>.png`` (the loss curves)."""
     if destination is None:
         return
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "best.pt", destination)
+    shipped = torch.load(destination, map_location="cpu", weights_only=True)["training"]
+    record = {
+        **record,
+        "shipped_model": {
+            "file": "best.pt",
+            "step": shipped["steps"],
+            "validation": shipped["final_validation"],
+        },
+    }
     destination.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     if (run_dir / "history.png").exists():
         shutil.copyfile(run_dir / "history.png", destination.with_suffix(".png"))
