@@ -59,6 +59,52 @@ def evaluate_task(
     return rows
 
 
+#: Emulation cases: which effect groups are active (the others bypassed at their defaults).
+EMULATION_CASES = {
+    "eq": ("eq",),
+    "compressor": ("compressor",),
+    "reverb": ("reverb",),
+    "all three": ("eq", "compressor", "reverb"),
+    "none (neutral settings)": (),
+}
+
+
+def emulation_table(
+    tcn_path: Path,
+    data: str,
+    root: Path | None,
+    num_songs: int | None,
+    items: int,
+    seconds: float = 0.75,
+    seed: int = 1,
+) -> str:
+    """Held-out emulation error of a TCN per active effect group, beside the untouched input."""
+    import torch
+
+    from dmc.checkpoint import load_model
+    from dmc.losses import EmulationLoss
+    from dmc.train.data import EffectTriples
+
+    tcn = load_model(tcn_path)
+    songs = staged_songs(data, ["drums", "full"], "val", root, num_songs, False)
+    criterion = EmulationLoss()
+    lines = [
+        "| active effects | examples | TCN vs real chain | untouched input vs real chain |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, active in EMULATION_CASES.items():
+        triples = EffectTriples(songs, round(seconds * tcn.sample_rate), seed=seed + 7919)
+        triples.bypass = {g: float(g not in active) for g in ("eq", "compressor", "reverb")}
+        batch = [triples[i] for i in range(items)]
+        stacked = {k: torch.stack([b[k] for b in batch]) for k in batch[0]}
+        with torch.no_grad():
+            out = tcn(stacked["input"], stacked["params"])
+            error = float(criterion.spectral(out, stacked["target"]))
+            baseline = float(criterion.spectral(stacked["input"], stacked["target"]))
+        lines.append(f"| {name} | {items} | {error:.3f} | {baseline:.3f} |")
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| task | songs | console | mono | random | console beats mono | console beats random |",
@@ -103,11 +149,26 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--csv", type=Path, default=Path("runs/evaluate.csv"), help="per-song results"
     )
+    parser.add_argument(
+        "--tcn",
+        type=Path,
+        default=None,
+        help="instead: this TCN's emulation error per effect group (val songs)",
+    )
+    parser.add_argument(
+        "--items", type=int, default=32, help="examples per effect group with --tcn (default 32)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = get_parser().parse_args(argv)
+    if args.tcn is not None:
+        print(
+            f"MR-STFT distance on held-out {args.data} val songs and settings (lower is better)\n"
+        )
+        print(emulation_table(args.tcn, args.data, args.root, args.num_songs, args.items))
+        return []
     tasks = TASKS if args.task == "both" else (args.task,)
     if args.checkpoint is not None and len(tasks) > 1:
         raise SystemExit("error: --checkpoint needs a single --task")

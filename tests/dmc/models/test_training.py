@@ -281,3 +281,22 @@ def test_evaluate_compares_console_mono_and_random_per_song(tmp_path, tiny, caps
     assert all(r["sum_difference_mrstft"] > 0 for r in rows)
     out = capsys.readouterr().out
     assert "| drums | 2 |" in out and (tmp_path / "e.csv").read_text().count("\n") == 7
+
+
+def test_evaluate_reports_emulation_error_per_effect_group(tiny, capsys):
+    _, tcn = tiny.checkpoints()
+    evaluate_main(["--tcn", str(tcn), "--data", "synthetic", "--num-songs", "1", "--items", "2"])
+    rows = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| ") and "---" not in line
+    ]
+    assert [row.split("|")[1].strip() for row in rows[1:]] == [
+        "eq",
+        "compressor",
+        "reverb",
+        "all three",
+        "none (neutral settings)",
+    ]
+    # an untrained TCN is the identity: it equals the untouched input exactly
+    assert all(row.split("|")[3].strip() == row.split("|")[4].strip() for row in rows[1:])
