@@ -22,21 +22,8 @@ import numpy as np
 import pandas as pd
 
 from dmc.manifest import METHODS
+from evaluation.ratings_format import RATING_COLUMNS
 
-#: Columns of the ratings export, in export order (``webapp.export.RATING_COLUMNS``).
-RATING_COLUMNS = (
-    "rater_id",
-    "task",
-    "passage_id",
-    "trial_id",
-    "method",
-    "rating",
-    "is_training",
-    "is_simulated",
-    "submitted_at",
-    "time_on_trial_ms",
-    "plays",
-)
 ID_COLUMNS = ("rater_id", "task", "passage_id", "trial_id", "method")
 #: What the export escapes with a leading ``'`` (``webapp.export.escape_cell``): text
 #: starting with a tab, carriage return or newline, or with ``= + - @`` after spaces.

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from dmc.manifest import METHODS
+from evaluation.ratings_format import RATING_COLUMNS
 
 #: Per-task mean quality of each method on 0-1: plausible defaults, not the paper's numbers.
 DEFAULT_QUALITY = {
@@ -57,19 +58,6 @@ DEFAULT_QUALITY = {
         "anchor_3k5": 0.2,
     },
 }
-COLUMNS = (
-    "rater_id",
-    "task",
-    "passage_id",
-    "trial_id",
-    "method",
-    "rating",
-    "is_training",
-    "is_simulated",
-    "submitted_at",
-    "time_on_trial_ms",
-    "plays",
-)
 REFERENCE = "target"
 MID_ANCHOR = "anchor_7k"
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -194,7 +182,7 @@ def simulate_panel(
 
     Returns:
         A :class:`Panel` whose ``ratings`` has exactly the export columns
-        (:data:`COLUMNS`), ``is_simulated`` true on every row.
+        (:data:`evaluation.ratings_format.RATING_COLUMNS`), ``is_simulated`` true on every row.
     """
     model = model or PanelModel()
     if n_raters < 1:
@@ -218,7 +206,7 @@ def simulate_panel(
         passage = rng.normal(0.0, model.passage_sd, (n, 1))
         interaction = rng.normal(0.0, model.interaction_sd, (n, len(methods)))
         effects[task] = (methods, quality + passage + interaction)
-    columns: dict[str, list] = {c: [] for c in COLUMNS}
+    columns: dict[str, list] = {c: [] for c in RATING_COLUMNS}
     for r_index, rater in enumerate(rater_ids):
         kind = failing.get(rater, "careful")
         trials = []

@@ -21,22 +21,10 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, func, select
 
+from evaluation.ratings_format import RATING_COLUMNS
 from webapp.config import default_database_url
 from webapp.models import Assignment, Rater, Rating, TrialResult
 
-RATING_COLUMNS = (
-    "rater_id",
-    "task",
-    "passage_id",
-    "trial_id",
-    "method",
-    "rating",
-    "is_training",
-    "is_simulated",
-    "submitted_at",
-    "time_on_trial_ms",
-    "plays",
-)
 QUESTIONNAIRE_COLUMNS = (
     "rater_id",
     "external_id",
