@@ -10,8 +10,9 @@ channels of a stereo mix, trained end to end with the console's loss.
 
 Unlike the console it learns no parameters a user could read, it cannot take another
 number of tracks than the one it was built for (the track order is part of the input, so
-it is fixed by the dataset), and its transposed convolutions leave audible periodic
-artefacts. Those are findings the listening test is meant to show, not bugs.
+it is fixed by the dataset), and its transposed convolutions leave periodic artefacts
+(tones at the decoder levels' frame rates, measured in docs/demucs.md). Those are
+findings the listening test is meant to show, not bugs.
 
 Why it is written here: the ``demucs`` package (4.0.1) requires ``torchaudio``, and no
 torchaudio on the registry accepts the project's pinned torch 2.13.0, so installing it

@@ -171,7 +171,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     cli.add_data_arguments(parser)
     cli.add_loop_arguments(
-        parser, steps=2500, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=100
+        parser, steps=1060, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=100
     )
     parser.add_argument(
         "--val-items", type=int, default=24, help="validation segments (default 24)"
