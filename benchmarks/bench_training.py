@@ -69,7 +69,7 @@ def main(argv=None) -> None:
         f"{args.threads} threads, batch {args.batch_size} x {args.seconds:g} s = {audio_seconds:g} audio-s per step"
     )
     print(
-        f"{'preset':8} {'ch':>3} {'params':>8} {'train step s':>12} {'audio-s/s':>10} "
+        f"{'preset':8} {'ch':>3} {'params':>8} {'train step s':>12} {'audio-s/s':>10} {'samples/s':>10} "
         f"{'frozen step s':>13} {'train/frozen':>12}"
     )
     for name in args.presets:
@@ -82,6 +82,7 @@ def main(argv=None) -> None:
             count = sum(p.numel() for p in model.parameters())
             print(
                 f"{name:8} {channels:3d} {count:8d} {train_s:12.2f} {audio_seconds / train_s:10.2f} "
+                f"{audio_seconds * SAMPLE_RATE / train_s:10.0f} "
                 f"{frozen_s:13.2f} {train_s / frozen_s:12.2f}"
             )
 

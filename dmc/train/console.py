@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> dict:
         "model": console.init_kwargs,
         "task": args.task,
         "data": args.data,
+        "data_fingerprint": cli.data_fingerprint(args.data),
         "encoder": str(args.encoder),
         "tcn": str(args.tcn) if args.task == "full" else None,
         "segment_samples": segment,
