@@ -20,10 +20,11 @@ from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.inference import CHECKPOINT_DIR
-from dmc.losses import StereoSumDifferenceLoss
+from dmc.checkpoint import load_model
+from dmc.losses import ConsoleLoss, StereoSumDifferenceLoss, SwapInvariantStereoLoss
 from dmc.train import cli
 from dmc.train.data import ConsoleSegments, batch_indices, collate_tracks, fixed_items
-from dmc.train.loop import command_line, train
+from dmc.train.loop import TrainingError, command_line, train
 
 VAL_BATCH = 4
 
@@ -44,6 +45,7 @@ class ConsoleRecipe:
         seed: int = 0,
         config: dict | None = None,
         tcn_warmup_steps: int = 0,
+        w_stereo: float = 0.0,
     ):
         self.model = console
         self.tcn_warmup_steps = tcn_warmup_steps
@@ -53,7 +55,9 @@ class ConsoleRecipe:
             ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items
         )
         self.batch_size = batch_size
-        self.criterion = StereoSumDifferenceLoss()
+        self.objective = ConsoleLoss(w_stereo)
+        self.criterion = StereoSumDifferenceLoss()  # validation: comparable across objectives
+        self.stereo_criterion = SwapInvariantStereoLoss()
         self.seed = seed
         self.config = config or {"model": console.init_kwargs}
 
@@ -74,15 +78,16 @@ class ConsoleRecipe:
 
     def loss(self, model, batch):
         mix, _ = model(batch["tracks"], batch["mask"])
-        return self.criterion(mix, batch["target"]), {}
+        return self.objective(mix, batch["target"]), {}
 
     def _val_batches(self):
         for first in range(0, len(self.val_items), VAL_BATCH):
             yield collate_tracks(self.val_items[first : first + VAL_BATCH])
 
-    def _mean_loss(self, mixes, device) -> float:
+    def _mean_loss(self, mixes, device, criterion=None) -> float:
+        criterion = criterion or self.criterion
         losses = [
-            float(self.criterion(mix.to(device), batch["target"].to(device)))
+            float(criterion(mix.to(device), batch["target"].to(device)))
             for mix, batch in zip(mixes, self._val_batches())
         ]
         return sum(losses) / len(losses)
@@ -94,7 +99,10 @@ class ConsoleRecipe:
         mixes = [
             model(b["tracks"].to(device), b["mask"].to(device))[0] for b in self._val_batches()
         ]
-        return {"val_loss": self._mean_loss(mixes, device)}
+        return {
+            "val_loss": self._mean_loss(mixes, device),
+            "val_stereo": self._mean_loss(mixes, device, self.stereo_criterion),
+        }
 
     @torch.no_grad()
     def references(self, device):
@@ -124,6 +132,17 @@ class ConsoleRecipe:
 
     def exported(self, model):
         return model
+
+
+def _load_weights(console: DifferentiableMixingConsole, path: Path) -> None:
+    """Copy a trained console's weights into ``console`` (a clear error if they do not fit)."""
+    trained = load_model(path)
+    if getattr(trained, "task", None) != console.task:
+        raise TrainingError(f"--init {path}: not a {console.task} console")
+    try:
+        console.load_state_dict(trained.state_dict())
+    except RuntimeError as exc:
+        raise TrainingError(f"--init {path}: weights do not fit this console ({exc})") from None
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -163,6 +182,19 @@ def get_parser() -> argparse.ArgumentParser:
         "--val-items", type=int, default=24, help="validation segments (default 24)"
     )
     parser.add_argument(
+        "--w-stereo",
+        type=float,
+        default=0.0,
+        help="weight of the swap-invariant left/right STFT term added to the sum/difference "
+        "loss; 0 is the paper's objective (default 0)",
+    )
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this console checkpoint's weights (same task), e.g. to fine-tune",
+    )
+    parser.add_argument(
         "--tcn-warmup-steps",
         type=int,
         default=0,
@@ -184,6 +216,8 @@ def main(argv: list[str] | None = None) -> dict:
         dropout=args.dropout,
         finetune_tcn=args.finetune_tcn,
     )
+    if args.init is not None:
+        _load_weights(console, args.init)
     train_songs = cli.staged_songs(
         args.data, [args.task], "train", args.root, args.num_songs, args.progress
     )
@@ -204,6 +238,8 @@ def main(argv: list[str] | None = None) -> dict:
         "argv": ["console"] + command_line(argv),
     }
     config["tcn_warmup_steps"] = args.tcn_warmup_steps
+    config["w_stereo"] = args.w_stereo
+    config["init"] = str(args.init) if args.init else None
     recipe = ConsoleRecipe(
         console,
         train_songs,
@@ -214,6 +250,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.seed,
         config,
         tcn_warmup_steps=args.tcn_warmup_steps,
+        w_stereo=args.w_stereo,
     )
     record = train(recipe, loop)
     cli.export(record, loop.run_dir, args.export)

@@ -188,6 +188,40 @@ def test_resuming_a_run_dir_with_other_settings_is_refused(tmp_path, tiny, capsy
     assert code == 1 and "--no-resume" in capsys.readouterr().err
 
 
+def test_init_fine_tunes_a_trained_console_with_the_stereo_term(tmp_path, tiny, capsys):
+    _drums_console(
+        tmp_path, tiny, tmp_path / "a", 4, ["--val-every", "4", "--export", str(tmp_path / "a.pt")]
+    )
+    _, trained_val, _ = _validation_losses(tmp_path / "a")
+    _drums_console(
+        tmp_path,
+        tiny,
+        tmp_path / "b",
+        2,
+        ["--val-every", "2", "--init", str(tmp_path / "a.pt"), "--w-stereo", "1"],
+    )
+    start, _, record = _validation_losses(tmp_path / "b")
+    assert start == pytest.approx(trained_val, rel=1e-5)  # step 0 is the trained console
+    assert record["config"]["w_stereo"] == 1.0
+    assert "val_stereo" in record["final_validation"]
+    encoder, tcn = tiny.checkpoints()
+    code = train_main(
+        [
+            "console",
+            "--task",
+            "full",
+            "--encoder",
+            str(encoder),
+            "--tcn",
+            str(tcn),
+            "--init",
+            str(tmp_path / "a.pt"),
+            *_common(tmp_path / "c", 1, ["--segment-seconds", "0.5"]),
+        ]
+    )
+    assert code == 1 and "not a full console" in capsys.readouterr().err
+
+
 def test_full_console_sends_gradients_through_the_frozen_tcn(tiny):
     console = tiny.console("full", random_weights=False)
     tracks = torch.from_numpy(tiny.tracks(3, seconds=0.2))[None]
