@@ -16,10 +16,11 @@ import logging
 import time
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from webapp import config as config_module
+from webapp.db import DatabaseBusyError
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         if request.path.startswith("/api/"):
             return jsonify({"error": exc.description or exc.name}), exc.code
         return render_template("error.html", error=exc), exc.code
+
+    @app.errorhandler(DatabaseBusyError)
+    def _busy(exc: DatabaseBusyError):
+        # Nothing was written: the client may retry the same submission safely.
+        app.logger.warning("%s (%s)", exc, request.path)
+        error = ServiceUnavailable("the server is busy; nothing was saved, please try again")
+        response = make_response(_http_error(error))
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.get("/healthz")
     def healthz():

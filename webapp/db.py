@@ -7,8 +7,12 @@ answers, so a ``kill -9`` after the answer loses nothing (tested), and readers n
 block the writer. ``SQLITE_SYNCHRONOUS=FULL`` adds an fsync per commit, which also
 survives a power cut, at about 10 ms per rating on ordinary disks. Writes go through
 :func:`write_session`, which on SQLite begins with ``BEGIN IMMEDIATE``: the write
-lock is taken before the first read, so two concurrent submissions queue on the busy
-timeout instead of failing with a stale-snapshot error. Reads use Flask-SQLAlchemy's ``db.session`` with ordinary deferred transactions.
+lock is taken before the first read, so two concurrent submissions queue instead of
+failing with a stale-snapshot error. Inside one server process they queue on a Python
+lock, which hands over the moment the writer commits; SQLite's busy handler, which only
+matters between processes, polls with sleeps that grow to 100 ms and made the tail
+latency under load. Reads use Flask-SQLAlchemy's ``db.session`` with ordinary deferred
+transactions.
 
 Any other SQLAlchemy URL works too (PostgreSQL through psycopg 3 is tested); upserts
 use ``INSERT ... ON CONFLICT`` on SQLite and PostgreSQL, so a resubmitted trial
@@ -17,6 +21,7 @@ replaces its rows in one statement.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +46,13 @@ _IMMEDIATE = "dmc_begin_immediate"
 _upserts: dict[tuple, object] = {}
 #: One write-flavoured view per engine (engines are weakly held: tests build many apps).
 _write_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+#: One writer at a time per SQLite engine within this process (see the module docstring).
+_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_write_locks_guard = threading.Lock()
+
+
+class DatabaseBusyError(RuntimeError):
+    """No write slot within the busy timeout: the database is overloaded or stuck."""
 
 
 def configure_sqlite(
@@ -92,8 +104,27 @@ def write_session() -> Iterator[Session]:
     engine = _write_engines.get(base)
     if engine is None:
         engine = _write_engines.setdefault(base, base.execution_options(**{_IMMEDIATE: True}))
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
+    if base.dialect.name != "sqlite":
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+        return
+    lock = _sqlite_write_lock(base)
+    timeout_s = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000) / 1000
+    if not lock.acquire(timeout=timeout_s):
+        raise DatabaseBusyError(f"no database write slot within {timeout_s:g} s")
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    finally:
+        lock.release()
+
+
+def _sqlite_write_lock(engine: Engine) -> threading.Lock:
+    lock = _write_locks.get(engine)
+    if lock is None:
+        with _write_locks_guard:
+            lock = _write_locks.setdefault(engine, threading.Lock())
+    return lock
 
 
 def upsert(session: Session, model, rows: list[dict], keys: list[str]) -> None:

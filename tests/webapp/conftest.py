@@ -156,7 +156,7 @@ def valid_submission(trial: dict, top: str | None = None, seed: int = 0) -> dict
     labels = [c["label"] for c in trial["conditions"]]
     ratings = {label: round(float(rng.uniform(0, 0.95)), 2) for label in labels}
     ratings[top or labels[0]] = 1.0
-    plays = {label: 1 for label in labels}
+    plays = dict.fromkeys(labels, 1)
     if trial["reference_url"]:
         plays["reference"] = 2
     return {"ratings": ratings, "plays": plays, "time_on_trial_ms": 12345, "comment": None}

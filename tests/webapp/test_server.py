@@ -32,7 +32,7 @@ def _body(trial: dict) -> dict:
     labels = [c["label"] for c in trial["conditions"]]
     ratings = {label: round(0.1 + 0.8 * i / len(labels), 2) for i, label in enumerate(labels)}
     ratings[labels[-1]] = 1.0
-    return {"ratings": ratings, "plays": {label: 1 for label in labels}, "time_on_trial_ms": 1000}
+    return {"ratings": ratings, "plays": dict.fromkeys(labels, 1), "time_on_trial_ms": 1000}
 
 
 def test_acknowledged_ratings_survive_kill_9(server_process, tmp_path):

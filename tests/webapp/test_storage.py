@@ -140,3 +140,29 @@ def test_bad_sqlite_synchronous_setting_is_refused(make_app):
         ValueError, match="SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL, got 'OFF'"
     ):
         make_app(SQLITE_SYNCHRONOUS="OFF")
+
+
+def test_a_busy_database_answers_503_saves_nothing_and_the_retry_lands(
+    make_app, rater_client, submission
+):
+    from webapp.db import _sqlite_write_lock
+
+    app = make_app(SQLITE_BUSY_TIMEOUT_MS=200)
+    rater = rater_client(app.test_client())
+    trial_id = rater.status()["trial_ids"][0]
+    body = submission(rater.trial(trial_id))
+    with app.app_context():
+        lock = _sqlite_write_lock(db.engine)
+    assert lock.acquire()  # another writer of this process holds the write slot
+    try:
+        response = rater.submit(trial_id, body)
+    finally:
+        lock.release()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert "nothing was saved" in response.get_json()["error"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Rating)) == 0
+    retry = rater.submit(trial_id, body)
+    assert retry.status_code == 200 and retry.get_json()["resubmitted"] is False
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Rating)) == len(body["ratings"])
