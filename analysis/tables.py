@@ -33,7 +33,7 @@ _LATEX_SPECIALS = {
 def format_value(value, column: str) -> str:
     """One cell as text for people; ``column`` decides p-value formatting (``p_*``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return "\N{EN DASH}"
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, numbers.Integral):

@@ -50,7 +50,7 @@ def audio_info(path: str | os.PathLike) -> tuple[int, int, int]:
     path = Path(path)
     try:
         info = sf.info(str(path))
-    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError or OSError
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioError(f"cannot read audio file {path}: {exc}") from None
     return int(info.samplerate), int(info.channels), int(info.frames)
 
@@ -82,7 +82,7 @@ def read_audio(
         raise AudioError(f"audio file not found: {path}")
     try:
         data, file_rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
-    except Exception as exc:
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
         raise AudioError(f"cannot read audio file {path}: {exc}") from None
     audio = np.ascontiguousarray(data.T)
     if mono:

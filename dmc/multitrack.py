@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dmc.audio import audio_info, integrated_loudness, read_audio, resample, SILENCE_LUFS
+from dmc.audio import SILENCE_LUFS, audio_info, integrated_loudness, read_audio, resample
 from dmc.roles import check_role
 
 
@@ -134,7 +134,7 @@ class Song:
         audio = self.target.read(self.sample_rate, start, n)
         return audio if audio.shape[0] == 2 else np.repeat(audio[:1], 2, axis=0)
 
-    def excerpt(self, start: int, num_samples: int) -> "Song":
+    def excerpt(self, start: int, num_samples: int) -> Song:
         """A new in-memory song holding ``num_samples`` from ``start`` of every track and the target."""
         if start < 0 or start + num_samples > self.num_samples:
             raise ValueError(
@@ -150,7 +150,7 @@ class Song:
         return replace(self, tracks=tracks, num_samples=num_samples, target=target,
                        metadata={**self.metadata, "excerpt_start": start})
 
-    def load(self) -> "Song":
+    def load(self) -> Song:
         """The whole song in memory."""
         return self.excerpt(0, self.num_samples)
 

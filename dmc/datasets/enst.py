@@ -139,7 +139,7 @@ def load_enst(
 
 
 def _take_song(
-    take: _Take, mic_dirs: dict[str, Path | None], target: str, sample_rate: int | None, notes: "_Notes"
+    take: _Take, mic_dirs: dict[str, Path | None], target: str, sample_rate: int | None, notes: _Notes
 ) -> Song:
     files: dict[str, Path] = {target: take.target_path}
     missing = []

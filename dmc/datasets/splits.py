@@ -6,8 +6,8 @@ import json
 import random
 import re
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 
 def split_ids(

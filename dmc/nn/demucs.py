@@ -23,7 +23,7 @@ write from the paper's description; nothing is vendored.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 
 from dmc import SAMPLE_RATE
+from dmc.checkpoint import load_model
 from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.inference import CHECKPOINT_DIR
-from dmc.checkpoint import load_model
 from dmc.losses import ConsoleLoss, StereoSumDifferenceLoss, SwapInvariantStereoLoss
 from dmc.train import cli
 from dmc.train.data import ConsoleSegments, batch_indices, collate_tracks, fixed_items

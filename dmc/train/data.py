@@ -220,7 +220,7 @@ class EffectTriples(Dataset):
         self.sample_rate = self.songs[0].sample_rate
         self.segment_samples = segment_samples
         self.gain_range_db = gain_range_db
-        self.bypass = {group: bypass_probability for group in ("eq", "compressor", "reverb")}
+        self.bypass = dict.fromkeys(("eq", "compressor", "reverb"), bypass_probability)
         self.length = length
         self.seed = seed
 

@@ -4,7 +4,13 @@ import torch
 
 from dmc.audio import db_to_gain
 from dmc.effects.chain import constant_power_pan, mix, process_channel
-from dmc.effects.params import CHANNEL_STRIP, TASK_PARAMETERS, TCN_PARAMETERS, expand_to_strip, task_parameters
+from dmc.effects.params import (
+    CHANNEL_STRIP,
+    TASK_PARAMETERS,
+    TCN_PARAMETERS,
+    expand_to_strip,
+    task_parameters,
+)
 
 SR = 44100
 

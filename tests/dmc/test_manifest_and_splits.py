@@ -4,7 +4,15 @@ import pytest
 
 from dmc.datasets import DatasetError, load_songs
 from dmc.datasets.splits import split_ids
-from dmc.manifest import Condition, Manifest, ManifestError, PassageEntry, latest_manifest_path, load_manifest, remember_latest
+from dmc.manifest import (
+    Condition,
+    Manifest,
+    ManifestError,
+    PassageEntry,
+    latest_manifest_path,
+    load_manifest,
+    remember_latest,
+)
 
 
 def _manifest():

@@ -69,7 +69,7 @@ def rated_database(tmp_path):
                 ratings[condition["label"]] = float(np.clip(quality + rng.normal(0, 0.07), 0, 1))
             top = max(ratings, key=ratings.get)
             ratings[top] = 1.0
-            body = {"ratings": ratings, "plays": {k: 1 for k in ratings}, "time_on_trial_ms": 5000,
+            body = {"ratings": ratings, "plays": dict.fromkeys(ratings, 1), "time_on_trial_ms": 5000,
                     "comment": None}
             response = client.post(f"/api/raters/{token}/trials/{trial_id}", json=body)
             assert response.status_code == 200, response.get_json()

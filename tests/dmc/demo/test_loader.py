@@ -36,7 +36,7 @@ def test_every_test_song_holds_a_ten_second_passage(drum_test_songs, full_test_s
     for song in [*drum_test_songs, *full_test_songs]:
         (passage,) = find_passages(song, 10.0)
         start, length = passage.sample_range(song.sample_rate)
-        assert 0 <= start and start + length <= song.num_samples
+        assert start >= 0 and start + length <= song.num_samples
 
 
 def test_a_second_load_reads_the_cache(drum_test_songs, demo_cache_dir):

@@ -133,7 +133,7 @@ def write_enst(root, seconds: float = 3.0, sample_rate: int = 44100) -> None:
         audio = root / f"drummer_{drummer}" / "audio"
         n = int(seconds * sample_rate)
         mics = np.concatenate([synthetic_tracks(seconds, seed=drummer, sample_rate=sample_rate)] * 2)[:, :n]
-        for (name, _, folders), track in zip(ENST_CHANNELS, mics):
+        for (_, _, folders), track in zip(ENST_CHANNELS, mics):
             (audio / folders[0]).mkdir(parents=True, exist_ok=True)
             sf.write(audio / folders[0] / "001_phrase_rock.wav", track, sample_rate, subtype="FLOAT")
         staged = GainStaging().apply(mics, sample_rate)
