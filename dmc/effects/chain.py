@@ -8,10 +8,18 @@ panner, like one channel of a console: gain -> EQ (low shelf, three peaks, high 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from pedalboard import Compressor, Gain, HighShelfFilter, LowShelfFilter, PeakFilter, Pedalboard, Reverb
+from pedalboard import (
+    Compressor,
+    Gain,
+    HighShelfFilter,
+    LowShelfFilter,
+    PeakFilter,
+    Pedalboard,
+    Reverb,
+)
 
 from dmc.effects.params import CHANNEL_STRIP, ParameterSpace
 

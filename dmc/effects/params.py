@@ -14,8 +14,8 @@ normalised value are equal musical steps.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -113,7 +113,7 @@ class ParameterSpace:
         except KeyError:
             raise KeyError(f"unknown parameter {name!r}; known: {', '.join(self.names)}") from None
 
-    def subset(self, names: Iterable[str]) -> "ParameterSpace":
+    def subset(self, names: Iterable[str]) -> ParameterSpace:
         return ParameterSpace([self[name] for name in names])
 
     def select(self, values, names: Iterable[str]):

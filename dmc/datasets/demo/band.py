@@ -168,7 +168,7 @@ def play(rng: np.random.Generator, duration_seconds: float, genre_name: str | No
     recording = drumkit.record(drumkit.render_sources(hits, kit, num_samples), drum_set, rng)
     channels = dict(recording.channels)
     roles = {name: drumkit.CHANNEL_ROLES[name] for name in drum_set}
-    instruments = {name: kit.name for name in drum_set}
+    instruments = dict.fromkeys(drum_set, kit.name)
     for name, role, instrument, notes in lines:
         channels[name] = render_part(notes, instrument, RELEASE_SECONDS[role], num_samples)
         roles[name] = role

@@ -3,8 +3,10 @@
 Layout: ``<cache_dir>/demo-v<GENERATOR_VERSION>/<task>/<split>/<song_id>/`` holding one
 16-bit FLAC per track, ``target.flac`` and ``meta.json``. ``meta.json`` carries a
 fingerprint of everything the audio depends on (the shipped assets, the generator's and
-the effect chain's source code, the pedalboard version); a song whose fingerprint
-differs from the running code's is stale and is generated again.
+the effect chain's code, the pedalboard version); a song whose fingerprint differs from
+the running code's is stale and is generated again. The code enters the fingerprint as
+its syntax tree without docstrings, so comments, docstrings and reformatting do not
+throw away gigabytes of generated audio.
 
 Songs are written into a hidden temporary folder next to their final place and renamed
 into it only when complete (``meta.json`` last), so a generation killed half-way never
@@ -13,6 +15,7 @@ leaves a song that later loads.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
@@ -58,8 +61,23 @@ def fingerprint() -> str:
     digest.update(assets.assets_fingerprint().encode())
     for path in _SOURCE_FILES:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        digest.update(code_digest(path.read_text(encoding="utf-8")).encode())
     return digest.hexdigest()[:16]
+
+
+def code_digest(source: str) -> str:
+    """SHA-256 of Python source as its syntax tree, less comments, docstrings and layout."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                node.body = node.body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
 def song_dir(root: Path, task: str, split: str, index: int) -> Path:

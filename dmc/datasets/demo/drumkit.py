@@ -230,7 +230,7 @@ def raw_gains(
     draws = rng.random(len(units))
     if len(units) > 1:
         draws = (draws - draws.min()) / max(draws.max() - draws.min(), 1e-9)
-    gains = {n: 0.0 for n in names}
+    gains = dict.fromkeys(names, 0.0)
     for unit, u in zip(units, draws):
         gain = top - spread * float(u) - unit_loudness[unit]
         if unit == "overheads":

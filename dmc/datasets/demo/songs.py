@@ -103,7 +103,7 @@ def generate_song(task: str, split: str, index: int) -> Song:
         recording = drumkit.record(sources, drumkit.DRUM_CHANNELS, mic_rng)
         channels = recording.channels
         roles = dict(drumkit.CHANNEL_ROLES)
-        instruments = {name: kit.name for name in channels}
+        instruments = dict.fromkeys(channels, kit.name)
         facts |= {"kit": kit.name, "kit_tuning_semitones": kit.tuning, "mics": recording.metadata}
         positions = recording.metadata["positions_m"]
     else:

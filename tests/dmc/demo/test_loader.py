@@ -106,3 +106,11 @@ def test_a_cache_dir_that_is_a_file_is_named(tmp_path):
     blocker.write_text("x")
     with pytest.raises(DatasetError, match="not-a-folder"):
         load_demo("drums", "test", cache_dir=blocker, num_songs=1)
+
+
+def test_the_code_fingerprint_ignores_comments_docstrings_and_layout():
+    code = 'def gain(x):\n    """Why."""\n    return x * 2  # twice\n'
+    same = "def gain(x):\n    return (\n        x * 2\n    )\n"
+    other = "def gain(x):\n    return x * 3\n"
+    assert cache.code_digest(code) == cache.code_digest(same)
+    assert cache.code_digest(code) != cache.code_digest(other)
