@@ -130,23 +130,26 @@ class ConsoleMixer:
             raise ValueError(
                 f"tracks must be a non-empty (tracks, samples) array, got shape {tracks.shape}"
             )
-        if not np.all(np.isfinite(tracks)):
-            raise ValueError("tracks contain NaN or infinite samples")
-        length = tracks.shape[1]
-        work = (
-            resample(tracks, sample_rate, self.sample_rate)
-            if sample_rate != self.sample_rate
-            else tracks
-        )
+        work = _at_model_rate(tracks, sample_rate, self.sample_rate)
         params = self.predict_parameters(work)
-        audio = self.render(work, params)
-        if sample_rate != self.sample_rate:
-            audio = resample(audio, self.sample_rate, sample_rate)
-        audio = _fit_length(audio, length)
+        audio = _at_caller_rate(self.render(work, params), self.sample_rate, sample_rate, tracks)
         return MixResult(audio, [self.space.to_dict(row) for row in params])
 
 
-def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
+def _at_model_rate(tracks: np.ndarray, sample_rate: int, model_rate: int) -> np.ndarray:
+    """Finite-checked tracks resampled to the model's rate (the Mixers' shared input path)."""
+    if not np.all(np.isfinite(tracks)):
+        raise ValueError("tracks contain NaN or infinite samples")
+    return resample(tracks, sample_rate, model_rate) if sample_rate != model_rate else tracks
+
+
+def _at_caller_rate(
+    audio: np.ndarray, model_rate: int, sample_rate: int, tracks: np.ndarray
+) -> np.ndarray:
+    """A mix back at the caller's rate, trimmed or padded to the input tracks' length."""
+    if sample_rate != model_rate:
+        audio = resample(audio, model_rate, sample_rate)
+    length = tracks.shape[-1]
     if audio.shape[-1] >= length:
         return audio[..., :length]
     return np.pad(audio, ((0, 0), (0, length - audio.shape[-1])))
@@ -235,14 +238,7 @@ class DemucsBaselineMixer:
                 f"the demucs baseline mixes exactly {expected} tracks, ({expected}, samples) in "
                 f"the order of dmc.nn.demucs.DRUM_TRACK_ORDER; got shape {tracks.shape}"
             )
-        if not np.all(np.isfinite(tracks)):
-            raise ValueError("tracks contain NaN or infinite samples")
-        length = tracks.shape[1]
-        work = (
-            resample(tracks, sample_rate, self.sample_rate)
-            if sample_rate != self.sample_rate
-            else tracks
-        )
+        work = _at_model_rate(tracks, sample_rate, self.sample_rate)
 
         def run(block: torch.Tensor) -> torch.Tensor:
             return self.model(block[None].to(self.device))[0].cpu()
@@ -254,9 +250,7 @@ class DemucsBaselineMixer:
             self.overlap_samples,
             self.context_samples,
         ).numpy()
-        if sample_rate != self.sample_rate:
-            audio = resample(audio, self.sample_rate, sample_rate)
-        return MixResult(_fit_length(audio, length), None)
+        return MixResult(_at_caller_rate(audio, self.sample_rate, sample_rate, tracks), None)
 
 
 def load_demucs(

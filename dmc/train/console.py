@@ -23,7 +23,13 @@ from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.inference import CHECKPOINT_DIR
 from dmc.losses import ConsoleLoss, StereoSumDifferenceLoss, SwapInvariantStereoLoss
 from dmc.train import cli
-from dmc.train.data import ConsoleSegments, batch_indices, collate_tracks, fixed_items
+from dmc.train.data import (
+    VAL_SEED_OFFSET,
+    ConsoleSegments,
+    batch_indices,
+    collate_tracks,
+    fixed_items,
+)
 from dmc.train.loop import TrainingError, command_line, train
 
 VAL_BATCH = 4
@@ -52,7 +58,7 @@ class ConsoleRecipe:
         self.task = console.task
         self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed)
         self.val_items = fixed_items(
-            ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items
+            ConsoleSegments(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET), val_items
         )
         self.batch_size = batch_size
         self.objective = ConsoleLoss(w_stereo)

@@ -289,6 +289,11 @@ class RoleExcerpts(Dataset):
         return {"audio": torch.from_numpy(excerpt.astype(np.float32)), "role": torch.tensor(role)}
 
 
+#: Validation datasets are built with ``seed + VAL_SEED_OFFSET``: the same songs' data
+#: seeded apart from training, and equal across recipes so their validation sets match.
+VAL_SEED_OFFSET = 7919
+
+
 def batch_indices(step: int, rank: int, world_size: int, batch_size: int) -> list[int]:
     """Dataset indices of one process's batch at ``step``: disjoint across ranks and steps."""
     first = (step * world_size + rank) * batch_size

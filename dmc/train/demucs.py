@@ -28,7 +28,14 @@ from dmc.datasets.enst import silent_track
 from dmc.losses import StereoSumDifferenceLoss
 from dmc.nn.demucs import DRUM_SLOT_ROLES, DRUM_TRACK_ORDER, DemucsMixer, drum_slots
 from dmc.train import cli
-from dmc.train.data import ConsoleSegments, StagedSong, batch_indices, collate_tracks, fixed_items
+from dmc.train.data import (
+    VAL_SEED_OFFSET,
+    ConsoleSegments,
+    StagedSong,
+    batch_indices,
+    collate_tracks,
+    fixed_items,
+)
 from dmc.train.loop import TrainingError, command_line, train
 
 VAL_BATCH = 4
@@ -76,7 +83,7 @@ class DemucsRecipe:
         segment_samples: length of every training and validation segment.
         batch_size: segments per step.
         val_items: fixed validation segments.
-        seed: data seed (validation segments use ``seed + 7919``, as the console's do).
+        seed: data seed (validation segments use ``seed + VAL_SEED_OFFSET``, as the console's do).
         config: the resolved configuration stored with the run.
     """
 
@@ -97,7 +104,7 @@ class DemucsRecipe:
         self.untrained = copy.deepcopy(model).eval()
         self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed)
         self.val_items = fixed_items(
-            ConsoleSegments(val_songs, segment_samples, seed=seed + 7919), val_items
+            ConsoleSegments(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET), val_items
         )
         self.batch_size = batch_size
         self.criterion = StereoSumDifferenceLoss()

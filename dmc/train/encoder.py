@@ -17,7 +17,7 @@ from torch import nn
 from dmc import SAMPLE_RATE
 from dmc.nn.encoder import TrackEncoder
 from dmc.train import cli
-from dmc.train.data import RoleExcerpts, batch_indices, fixed_items
+from dmc.train.data import VAL_SEED_OFFSET, RoleExcerpts, batch_indices, fixed_items
 from dmc.train.loop import command_line, train
 
 
@@ -51,7 +51,7 @@ class EncoderRecipe:
         torch.manual_seed(seed)
         self.model = RoleClassifier(TrackEncoder(**encoder_kwargs))
         self.train_data = RoleExcerpts(train_songs, segment_samples, seed=seed)
-        self.val_data = RoleExcerpts(val_songs, segment_samples, seed=seed + 7919)
+        self.val_data = RoleExcerpts(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET)
         self.val_items = fixed_items(self.val_data, val_items)
         self.batch_size = batch_size
         self.config = config or {"model": encoder_kwargs}

@@ -83,7 +83,7 @@ def emulation_table(
 
     from dmc.checkpoint import load_model
     from dmc.losses import EmulationLoss
-    from dmc.train.data import EffectTriples
+    from dmc.train.data import VAL_SEED_OFFSET, EffectTriples
 
     tcn = load_model(tcn_path)
     songs = staged_songs(data, ["drums", "full"], "val", root, num_songs, False)
@@ -93,7 +93,7 @@ def emulation_table(
         "| --- | ---: | ---: | ---: |",
     ]
     for name, active in EMULATION_CASES.items():
-        triples = EffectTriples(songs, round(seconds * tcn.sample_rate), seed=seed + 7919)
+        triples = EffectTriples(songs, round(seconds * tcn.sample_rate), seed=seed + VAL_SEED_OFFSET)
         triples.bypass = {g: float(g not in active) for g in ("eq", "compressor", "reverb")}
         batch = [triples[i] for i in range(items)]
         stacked = {k: torch.stack([b[k] for b in batch]) for k in batch[0]}

@@ -17,7 +17,7 @@ from dmc import SAMPLE_RATE
 from dmc.losses import EmulationLoss
 from dmc.nn.tcn import PRESETS, TCN, preset
 from dmc.train import cli
-from dmc.train.data import EffectTriples, batch_indices, fixed_items
+from dmc.train.data import VAL_SEED_OFFSET, EffectTriples, batch_indices, fixed_items
 from dmc.train.loop import command_line, train
 
 
@@ -42,7 +42,7 @@ class TransformRecipe:
         self.model = TCN(**tcn_kwargs)
         self.train_data = EffectTriples(train_songs, segment_samples, seed=seed)
         self.val_items = fixed_items(
-            EffectTriples(val_songs, segment_samples, seed=seed + 7919), val_items
+            EffectTriples(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET), val_items
         )
         self.batch_size = batch_size
         self.criterion = EmulationLoss(w_time=w_time)
