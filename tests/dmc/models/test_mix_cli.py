@@ -37,26 +37,18 @@ def checkpoints(tiny, tmp_path):
     }
 
 
+def _mix(song_dir, task, checkpoint, out, *options) -> int:
+    """``python -m dmc.mix SONG_DIR --task T --checkpoint C --out OUT [options]``, in process."""
+    argv = [str(song_dir), "--task", task, "--checkpoint", str(checkpoint), "--out", str(out)]
+    return main(argv + [str(o) for o in options])
+
+
 def test_mix_writes_a_wav_of_the_tracks_length_and_readable_parameters(
     song_dir, checkpoints, tmp_path, capsys
 ):
     out, params = tmp_path / "mix.wav", tmp_path / "params.json"
     assert (
-        main(
-            [
-                str(song_dir),
-                "--task",
-                "full",
-                "--checkpoint",
-                str(checkpoints["full"]),
-                "--out",
-                str(out),
-                "--params",
-                str(params),
-                "--device",
-                "cpu",
-            ]
-        )
+        _mix(song_dir, "full", checkpoints["full"], out, "--params", params, "--device", "cpu")
         == 0
     )
     info = sf.info(str(out))
@@ -82,19 +74,7 @@ def test_mix_writes_a_wav_of_the_tracks_length_and_readable_parameters(
 
 def test_edited_parameters_render_through_tcn_and_chain(song_dir, checkpoints, tmp_path):
     params = tmp_path / "params.json"
-    main(
-        [
-            str(song_dir),
-            "--task",
-            "drums",
-            "--checkpoint",
-            str(checkpoints["drums"]),
-            "--out",
-            str(tmp_path / "a.wav"),
-            "--params",
-            str(params),
-        ]
-    )
+    _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "a.wav", "--params", params)
     document = json.loads(params.read_text())
     for entry in document["tracks"]:
         entry["params"] = {"gain_db": 0.0, "pan": "L100"}
@@ -105,24 +85,8 @@ def test_edited_parameters_render_through_tcn_and_chain(song_dir, checkpoints, t
     renders = {}
     for renderer in ("tcn", "chain"):
         out = tmp_path / f"{renderer}.wav"
-        assert (
-            main(
-                [
-                    str(song_dir),
-                    "--task",
-                    "drums",
-                    "--checkpoint",
-                    str(checkpoints["drums"]),
-                    "--out",
-                    str(out),
-                    "--from-params",
-                    str(edited),
-                    "--renderer",
-                    renderer,
-                ]
-            )
-            == 0
-        )
+        options = ("--from-params", edited, "--renderer", renderer)
+        assert _mix(song_dir, "drums", checkpoints["drums"], out, *options) == 0
         renders[renderer], _ = read_audio(out)
     source, _ = read_audio(song_dir / "03_kick_in.wav")
     expected_right = source[0] * db_to_gain(kick["staging_gain_db"] - 6.0)
@@ -167,19 +131,7 @@ def test_bad_inputs_give_one_clear_line_and_a_nonzero_exit(tmp_path, song_dir, c
 
 def test_bad_pan_in_edited_file_names_track_and_value(song_dir, checkpoints, tmp_path, capsys):
     params = tmp_path / "p.json"
-    main(
-        [
-            str(song_dir),
-            "--task",
-            "drums",
-            "--checkpoint",
-            str(checkpoints["drums"]),
-            "--out",
-            str(tmp_path / "a.wav"),
-            "--params",
-            str(params),
-        ]
-    )
+    _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "a.wav", "--params", params)
     document = json.loads(params.read_text())
     document["tracks"][1]["params"]["pan"] = "X7"
     params.write_text(json.dumps(document))
