@@ -21,7 +21,7 @@ from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.inference import CHECKPOINT_DIR
-from dmc.losses import ConsoleLoss, StereoSumDifferenceLoss, SwapInvariantStereoLoss
+from dmc.losses import ConsoleLoss
 from dmc.train import cli
 from dmc.train.data import (
     VAL_SEED_OFFSET,
@@ -62,8 +62,9 @@ class ConsoleRecipe:
         )
         self.batch_size = batch_size
         self.objective = ConsoleLoss(w_stereo)
-        self.criterion = StereoSumDifferenceLoss()  # validation: comparable across objectives
-        self.stereo_criterion = SwapInvariantStereoLoss()
+        # Validation reports both terms on their own, comparable across objectives.
+        self.criterion = self.objective.sum_difference
+        self.stereo_criterion = self.objective.stereo
         self.seed = seed
         self.config = config or {"model": console.init_kwargs}
 
@@ -198,7 +199,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--init",
         type=Path,
         default=None,
-        help="start from this console checkpoint's weights (same task), e.g. to fine-tune",
+        help="start from this console checkpoint's weights (same task), e.g. to fine-tune; "
+        "for full, its TCN comes from that checkpoint too",
     )
     parser.add_argument(
         "--tcn-warmup-steps",
