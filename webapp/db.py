@@ -104,19 +104,17 @@ def write_session() -> Iterator[Session]:
     engine = _write_engines.get(base)
     if engine is None:
         engine = _write_engines.setdefault(base, base.execution_options(**{_IMMEDIATE: True}))
-    if base.dialect.name != "sqlite":
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            yield session
-        return
-    lock = _sqlite_write_lock(base)
-    timeout_s = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000) / 1000
-    if not lock.acquire(timeout=timeout_s):
-        raise DatabaseBusyError(f"no database write slot within {timeout_s:g} s")
+    lock = _sqlite_write_lock(base) if base.dialect.name == "sqlite" else None
+    if lock is not None:
+        timeout_s = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000) / 1000
+        if not lock.acquire(timeout=timeout_s):
+            raise DatabaseBusyError(f"no database write slot within {timeout_s:g} s")
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _sqlite_write_lock(engine: Engine) -> threading.Lock:
