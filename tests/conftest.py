@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 SAMPLE_RATE = 44100
+
+# Compiling the TCN's fused kernels costs seconds per new shape; tests run them eagerly
+# (same numbers) except where a test switches compiling on to check it.
+os.environ.setdefault("DMC_COMPILE", "0")
 
 
 @pytest.fixture(autouse=True)

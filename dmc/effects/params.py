@@ -237,6 +237,34 @@ CHANNEL_STRIP = ParameterSpace(
 EFFECT_GROUPS = ("eq", "compressor", "reverb")
 TCN_PARAMETERS = ParameterSpace([p for p in CHANNEL_STRIP if p.group in EFFECT_GROUPS])
 
+#: Per effect group, the controls whose neutral values switch the effect off whatever
+#: the others say: an EQ with every gain at 0 dB, a compressor at ratio 1 without
+#: make-up gain, a reverb with no wet path and unity dry.
+EFFECT_SWITCHES = {
+    "eq": tuple(p.name for p in TCN_PARAMETERS if p.group == "eq" and p.name.endswith("gain_db")),
+    "compressor": ("comp_ratio", "comp_makeup_db"),
+    "reverb": ("reverb_wet", "reverb_dry"),
+}
+
+
+def effect_activity(normalized: torch.Tensor) -> torch.Tensor:
+    """How far each effect group is from doing nothing, ``(..., 22)`` -> ``(..., 3)`` in [0, 1].
+
+    Per group (:data:`EFFECT_GROUPS` order), the largest distance of a switch control
+    (:data:`EFFECT_SWITCHES`) from its neutral value, as a fraction of the farthest it
+    can go: 0 exactly when the group is off, 1 at a range end (+-12 dB, ratio 10, wet 1).
+    """
+    columns = []
+    for group in EFFECT_GROUPS:
+        distances = []
+        for name in EFFECT_SWITCHES[group]:
+            neutral = float(TCN_PARAMETERS[name].normalize(TCN_PARAMETERS[name].default))
+            span = max(neutral, 1.0 - neutral)
+            distances.append((normalized[..., TCN_PARAMETERS.index(name)] - neutral).abs() / span)
+        columns.append(torch.stack(distances, dim=-1).amax(dim=-1))
+    return torch.stack(columns, dim=-1)
+
+
 #: The parameters the console predicts per task: the paper's ENST "basic mixing" task
 #: controls gain and pan only; "full" mixing controls the whole strip.
 TASK_PARAMETERS = {

@@ -21,6 +21,9 @@ from torch import nn
 
 from dmc import SAMPLE_RATE
 from dmc.checkpoint import register_model
+from dmc.effects.params import TCN_PARAMETERS, effect_activity
+from dmc.nn.conv import dilated_conv1d
+from dmc.nn.fused import norm_film_prelu_residual
 
 #: Named configurations. The paper's TCN-10/20/30 differ in depth only; the dilation
 #: pattern restarts every 10 blocks, so each 10 blocks add ~14.3k samples of context.
@@ -31,6 +34,7 @@ PRESETS: dict[str, dict] = {
         "channels": 32,
         "dilation_growth": 2,
         "dilation_cycle": 10,
+        "neutral_gate": True,
     },
     "tcn20": {
         "num_blocks": 20,
@@ -38,6 +42,7 @@ PRESETS: dict[str, dict] = {
         "channels": 32,
         "dilation_growth": 2,
         "dilation_cycle": 10,
+        "neutral_gate": True,
     },
     "tcn30": {
         "num_blocks": 30,
@@ -45,6 +50,7 @@ PRESETS: dict[str, dict] = {
         "channels": 32,
         "dilation_growth": 2,
         "dilation_cycle": 10,
+        "neutral_gate": True,
     },
 }
 
@@ -91,6 +97,11 @@ class TCNBlock(nn.Module):
     The BatchNorm has no affine terms because FiLM supplies the scale and shift; the
     convolution is zero-padded on both sides (non-causal), so output sample ``t`` sees
     input samples ``t - (k-1)d/2 .. t + (k-1)d/2``.
+
+    Two implementations of the same numbers: :meth:`forward` (the fast one: the
+    convolution of :func:`dmc.nn.conv.dilated_conv1d` and one fused, compiled pass for
+    everything after it) and :meth:`forward_reference` (plain ``nn`` modules, the
+    definition the fast one is tested against).
     """
 
     def __init__(
@@ -109,39 +120,37 @@ class TCNBlock(nn.Module):
             else nn.Conv1d(in_channels, out_channels, 1, bias=False)
         )
 
-    #: From this dilation on, the convolution runs on time-folded input (see ``_dilated_conv``).
-    FOLD_FROM_DILATION = 16
-
     @property
     def context(self) -> int:
         return (self.kernel_size - 1) * self.dilation
 
-    def _dilated_conv(self, x: torch.Tensor) -> torch.Tensor:
-        """The zero-padded dilated convolution, computed the fast way for large dilations.
-
-        A convolution with dilation d equals an undilated one over the d interleaved
-        sub-sequences ``x[r::d]``; folding them into the batch gives the same numbers,
-        and on CPUs PyTorch's backward pass of the undilated form is about twice as fast.
-        """
-        left, right = self.context // 2, self.context - self.context // 2
-        d = self.dilation
-        if d < self.FOLD_FROM_DILATION:
-            return self.conv(F.pad(x, (left, right)))
-        batch, channels, length = x.shape
-        padded = F.pad(x, (left, right + (-(length + self.context)) % d))
-        steps = padded.shape[-1] // d
-        folded = (
-            padded.reshape(batch, channels, steps, d)
-            .permute(0, 3, 1, 2)
-            .reshape(batch * d, channels, steps)
-        )
-        y = F.conv1d(folded, self.conv.weight)  # same weights, dilation 1
-        y = y.reshape(batch, d, y.shape[1], y.shape[2]).permute(0, 2, 3, 1)
-        return y.reshape(batch, y.shape[1], -1)[..., :length]
-
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        y = self.act(self.film(self.norm(self._dilated_conv(x)), cond))
-        return y + self.residual(x)
+        h = dilated_conv1d(x, self.conv.weight, self.dilation)
+        gamma, beta = self.film.proj(cond).chunk(2, dim=1)
+        norm = self.norm
+        y, mean, var = norm_film_prelu_residual(
+            h,
+            gamma,
+            beta,
+            norm.running_mean,
+            norm.running_var,
+            norm.eps,
+            self.act.weight.view(1, -1, 1),
+            self.residual(x),
+            self.training,
+        )
+        if self.training:  # BatchNorm1d's running statistics: unbiased variance, momentum
+            count = h.shape[0] * h.shape[2]
+            with torch.no_grad():
+                norm.num_batches_tracked.add_(1)
+                norm.running_mean.lerp_(mean, norm.momentum)
+                norm.running_var.lerp_(var * (count / (count - 1)), norm.momentum)
+        return y
+
+    def forward_reference(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        left = self.context // 2
+        h = self.conv(F.pad(x, (left, self.context - left)))
+        return self.act(self.film(self.norm(h), cond)) + self.residual(x)
 
 
 @register_model
@@ -166,7 +175,17 @@ class TCN(nn.Module):
             the normalised features are near unit scale; Adam moves every output weight by
             about the learning rate, so without this the first steps add noise as loud as
             the signal. Default: 30.
+        neutral_gate (bool): scale the network's correction by how far the effects are
+            from neutral, ``tanh(activity / gate_width)`` (see
+            :func:`dmc.effects.params.effect_activity`), so at neutral settings the output
+            *is* the input, by construction rather than by training. Needs the 22
+            :data:`TCN_PARAMETERS` and ``input_skip``. Default: False (the presets set it).
+        gate_width (float): activity at which the gate reaches tanh(1) = 0.76; an EQ band
+            at +-1.2 dB or a reverb at wet 0.1 is that far. Default: 0.1.
         sample_rate (int): rate it was trained at (Hz), stored as metadata. Default: 44100.
+
+    Two implementations compute the same numbers: the fast one (default) and the plain
+    ``nn`` reference (``tcn.reference = True``), which the tests compare.
 
     Shape:
         audio ``(batch, 1, samples)``, params ``(batch, num_params)`` in [0, 1] -> ``(batch, 1, samples)``.
@@ -184,6 +203,8 @@ class TCN(nn.Module):
         cond_dims: Sequence[int] = (32, 64, 128),
         input_skip: bool = True,
         internal_gain_db: float = 30.0,
+        neutral_gate: bool = False,
+        gate_width: float = 0.1,
         sample_rate: int = SAMPLE_RATE,
     ):
         super().__init__()
@@ -195,7 +216,18 @@ class TCN(nn.Module):
             dilations = [dilation_growth ** (n % dilation_cycle) for n in range(num_blocks)]
         if len(dilations) != num_blocks or any(d < 1 for d in dilations):
             raise ValueError(f"need {num_blocks} positive dilations, got {list(dilations)}")
+        if neutral_gate and (num_params != len(TCN_PARAMETERS) or not input_skip):
+            raise ValueError(
+                f"neutral_gate needs the {len(TCN_PARAMETERS)} effect parameters and input_skip, "
+                f"got num_params={num_params}, input_skip={input_skip}"
+            )
+        if gate_width <= 0:
+            raise ValueError(f"gate_width must be positive, got {gate_width}")
         self.num_params = num_params
+        self.neutral_gate = neutral_gate
+        self.gate_width = gate_width
+        #: Run the plain ``nn`` modules instead of the fast path (same numbers; for tests).
+        self.reference = False
         self.sample_rate = sample_rate
         self.input_skip = input_skip
         self.internal_gain = 10.0 ** (internal_gain_db / 20.0)
@@ -245,6 +277,13 @@ class TCN(nn.Module):
         cond = self.cond(params)
         x = audio * self.internal_gain
         for block in self.blocks:
-            x = block(x, cond)
+            x = block.forward_reference(x, cond) if self.reference else block(x, cond)
         out = self.output(x) / self.internal_gain
+        if self.neutral_gate:
+            out = out * self.gate(params).view(-1, 1, 1)
         return out + audio if self.input_skip else out
+
+    def gate(self, params: torch.Tensor) -> torch.Tensor:
+        """``(batch,)`` weight of the correction: 0 at neutral settings, towards 1 beyond."""
+        activity = effect_activity(params).sum(dim=-1)
+        return torch.tanh(activity / self.gate_width)

@@ -13,7 +13,7 @@ import torch
 from dmc import SAMPLE_RATE
 from dmc.datasets import DATASETS, load_songs
 from dmc.train.data import StagedSong, stage_songs
-from dmc.train.loop import LoopConfig
+from dmc.train.loop import LR_SCHEDULES, LoopConfig
 
 
 def add_loop_arguments(
@@ -32,6 +32,15 @@ def add_loop_arguments(
         "--steps", type=int, default=steps, help=f"optimiser steps (default {steps})"
     )
     group.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr:g})")
+    group.add_argument(
+        "--lr-schedule",
+        default="constant",
+        choices=LR_SCHEDULES,
+        help="constant, or cosine: linear warm-up, then down to lr/10 at --steps",
+    )
+    group.add_argument(
+        "--warmup-steps", type=int, default=0, help="warm-up steps of --lr-schedule cosine"
+    )
     group.add_argument(
         "--batch-size",
         type=int,
@@ -124,6 +133,8 @@ def loop_config(args: argparse.Namespace, default_run_dir: str) -> LoopConfig:
         run_dir=args.run_dir or Path("runs") / default_run_dir,
         steps=args.steps,
         lr=args.lr,
+        lr_schedule=args.lr_schedule,
+        warmup_steps=args.warmup_steps,
         grad_clip=args.grad_clip or None,
         val_every=args.val_every,
         save_every=args.save_every,
