@@ -4,6 +4,11 @@
 - ``enst``: ENST-Drums read from its published layout (drums task).
 - ``medleydb``: MedleyDB read from its published layout (full task).
 
+and clean single sources behind ``load_sources(data, split, root)``, for the
+transformation network (its pre-training and the emulation table):
+
+- ``signaltrain``: the clean inputs of SignalTrain LA2A, read from its published layout.
+
 Every loader returns :class:`dmc.multitrack.Song` objects whose tracks point at files,
 so listing a dataset reads no audio.
 """
@@ -15,6 +20,8 @@ from pathlib import Path
 from dmc.multitrack import Song
 
 DATASETS = ("demo", "enst", "medleydb")
+#: Datasets of clean single sources, not multitracks: only :func:`load_sources` reads them.
+SOURCE_DATASETS = ("signaltrain",)
 SPLITS = ("train", "val", "test")
 
 
@@ -33,6 +40,11 @@ def load_songs(data: str, task: str, split: str, root: str | Path | None = None,
         raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if task not in ("drums", "full"):
         raise DatasetError(f"unknown task {task!r}; choose drums or full")
+    if data in SOURCE_DATASETS:
+        raise DatasetError(
+            f"--data {data} holds clean single sources, not multitracks: it serves "
+            "`python -m dmc.train transform` and `python -m dmc.render transform` only"
+        )
     if data == "demo":
         from dmc.datasets.demo import load_demo
 
@@ -52,3 +64,18 @@ def load_songs(data: str, task: str, split: str, root: str | Path | None = None,
 
         return load_medleydb(root, split, **options)
     raise DatasetError(f"unknown dataset {data!r}; choose one of {', '.join(DATASETS)}")
+
+
+def load_sources(data: str, split: str, root: str | Path | None = None, **options) -> list[Song]:
+    """Clean single sources of one split, one single-track song each (no target mix).
+
+    Raises:
+        DatasetError: unknown source dataset or split, a missing or wrong ``root``.
+    """
+    if data not in SOURCE_DATASETS:
+        raise DatasetError(f"unknown source dataset {data!r}; choose one of {', '.join(SOURCE_DATASETS)}")
+    if root is None:
+        raise DatasetError(f"--data {data} needs --root PATH pointing at the dataset folder")
+    from dmc.datasets.signaltrain import load_signaltrain
+
+    return load_signaltrain(root, split, **options)

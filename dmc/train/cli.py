@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from dmc import SAMPLE_RATE
-from dmc.datasets import DATASETS, load_songs
+from dmc.datasets import DATASETS, SOURCE_DATASETS, load_songs, load_sources
 from dmc.train.data import StagedSong, stage_songs
 from dmc.train.loop import LR_SCHEDULES, LoopConfig
 
@@ -104,16 +104,23 @@ def add_loop_arguments(
 
 
 def add_data_arguments(
-    parser: argparse.ArgumentParser, default_num_songs: int | None = None
+    parser: argparse.ArgumentParser, default_num_songs: int | None = None, sources: bool = False
 ) -> None:
+    """``--data``, ``--root``, ``--num-songs``; ``sources`` also offers the clean-source
+    datasets (:data:`dmc.datasets.SOURCE_DATASETS`), for models trained on single tracks."""
     group = parser.add_argument_group("data")
     group.add_argument(
         "--data",
         default="demo",
-        choices=(*DATASETS, "synthetic"),
+        choices=(*DATASETS, *(SOURCE_DATASETS if sources else ()), "synthetic"),
         help="dataset (synthetic: tiny generated songs for smoke tests)",
     )
-    group.add_argument("--root", type=Path, default=None, help="dataset folder (enst, medleydb)")
+    group.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help=f"dataset folder ({', '.join(('enst', 'medleydb', *(SOURCE_DATASETS if sources else ())))})",
+    )
     group.add_argument(
         "--num-songs",
         type=int,
@@ -155,8 +162,14 @@ def staged_songs(
     num_songs: int | None = None,
     progress: bool = True,
 ) -> list[StagedSong]:
-    """Songs of ``split`` for every task in ``tasks``, loaded and gain-staged."""
+    """Songs of ``split`` for every task in ``tasks``, loaded and gain-staged.
+
+    A clean-source dataset (SignalTrain) has no tasks: its split is loaded once.
+    """
     songs = []
+    if data in SOURCE_DATASETS:
+        found = load_sources(data, split, root, sample_rate=SAMPLE_RATE)
+        songs, tasks = found[:num_songs] if num_songs else found, ()
     for task in tasks:
         if data == "synthetic":
             from dmc.train.synthetic import synthetic_songs

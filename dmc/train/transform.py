@@ -1,10 +1,12 @@
 """``python -m dmc.train transform``: pre-train the TCN to emulate EQ -> compressor -> reverb.
 
-Triples (input, parameters, target) are made on the fly: a clean staged track excerpt,
-a random setting of the 22 effect parameters (whole groups sometimes bypassed), and
-the excerpt run through the real pedalboard chain at that setting. Validation uses
-held-out songs and settings, and reports the emulation error (MR-STFT of TCN output vs
-real chain) beside the error of doing nothing (the untouched input vs the real chain).
+Triples (input, parameters, target) are made on the fly: a clean staged track excerpt
+(of the demo multitracks, or with ``--data signaltrain`` of SignalTrain LA2A's clean
+inputs, as in the paper), a random setting of the 22 effect parameters (whole groups
+sometimes bypassed), and the excerpt run through the real pedalboard chain at that
+setting. Validation uses held-out songs and settings, and reports the emulation error
+(MR-STFT of TCN output vs real chain) beside the error of doing nothing (the untouched
+input vs the real chain).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import torch
 
 from dmc import SAMPLE_RATE
+from dmc.datasets import SOURCE_DATASETS
 from dmc.losses import EmulationLoss
 from dmc.nn.tcn import PRESETS, TCN, preset
 from dmc.train import cli
@@ -114,9 +117,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tasks",
         default="drums,full",
-        help="whose training songs give clean tracks (default both)",
+        help="whose training songs give clean tracks (default both; --data signaltrain has no tasks)",
     )
-    cli.add_data_arguments(parser)
+    cli.add_data_arguments(parser, sources=True)
     cli.add_loop_arguments(
         parser, steps=1500, lr=1e-3, batch_size=4, segment_seconds=0.75, val_every=100
     )
@@ -126,7 +129,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
-    tasks = [t for t in args.tasks.split(",") if t]
+    tasks = [t for t in args.tasks.split(",") if t] if args.data not in SOURCE_DATASETS else []
     loop = cli.loop_config(args, f"transform-{args.preset}")
     tcn_kwargs = preset(
         args.preset,

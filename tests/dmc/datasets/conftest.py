@@ -145,3 +145,26 @@ def rewrite():
         return write(path, 99, channels, seconds, rate)
 
     return go
+
+
+#: SignalTrain LA2A split folder -> (file number, LA-2A switch, peak reduction) of its pairs.
+SIGNALTRAIN_PAIRS = {
+    "Train": [(3, 0, 40), (7, 1, 65), (11, 0, 100)],
+    "Val": [(20, 0, 55)],
+    "Test": [(158, 0, 100), (201, 1, 0)],
+}
+
+
+def build_signaltrain(root: Path, pairs: dict | None = None, rate: int = RATE) -> Path:
+    """``root/{Train,Val,Test}/input_<n>_.wav`` + ``target_<n>_LA2A_3c__<switch>__<knob>.wav``, mono."""
+    pairs = SIGNALTRAIN_PAIRS if pairs is None else pairs
+    for folder, entries in pairs.items():
+        for number, switch, knob in entries:
+            write(root / folder / f"input_{number}_.wav", 3000 + number, rate=rate)
+            write(root / folder / f"target_{number}_LA2A_3c__{switch}__{knob}.wav", 4000 + number, rate=rate)
+    return root
+
+
+@pytest.fixture
+def signaltrain_root(tmp_path) -> Path:
+    return build_signaltrain(tmp_path / "SignalTrain_LA2A_Dataset_1.1")
