@@ -1,4 +1,4 @@
-"""The Demucs waveform U-Net, adapted from source separation to mixing (the paper's baseline).
+"""The Demucs waveform U-Net of the ``demucs`` package, adapted from separation to mixing.
 
 Demucs (Défossez et al., "Music Source Separation in the Waveform Domain", arXiv:1911.13254)
 maps one stereo mixture to several stereo sources with a convolutional U-Net on raw
@@ -8,25 +8,26 @@ the bottleneck. Steinmetz et al. (arXiv:2010.10291) turn it around as a mixing b
 the input layer takes the N mono tracks as N channels and the output layer gives the two
 channels of a stereo mix, trained end to end with the console's loss.
 
+The network is the package's own :class:`demucs.demucs.Demucs` (``demucs`` 4.1.0, MIT),
+used, not copied. :class:`DemucsMixer` subclasses it and changes only what the
+adaptation needs: the input layer, and the padding and output shape around the
+package's ``forward`` (see the class). Everything else, its blocks, residual branches,
+BLSTM, level normalisation, x2 resampling and initial weight scaling, is the package's.
+
 Unlike the console it learns no parameters a user could read, it cannot take another
 number of tracks than the one it was built for (the track order is part of the input, so
-it is fixed by the dataset), and its transposed convolutions leave periodic artefacts
+it is fixed by the dataset), and its transposed convolutions can leave periodic artefacts
 (tones at the decoder levels' frame rates, measured in docs/demucs.md). Those are
 findings the listening test is meant to show, not bugs.
-
-Why it is written here: the ``demucs`` package (4.0.1) requires ``torchaudio``, and no
-torchaudio on the registry accepts the project's pinned torch 2.13.0, so installing it
-would replace torch with another multi-GB build. The architecture is small enough to
-write from the paper's description; nothing is vendored.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+from demucs.demucs import Demucs, rescale_conv
 from torch import nn
 
 from dmc import SAMPLE_RATE
@@ -95,57 +96,29 @@ def arrange_drum_tracks(tracks: np.ndarray, roles: Sequence[str]) -> np.ndarray:
     return out
 
 
-class _BLSTM(nn.Module):
-    """Bidirectional LSTM over time, projected back to the input width.
-
-    Shape:
-        ``(batch, channels, frames)`` -> ``(batch, channels, frames)``.
-    """
-
-    def __init__(self, channels: int, num_layers: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(channels, channels, num_layers=num_layers, bidirectional=True)
-        self.linear = nn.Linear(2 * channels, channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, _ = self.lstm(x.permute(2, 0, 1))  # (frames, batch, 2 * channels)
-        return self.linear(y).permute(1, 2, 0)
-
-
-def _encoder_block(in_channels: int, channels: int, kernel_size: int, stride: int) -> nn.Sequential:
-    """Strided conv + ReLU, then a 1x1 conv to twice the width gated back by a GLU."""
-    return nn.Sequential(
-        nn.Conv1d(in_channels, channels, kernel_size, stride),
-        nn.ReLU(),
-        nn.Conv1d(channels, 2 * channels, 1),
-        nn.GLU(dim=1),
-    )
-
-
-def _decoder_block(
-    channels: int, out_channels: int, kernel_size: int, stride: int, context: int, last: bool
-) -> nn.Sequential:
-    """A length-preserving conv of width ``context`` + GLU, then the upsampling transposed conv.
-
-    The last block (the output layer) has no ReLU, so the mix can take either sign.
-    """
-    layers: list[nn.Module] = [
-        nn.Conv1d(channels, 2 * channels, context, padding=context // 2),
-        nn.GLU(dim=1),
-        nn.ConvTranspose1d(channels, out_channels, kernel_size, stride),
-    ]
-    if not last:
-        layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
 @register_model
-class DemucsMixer(nn.Module):
-    """Demucs U-Net taking ``num_tracks`` mono tracks and returning an ``audio_channels`` mix.
+class DemucsMixer(Demucs):
+    """The package's Demucs taking ``num_tracks`` mono tracks and returning one ``audio_channels`` mix.
+
+    The adaptation, and all of it:
+
+    - The package builds a separator for one source, ``sources=["mix"]``, whose output
+      layer already gives ``audio_channels`` (2) channels: the stereo mix.
+    - Its input layer, the first encoder convolution, is replaced by one of the same
+      width, kernel and stride that takes ``num_tracks`` channels (the package builds it
+      for ``audio_channels``), with the package's initial weight scaling.
+    - ``forward`` pads the tracks on the right to :meth:`valid_length` before the
+      package's ``forward`` (which would pad both ends by an amount that depends on the
+      length), crops the result back and drops the single source axis. The frame grid
+      then starts at sample 0 whatever the length, so a block that starts on a multiple of
+      :attr:`frame_samples` sees the grid the whole song sees, and the package's level
+      statistics never see a one-sample signal.
 
     The model carries its own metadata (rate, track count, training segment) as
     constructor arguments, which ``@register_model`` records in ``init_kwargs``, so its
-    checkpoint alone is enough to mix with it; no training configuration is needed.
+    checkpoint alone is enough to mix with it. Options the package has but this class
+    does not expose keep the package's defaults (group norm from the fifth level on,
+    attention and LSTMs inside the residual branches from the fifth level on).
 
     Args:
         num_tracks (int): input tracks N, in the order the dataset fixes (for ENST-Drums:
@@ -156,23 +129,32 @@ class DemucsMixer(nn.Module):
             sensible block length for block-wise inference. Default 2.0.
         channels (int): width of the first encoder block. Default 16.
         growth (float): width multiplier from one block to the next. Default 2.0.
-        depth (int): number of encoder (and decoder) blocks; the bottleneck runs at
-            ``sample_rate / stride ** depth`` frames per second. Default 4.
-        kernel_size (int): kernel of the strided and transposed convolutions (samples).
-            Default 8.
+        depth (int): encoder (and decoder) blocks. Default 4.
+        kernel_size (int): kernel of the strided and transposed convolutions. Default 8.
         stride (int): downsampling factor of every encoder block. Default 4.
-        context (int): kernel of the decoder's length-preserving conv (odd). Default 3.
+        context (int): the decoder's 1x1 rewrite becomes a ``2 * context + 1`` kernel. Default 1.
         lstm_layers (int): layers of the bottleneck BLSTM; 0 leaves it out. Default 2.
-        normalize (bool): divide the input by its standard deviation (over tracks and
-            time) and multiply the output back, so scaling every track scales the mix by
-            the same factor, as a mixing desk does. Default True.
-        rescale (float): if positive, scale every conv's initial weights toward this
-            standard deviation (the Demucs paper found small initial weights train
-            better); 0 keeps PyTorch's initialisation. Default 0.1.
+        rewrite (bool): the 1x1 convolutions after (encoder) and before (decoder) each
+            strided convolution. Default True.
+        glu (bool): gate the rewrite convolutions with a GLU (else ReLU). Default True.
+        gelu (bool): GELU after the strided convolutions (else ReLU). Default True.
+        dconv_mode (int): the package's residual branches of dilated convolutions:
+            0 none, 1 encoder, 2 decoder, 3 both. Default 1.
+        dconv_depth (int): layers in each residual branch. Default 2.
+        dconv_comp (float): channel compression inside a residual branch. Default 4.
+        normalize (bool): the package's level normalisation: the input is centred and
+            divided by the standard deviation of its mean over tracks, and the output
+            is scaled back, so scaling every track scales the mix by the same factor.
+            Default True.
+        resample (bool): the package's x2 upsampling of the input and /2 downsampling of
+            the output (sinc resampling), so the U-Net runs at twice the sample rate.
+            Default True.
+        rescale (float): scale every conv's initial weights toward this standard
+            deviation, as the package does; 0 keeps PyTorch's initialisation. Default 0.1.
 
     Shape:
         ``forward``: ``(batch, num_tracks, samples)`` -> ``(batch, audio_channels, samples)``,
-        for any ``samples >= 1`` (padded internally to :meth:`valid_length`, then cropped).
+        for any ``samples >= 1``.
     """
 
     def __init__(
@@ -181,20 +163,23 @@ class DemucsMixer(nn.Module):
         audio_channels: int = 2,
         sample_rate: int = SAMPLE_RATE,
         segment_seconds: float = 2.0,
-        # Channels
         channels: int = 16,
         growth: float = 2.0,
-        # Convolutions
         depth: int = 4,
         kernel_size: int = 8,
         stride: int = 4,
-        context: int = 3,
-        # Bottleneck and scale
+        context: int = 1,
         lstm_layers: int = 2,
+        rewrite: bool = True,
+        glu: bool = True,
+        gelu: bool = True,
+        dconv_mode: int = 1,
+        dconv_depth: int = 2,
+        dconv_comp: float = 4,
         normalize: bool = True,
+        resample: bool = True,
         rescale: float = 0.1,
     ) -> None:
-        super().__init__()
         for name, value in (
             ("num_tracks", num_tracks),
             ("audio_channels", audio_channels),
@@ -210,69 +195,78 @@ class DemucsMixer(nn.Module):
                 f"kernel_size ({kernel_size}) must be at least stride ({stride}) "
                 "or the encoder skips samples"
             )
-        if context < 1 or context % 2 == 0:
-            raise ValueError(f"context must be a positive odd number, got {context}")
+        if context < 0:
+            raise ValueError(f"context must be 0 or more, got {context}")
         if growth < 1.0:
             raise ValueError(f"growth must be at least 1, got {growth}")
         if lstm_layers < 0:
             raise ValueError(f"lstm_layers must be 0 or more, got {lstm_layers}")
-        self.num_tracks = int(num_tracks)
-        self.audio_channels = int(audio_channels)
-        self.sample_rate = int(sample_rate)
-        self.segment_seconds = float(segment_seconds)
-        self.depth = int(depth)
-        self.kernel_size = int(kernel_size)
-        self.stride = int(stride)
-        self.normalize = bool(normalize)
-
-        widths = [int(round(channels * growth**i)) for i in range(depth)]
-        self.encoder = nn.ModuleList()
-        self.decoder = nn.ModuleList()  # stored deepest first, the order it runs in
-        in_channels, out_channels = self.num_tracks, self.audio_channels
-        for i, width in enumerate(widths):
-            self.encoder.append(_encoder_block(in_channels, width, kernel_size, stride))
-            self.decoder.insert(
-                0, _decoder_block(width, out_channels, kernel_size, stride, context, last=(i == 0))
+        if dconv_mode not in (0, 1, 2, 3):
+            raise ValueError(f"dconv_mode must be 0, 1, 2 or 3, got {dconv_mode!r}")
+        if dconv_mode and channels < dconv_comp:
+            raise ValueError(
+                f"dconv_comp ({dconv_comp}) leaves no channels in the residual branches of "
+                f"width {channels}; use dconv_comp <= channels or dconv_mode=0"
             )
-            in_channels, out_channels = width, width
-        self.lstm = _BLSTM(widths[-1], lstm_layers) if lstm_layers else None
-        if rescale > 0:
-            self._rescale_weights(rescale)
+        super().__init__(
+            sources=["mix"],
+            audio_channels=int(audio_channels),
+            channels=int(channels),
+            growth=float(growth),
+            depth=int(depth),
+            rewrite=bool(rewrite),
+            lstm_layers=int(lstm_layers),
+            kernel_size=int(kernel_size),
+            stride=int(stride),
+            context=int(context),
+            gelu=bool(gelu),
+            glu=bool(glu),
+            dconv_mode=int(dconv_mode),
+            dconv_depth=int(dconv_depth),
+            dconv_comp=dconv_comp,
+            normalize=bool(normalize),
+            resample=bool(resample),
+            rescale=float(rescale),
+            samplerate=int(sample_rate),
+            segment=float(segment_seconds),
+        )
+        self.num_tracks = int(num_tracks)
+        first = self.encoder[0][0]
+        self.encoder[0][0] = nn.Conv1d(
+            self.num_tracks, first.out_channels, first.kernel_size, first.stride
+        )
+        if rescale:
+            rescale_conv(self.encoder[0][0], reference=rescale)
 
-    def _rescale_weights(self, reference: float) -> None:
-        """Move each conv's initial weight std halfway (geometrically) toward ``reference``."""
-        with torch.no_grad():
-            for module in self.modules():
-                if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
-                    factor = math.sqrt(module.weight.std().item() / reference)
-                    module.weight.div_(factor)
-                    if module.bias is not None:
-                        module.bias.div_(factor)
+    @property
+    def sample_rate(self) -> int:
+        return self.samplerate
+
+    @property
+    def segment_seconds(self) -> float:
+        return self.segment
 
     @property
     def frame_samples(self) -> int:
-        """Input samples per bottleneck frame (``stride ** depth``): the grid blocks align to."""
-        return self.stride**self.depth
+        """Input samples per bottleneck frame: the grid blocks must align to.
+
+        ``stride ** depth``, halved when the U-Net runs at twice the input rate.
+        """
+        return self.stride**self.depth // (2 if self.resample else 1)
 
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def valid_length(self, num_samples: int) -> int:
-        """Smallest length ``>= num_samples`` that every strided conv divides exactly.
+    def valid_length(self, length: int) -> int:
+        """The package's valid length (``>= length``, every strided conv divides it exactly).
 
-        At such a length the decoder's output is exactly as long as the input and every
-        skip connection meets a decoder input of its own length, so nothing is cropped
-        inside the network and the output stays aligned with the input sample for sample.
+        Raises:
+            ValueError: ``length`` is below one sample.
         """
-        if num_samples < 1:
-            raise ValueError(f"need at least one sample, got {num_samples}")
-        frames = num_samples
-        for _ in range(self.depth):
-            frames = max(1, math.ceil((frames - self.kernel_size) / self.stride) + 1)
-        for _ in range(self.depth):
-            frames = (frames - 1) * self.stride + self.kernel_size
-        return frames
+        if length < 1:
+            raise ValueError(f"need at least one sample, got {length}")
+        return super().valid_length(int(length))
 
     def forward(self, tracks: torch.Tensor) -> torch.Tensor:
         """Mix staged mono tracks ``(batch, num_tracks, S)`` into ``(batch, audio_channels, S)``.
@@ -286,25 +280,5 @@ class DemucsMixer(nn.Module):
                 f"(batch, {self.num_tracks}, samples), got shape {tuple(tracks.shape)}"
             )
         num_samples = tracks.shape[-1]
-        x = tracks
-        if self.normalize:
-            scale = x.flatten(1).std(dim=1, unbiased=False).clamp_min(1e-5)[:, None, None]
-            x = x / scale
-        # Pad on the right only: the frame grid then starts at sample 0 whatever the
-        # length, so blocks that start on a multiple of ``stride ** depth`` see the same
-        # grid as the whole signal (block-wise inference matches whole-signal inference).
-        x = nn.functional.pad(x, (0, self.valid_length(num_samples) - num_samples))
-
-        skips = []
-        for block in self.encoder:
-            x = block(x)
-            skips.append(x)
-        if self.lstm is not None:
-            x = self.lstm(x)
-        for block in self.decoder:
-            x = block(x + skips.pop())
-
-        x = x[..., :num_samples]
-        if self.normalize:
-            x = x * scale
-        return x
+        padded = nn.functional.pad(tracks, (0, self.valid_length(num_samples) - num_samples))
+        return super().forward(padded)[:, 0, :, :num_samples]

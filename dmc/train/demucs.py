@@ -155,7 +155,9 @@ def get_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    model = parser.add_argument_group("model (see dmc.nn.demucs.DemucsMixer)")
+    model = parser.add_argument_group(
+        "model (dmc.nn.demucs.DemucsMixer: the demucs package's Demucs, 8 tracks in)"
+    )
     model.add_argument(
         "--channels", type=int, default=16, help="first encoder block's width (default 16)"
     )
@@ -169,6 +171,19 @@ def get_parser() -> argparse.ArgumentParser:
     model.add_argument("--stride", type=int, default=4, help="downsampling per block (default 4)")
     model.add_argument(
         "--lstm-layers", type=int, default=2, help="bottleneck BLSTM layers; 0: none (default 2)"
+    )
+    model.add_argument(
+        "--dconv-mode",
+        type=int,
+        default=1,
+        choices=(0, 1, 2, 3),
+        help="the package's residual branches: 0 none, 1 encoder, 2 decoder, 3 both (default 1)",
+    )
+    model.add_argument(
+        "--no-resample",
+        dest="resample",
+        action="store_false",
+        help="run the U-Net at the input rate (default: the package's x2 resampling)",
     )
     model.add_argument(
         "--no-normalize",
@@ -208,7 +223,9 @@ def main(argv: list[str] | None = None) -> dict:
             kernel_size=args.kernel_size,
             stride=args.stride,
             lstm_layers=args.lstm_layers,
+            dconv_mode=args.dconv_mode,
             normalize=args.normalize,
+            resample=args.resample,
         )
     except ValueError as exc:
         raise TrainingError(f"bad model option: {exc}") from None

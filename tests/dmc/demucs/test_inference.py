@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dmc.checkpoint import CheckpointError, save_model
+from dmc.checkpoint import CheckpointError, save_model, serialize_model
 from dmc.inference import load_demucs
 from dmc.mixing import MixResult
 from dmc.nn.demucs import DemucsMixer
@@ -69,6 +69,16 @@ def test_a_wrong_track_count_is_refused(checkpoint, shape):
 def test_a_missing_checkpoint_names_the_file(tmp_path):
     with pytest.raises(CheckpointError, match="missing.pt"):
         load_demucs(tmp_path / "missing.pt")
+
+
+def test_a_checkpoint_of_another_architecture_is_a_checkpoint_error(tiny_kwargs, tmp_path):
+    # e.g. a file of the hand-written DemucsMixer that the package's class replaced
+    package = serialize_model(DemucsMixer(**tiny_kwargs))
+    package["kwargs"]["depth"] = 3
+    path = tmp_path / "old.pt"
+    torch.save(package, path)
+    with pytest.raises(CheckpointError, match="old.pt.*another DemucsMixer architecture.*retrain"):
+        load_demucs(path)
 
 
 def test_a_checkpoint_of_another_model_is_refused(tmp_path):

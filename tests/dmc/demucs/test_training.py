@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import demucs.demucs
 import numpy as np
 import pytest
 import torch
@@ -43,7 +44,10 @@ def test_a_few_steps_lower_the_loss(tiny_model, eight_tracks):
 
 def test_checkpoint_round_trip_rebuilds_the_same_model(tiny_model, eight_tracks, tmp_path):
     path = save_model(tmp_path / "demucs.pt", tiny_model, config={"note": "test"})
+    package = torch.load(path, weights_only=True)  # plain values and tensors only
+    assert package["class_name"] == "DemucsMixer" and package["kwargs"]["num_tracks"] == 8
     loaded = load_model(path)
+    assert isinstance(loaded, demucs.demucs.Demucs)
     assert isinstance(loaded, DemucsMixer)
     assert loaded.init_kwargs == tiny_model.init_kwargs
     assert (loaded.sample_rate, loaded.num_tracks) == (8000, 8)
@@ -75,6 +79,9 @@ def test_command_trains_records_and_exports(tmp_path):
         "2",
         "--lstm-layers",
         "1",
+        "--dconv-mode",
+        "0",
+        "--no-resample",
         "--run-dir",
         str(tmp_path / "run"),
         "--no-progress",
@@ -92,6 +99,7 @@ def test_command_trains_records_and_exports(tmp_path):
     model = load_model(export)
     assert isinstance(model, DemucsMixer) and model.num_tracks == 8
     assert model.init_kwargs["channels"] == 4 and model.segment_seconds == 0.25
+    assert model.init_kwargs["dconv_mode"] == 0 and model.resample is False
 
 
 def _staged(roles, song_id="s"):
