@@ -259,7 +259,9 @@ def load_demucs(
     """The Demucs baseline as a Mixer; default checkpoint ``dmc/checkpoints/demucs_drums.pt``.
 
     Raises:
-        CheckpointError: a missing or wrong file (one that does not hold a DemucsMixer).
+        CheckpointError: a missing or wrong file (one that does not hold a DemucsMixer, or
+            holds one whose weights do not fit its recorded architecture, such as a file
+            of the hand-written model the package's class replaced).
     """
     from dmc.nn.demucs import DemucsMixer  # importing registers the class with dmc.checkpoint
 
@@ -269,7 +271,14 @@ def load_demucs(
             f"demucs checkpoint not found: {path} (make one with "
             f"`python -m dmc.train demucs --export {path}`)"
         )
-    model = load_model(path)
+    try:
+        model = load_model(path)
+    except RuntimeError as exc:  # weights that do not fit the architecture the file names
+        first_line = str(exc).strip().splitlines()[0]
+        raise CheckpointError(
+            f"{path} holds weights of another DemucsMixer architecture ({first_line}); "
+            f"retrain it with `python -m dmc.train demucs --export {path}`"
+        ) from None
     if not isinstance(model, DemucsMixer):
         raise CheckpointError(f"{path} holds a {type(model).__name__}, not a DemucsMixer")
     return DemucsBaselineMixer(model, device)
