@@ -20,6 +20,7 @@ from dmc.effects.params import TASKS
 from dmc.manifest import default_render_dir, remember_latest
 from dmc.methods import MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
+from dmc.render import transform
 from dmc.render.finish import torch_threads
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.testset import (
@@ -79,6 +80,13 @@ def get_parser() -> argparse.ArgumentParser:
     testset.add_argument("--workers", type=int, default=None,
                          help="processes that encode and measure while the models mix (default: cores - 1; 0: none)")
     testset.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    emulation = commands.add_parser(
+        "transform", help="the emulation table: input, real chain and TCN-10/20/30 per passage (MP3 + manifest)",
+        description="Render the paper's emulation table: clean passages A-F as input, through the real "
+        "EQ -> compressor -> reverb (target) and through each trained TCN, -23 LUFS VBR MP3 under opaque names, "
+        "manifest.json (task 'emulation'), params.json and metrics.csv.",
+    )
+    transform.add_arguments(emulation)
     return parser
 
 
@@ -216,6 +224,8 @@ def render(args, plans: list[TaskPlan]) -> RenderResult:
 
 def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
+    if args.command == "transform":
+        return transform.run(args)
     started = time.perf_counter()
     try:
         plans, notes = plan(args)
