@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.ratings import ordered_methods, ordered_tasks
-from dmc.manifest import METHODS
+from dmc.contracts.conditions import sort_methods
 
 #: The five equal bands of the BS.1534-3 continuous quality scale on 0-1, bottom up.
 BANDS = ("Bad", "Poor", "Fair", "Good", "Excellent")
@@ -130,7 +130,10 @@ def passage_figure(passages: pd.DataFrame, title: str | None = None) -> Figure:
     image = None
     for ax, task in zip(axes, tasks):
         rows = passages.loc[passages["task"] == task]
-        methods = [c for c in passages.columns if c in METHODS and rows[c].notna().any()]
+        methods = [
+            c for c in sort_methods(passages.columns.drop(["task", "passage_id", "kendalls_w"], errors="ignore"))
+            if rows[c].notna().any()
+        ]
         labels = [
             f"{p}  W={w:.2f}" if np.isfinite(w) else str(p)
             for p, w in zip(rows["passage_id"], rows["kendalls_w"])

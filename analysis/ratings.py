@@ -6,28 +6,32 @@ spreadsheet escaping of the CSV export undone. A bad row stops the analysis with
 error naming the file, the row and the bad value, because a silently dropped or
 mis-parsed rating changes the statistics without anybody noticing.
 
-The columns are the contract in ``docs/CONTRACTS.md`` (``webapp.export.RATING_COLUMNS``).
-The web app is imported lazily, only when ratings are read from a database, so the
-analysis of an exported file needs nothing from the server side.
+Reading (files and database URLs) and the columns are the contract of
+:mod:`dmc.contracts.ratings`; this module checks and types what was read.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dmc.manifest import METHODS
-from evaluation.ratings_format import RATING_COLUMNS
+from dmc.contracts.conditions import check_method_name, sort_methods
+from dmc.contracts.ratings import (
+    RATING_COLUMNS,
+    NoRatingsError,
+    RatingsError,
+    default_database_url,
+    read_file,
+)
+from dmc.contracts.ratings import (
+    read_database as _read_database,
+)
+
+__all__ = ["NoRatingsError", "RatingsError"]
 
 ID_COLUMNS = ("rater_id", "task", "passage_id", "trial_id", "method")
-#: What the export escapes with a leading ``'`` (``webapp.export.escape_cell``): text
-#: starting with a tab, carriage return or newline, or with ``= + - @`` after spaces.
-ESCAPED_PATTERN = r"'(?:[\t\r\n]| *[=+\-@])"
 SIMULATED_CHOICES = ("exclude", "only", "include")
 
 _TRUE = {"true", "1", "yes", "t", "y", "1.0"}
@@ -35,120 +39,29 @@ _FALSE = {"false", "0", "no", "f", "n", "0.0"}
 _MAX_LISTED = 3
 
 
-class RatingsError(ValueError):
-    """Ratings that cannot be analysed: a bad file, a bad row, an unreadable database."""
-
-
-class NoRatingsError(RatingsError):
-    """There is nothing to analyse yet (missing file, empty database, no rows left)."""
-
-
-def unescape_formula(value):
-    """Undo the export's formula-injection escaping of one cell.
-
-    The CSV export writes free text that a spreadsheet would run as a formula (it starts
-    with ``= + - @``, possibly after spaces, or with a tab, carriage return or newline)
-    as ``'`` followed by the text. Anything else, including non-strings, is returned
-    unchanged.
-    """
-    if isinstance(value, str) and re.match(ESCAPED_PATTERN, value):
-        return value[1:]
-    return value
-
-
-def _unescape_column(column: pd.Series) -> pd.Series:
-    text = column.astype("string")
-    escaped = text.str.match(ESCAPED_PATTERN).fillna(False).to_numpy(dtype=bool)
-    if not escaped.any():
-        return column
-    out = column.astype(object).copy()
-    out[escaped] = text[escaped].str.slice(1).astype(object)
-    return out
-
-
 def read_ratings_file(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV, JSON (list of records or ``{"ratings": [...]}``) or JSON-lines export.
+    """Read and check a CSV, JSON (list of records or ``{"ratings": [...]}``) or JSON-lines export.
 
     Raises:
         NoRatingsError: the file does not exist or holds no rows.
         RatingsError: the file cannot be parsed or a row is invalid.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise NoRatingsError(f"no ratings file at {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                data = data.get("ratings", data.get("rows"))
-            if not isinstance(data, list):
-                raise RatingsError(
-                    f'{path}: expected a list of rating records or {{"ratings": [...]}}'
-                )
-            frame = pd.DataFrame.from_records(data)
-        elif suffix in (".jsonl", ".ndjson"):
-            frame = pd.read_json(path, lines=True, dtype=False)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise NoRatingsError(f"no ratings in {path} (the file is empty)") from None
-    except RatingsError:
-        raise
-    except (json.JSONDecodeError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        raise RatingsError(
-            f"{path}: cannot parse ratings ({error.__class__.__name__}: {error})"
-        ) from error
-    return validate_ratings(frame, source=str(path))
-
-
-def _display_url(database_url: str) -> str:
-    """The URL with any password masked, for messages."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(database_url).render_as_string(hide_password=True)
-    except ArgumentError:  # unparsable: the web app's own error follows; show no credentials
-        return database_url.split("@")[-1]
+    frame = read_file(path)
+    return validate_ratings(frame, source=frame.attrs.get("source", str(path)))
 
 
 def read_database(database_url: str | None = None) -> pd.DataFrame:
-    """Read the ratings through ``webapp.export.ratings_frame`` (default: the app's database).
-
-    A SQLite file that does not exist is reported as "no ratings yet" without creating it.
+    """Read and check the web app's ratings by database URL (default: the app's own database).
 
     Raises:
         NoRatingsError: no database file or no ratings in it.
-        RatingsError: the web app cannot be imported or the database cannot be read.
+        RatingsError: the database cannot be read.
     """
-    try:
-        from webapp.config import default_database_url
-        from webapp.export import ratings_frame
-    except ImportError as error:
-        raise RatingsError(
-            f"cannot read the ratings database: the web app's export is not available ({error}); "
-            "use --ratings FILE with a CSV/JSON export instead"
-        ) from error
     url = database_url or default_database_url()
-    shown = _display_url(url)
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        db_path = Path(url[len("sqlite:///") :].split("?")[0])
-        if not db_path.is_file():
-            raise NoRatingsError(f"no ratings yet: there is no database at {db_path}")
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        frame = ratings_frame(url)
-    # A bad URL, a missing driver, an unreadable file, a foreign schema: one line each.
-    except (SQLAlchemyError, ImportError, OSError, ValueError) as error:
-        text = str(error).strip()
-        message = text.splitlines()[0] if text else error.__class__.__name__
-        raise RatingsError(f"cannot read ratings from {shown}: {message}") from error
-    if frame is None or len(frame) == 0:
-        raise NoRatingsError(f"no ratings yet in the database {shown}")
-    frame = validate_ratings(frame, source=shown)
-    frame.attrs["source"] = shown
+    frame = _read_database(url)
+    source = frame.attrs.get("source", url)
+    frame = validate_ratings(frame, source=source)
+    frame.attrs["source"] = source
     return frame
 
 
@@ -194,7 +107,8 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     """Check and type a ratings table; return a new frame with the contract's columns first.
 
     Checks: every contract column present; ids non-empty; ``method`` one of
-    :data:`dmc.manifest.METHODS`; ``rating`` a number in [0, 1]; the flags true/false;
+    lowercase identifier (:func:`dmc.contracts.conditions.check_method_name`: built-in
+    or imported systems); ``rating`` a number in [0, 1]; the flags true/false;
     ``time_on_trial_ms`` and ``plays`` empty or non-negative numbers; one row per
     (rater, trial, method); one task and passage per (rater, trial). Extra columns are
     kept after the contract's.
@@ -218,20 +132,24 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     frame = frame.reset_index(drop=True)
     out = pd.DataFrame(index=frame.index)
     for name in ID_COLUMNS:
-        column = _unescape_column(frame[name])
-        text = column.astype("string")
+        text = frame[name].astype("string")
         empty = np.flatnonzero((text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool))
         if empty.size:
             raise RatingsError(f"{name} is empty: " + _where(source, empty, frame))
         out[name] = text.astype(object).to_numpy()
-    unknown = sorted(set(out["method"].unique()) - set(METHODS))
-    if unknown:
-        rows = np.flatnonzero(out["method"].isin(unknown).to_numpy())
+    bad_names = []
+    for method in out["method"].unique():
+        try:
+            check_method_name(method)
+        except ValueError:
+            bad_names.append(method)
+    if bad_names:
+        rows = np.flatnonzero(out["method"].isin(bad_names).to_numpy())
         raise RatingsError(
-            f"unknown method(s) {', '.join(map(repr, unknown))} (expected {', '.join(METHODS)}): "
-            + _where(source, rows, frame)
+            f"invalid method name(s) {', '.join(map(repr, sorted(bad_names)))} (methods are "
+            "lowercase identifiers such as target, console, mono): " + _where(source, rows, frame)
         )
-    rating_raw = _unescape_column(frame["rating"])
+    rating_raw = frame["rating"]
     rating = _to_number(rating_raw, "rating", source, frame, required=True)
     outside = np.flatnonzero((rating < 0.0) | (rating > 1.0))
     if outside.size:
@@ -241,7 +159,7 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
     out["rating"] = rating
     out["is_training"] = _to_bool(frame["is_training"], "is_training", source, frame)
     out["is_simulated"] = _to_bool(frame["is_simulated"], "is_simulated", source, frame)
-    out["submitted_at"] = _unescape_column(frame["submitted_at"]).astype(object).to_numpy()
+    out["submitted_at"] = frame["submitted_at"].astype(object).to_numpy()
     for name in ("time_on_trial_ms", "plays"):
         values = _to_number(frame[name], name, source, frame, required=False)
         negative = np.flatnonzero(values < 0)
@@ -308,9 +226,8 @@ def drop_training(ratings: pd.DataFrame) -> pd.DataFrame:
 
 
 def ordered_methods(ratings: pd.DataFrame) -> list[str]:
-    """Methods present in ``ratings`` in the fixed plot order of :data:`dmc.manifest.METHODS`."""
-    present = set(ratings["method"].unique())
-    return [m for m in METHODS if m in present]
+    """Methods present in ``ratings`` in the display order (:func:`dmc.contracts.conditions.sort_methods`)."""
+    return sort_methods(ratings["method"].unique())
 
 
 def ordered_tasks(ratings: pd.DataFrame) -> list[str]:

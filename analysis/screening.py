@@ -30,11 +30,9 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from dmc.manifest import ANCHORS, METHODS
+from dmc.contracts.conditions import MID_ANCHOR, REFERENCE, check_method_name
 
-REFERENCE_METHOD = "target"
-MID_ANCHOR = "anchor_7k"
-assert REFERENCE_METHOD in METHODS and MID_ANCHOR in ANCHORS
+REFERENCE_METHOD = REFERENCE
 
 REPORT_COLUMNS = (
     "rater_id",
@@ -86,11 +84,10 @@ class ScreeningRules:
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], not {value!r}")
         for name in ("reference", "mid_anchor"):
-            if getattr(self, name) not in METHODS:
-                raise ValueError(
-                    f"{name} {getattr(self, name)!r} is not a method; "
-                    f"choose from {', '.join(METHODS)}"
-                )
+            try:
+                check_method_name(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
 
 
 @dataclass

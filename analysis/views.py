@@ -21,7 +21,7 @@ from scipy import stats
 from analysis.inference import holm
 from analysis.ratings import ordered_methods, ordered_tasks
 from analysis.screening import REFERENCE_METHOD
-from dmc.manifest import ANCHORS
+from dmc.contracts.conditions import ANCHORS
 
 #: Methods that are not systems under test: the hidden reference and the anchors.
 NON_SYSTEMS = (REFERENCE_METHOD, *ANCHORS)

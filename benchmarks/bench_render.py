@@ -53,7 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as scratch:
         if "--out" not in forwarded:
             forwarded += ["--out", str(Path(scratch) / "testset")]
-        os.environ.setdefault("XDG_STATE_HOME", str(Path(scratch) / "state"))  # keep the user's latest pointer
         argv_render = ["testset", *forwarded, "--force", "--no-progress"]
         try:
             baseline_wall = None

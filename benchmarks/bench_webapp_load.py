@@ -91,7 +91,7 @@ def _render(folder: Path, passages: int) -> Path:
     import numpy as np
 
     from dmc.audio import encode_mp3
-    from dmc.manifest import Condition, Manifest, PassageEntry
+    from dmc.contracts.manifest import Condition, Manifest, PassageEntry
 
     rng = np.random.default_rng(0)
     entries = []

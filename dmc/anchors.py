@@ -14,7 +14,7 @@ from scipy import signal
 
 from dmc.mixing import MixResult
 
-#: Anchor method names (as in ``dmc.manifest.ANCHORS``) and their cut-off frequencies (Hz).
+#: Anchor method names (as in ``dmc.contracts.manifest.ANCHORS``) and their cut-off frequencies (Hz).
 ANCHOR_CUTOFFS_HZ = {"anchor_3k5": 3500.0, "anchor_7k": 7000.0}
 #: Butterworth order of one pass; the filter runs forwards and backwards (zero phase),
 #: so the slope is 2 x 8 x 6 = 96 dB per octave and the response is -6 dB at the cut-off.

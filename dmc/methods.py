@@ -53,7 +53,7 @@ class MethodSpec:
     """How to build one method.
 
     Args:
-        name: as in manifests and ratings (``dmc.manifest.METHODS``).
+        name: as in manifests and ratings (``dmc.contracts.manifest.METHODS``).
         tasks: tasks it serves.
         source: ``tracks`` (a :class:`dmc.mixing.Mixer`: staged tracks in) or ``target``
             (a :class:`dmc.anchors.ReferenceCondition`: the target mix in).

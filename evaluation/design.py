@@ -23,14 +23,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dmc.manifest import (
-    ANCHORS,
-    METHODS,
-    Manifest,
-    ManifestError,
-    latest_manifest_path,
-    load_manifest,
-)
+from dmc.contracts.conditions import ANCHORS, sort_methods
+from dmc.contracts.manifest import Manifest, ManifestError, default_render_dir, load_manifest
 from evaluation.design_config import (
     MAX_SIGNALS,
     REFERENCE_METHOD,
@@ -104,10 +98,8 @@ def _task_methods(manifest: Manifest, task: str) -> list[str]:
 
 
 def _canonical(methods: set[str], task_methods: list[str]) -> tuple[str, ...]:
-    """Known methods in the plotting order of :data:`METHODS`, then any others as rendered."""
-    return tuple(m for m in METHODS if m in methods) + tuple(
-        m for m in task_methods if m in methods and m not in METHODS
-    )
+    """The rendered methods in the display order (:func:`dmc.contracts.conditions.sort_methods`)."""
+    return tuple(sort_methods(m for m in task_methods if m in methods))
 
 
 def _rated_methods(
@@ -281,8 +273,8 @@ def _config_fingerprint(config: TestConfig) -> dict:
 
 
 def load_design(manifest_path=None, config_path=None, check_files: bool = True) -> TestDesign:
-    """Load a manifest (default: the latest render) and a config and build the design."""
-    manifest = load_manifest(manifest_path if manifest_path is not None else latest_manifest_path())
+    """Load a manifest (default: ``./renders/testset``) and a config and build the design."""
+    manifest = load_manifest(manifest_path if manifest_path is not None else default_render_dir())
     return build_design(manifest, load_config(config_path), check_files=check_files)
 
 
@@ -292,7 +284,7 @@ def get_parser() -> argparse.ArgumentParser:
         description="Check a listening-test config against a render manifest and list its trials.",
     )
     parser.add_argument(
-        "--manifest", type=Path, default=None, help="render manifest (default: latest render)"
+        "--manifest", type=Path, default=None, help="render manifest or its folder (default: ./renders/testset)"
     )
     parser.add_argument(
         "--config", type=Path, default=None, help="test config, YAML or TOML (default: defaults)"

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from dmc.manifest import ANCHORS
+from dmc.contracts.conditions import ANCHORS, REFERENCE
 
 #: How the target mix is presented. ``hidden``: rated like any other condition without
 #: being named (the paper's test); ``open``: a labelled reference button, not rated;
@@ -32,7 +32,7 @@ REFERENCE_MODES = ("hidden", "open", "both", "none")
 #: BS.1534-3: at most 12 rated signals (hidden reference and anchors included) per trial.
 MAX_SIGNALS = 12
 #: The method name of the reference (target) mix in manifests.
-REFERENCE_METHOD = "target"
+REFERENCE_METHOD = REFERENCE
 
 DEFAULT_TEXTS: dict[str, str] = {
     "title": "Listening test: automatic mixing",

@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dmc.manifest import METHODS
-from evaluation.ratings_format import RATING_COLUMNS
+from dmc.contracts.conditions import check_method_name, sort_methods
+from dmc.contracts.ratings import RATING_COLUMNS
 
 #: Per-task mean quality of each method on 0-1: plausible defaults, not the paper's numbers.
 DEFAULT_QUALITY = {
@@ -104,11 +104,8 @@ class PanelModel:
 
     def __post_init__(self):
         for task, methods in self.quality.items():
-            unknown = [m for m in methods if m not in METHODS]
-            if unknown:
-                raise ValueError(
-                    f"task {task!r}: unknown method(s) {unknown}; methods are {', '.join(METHODS)}"
-                )
+            for method in methods:
+                check_method_name(method)
             bad = {m: q for m, q in methods.items() if not 0.0 <= q <= 1.0}
             if bad:
                 raise ValueError(f"task {task!r}: quality must lie in [0, 1], got {bad}")
@@ -128,6 +125,11 @@ class PanelModel:
                 )
             if not tasks:
                 raise ValueError(f"method {method!r} is not presented in any task")
+            if task is not None and method not in quality[task]:
+                raise ValueError(
+                    f"method {method!r} is not presented in task {task!r}; "
+                    f"it has {', '.join(quality[task])}"
+                )
             for t in tasks:
                 quality[t][method] = value
         return PanelModel(**{**self.__dict__, "quality": quality})
@@ -182,7 +184,7 @@ def simulate_panel(
 
     Returns:
         A :class:`Panel` whose ``ratings`` has exactly the export columns
-        (:data:`evaluation.ratings_format.RATING_COLUMNS`), ``is_simulated`` true on every row.
+        (:data:`dmc.contracts.ratings.RATING_COLUMNS`), ``is_simulated`` true on every row.
     """
     model = model or PanelModel()
     if n_raters < 1:
@@ -200,7 +202,7 @@ def simulate_panel(
     }
     effects = {}
     for task in tasks:
-        methods = [m for m in METHODS if m in model.quality[task]]
+        methods = sort_methods(model.quality[task])
         quality = np.array([model.quality[task][m] for m in methods])
         n = model.passages + model.training_trials
         passage = rng.normal(0.0, model.passage_sd, (n, 1))

@@ -23,6 +23,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
+from dmc.contracts.ratings import RATING_COLUMNS, to_csv
 from webapp.auth import (
     admin_password_configured,
     admin_required,
@@ -34,11 +35,9 @@ from webapp.db import db
 from webapp.export import (
     COMMENT_COLUMNS,
     QUESTIONNAIRE_COLUMNS,
-    RATING_COLUMNS,
     comment_rows,
     questionnaire_rows,
     rating_rows,
-    to_csv,
     to_json,
 )
 from webapp.models import Assignment, TrialResult

@@ -13,14 +13,13 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from dmc.contracts.ratings import RATING_COLUMNS, to_csv
 from webapp.auth import set_admin_password_command
 from webapp.db import db, init_db
 from webapp.export import (
     QUESTIONNAIRE_COLUMNS,
-    RATING_COLUMNS,
     questionnaire_rows,
     rating_rows,
-    to_csv,
     to_json,
 )
 from webapp.raters import create_rater

@@ -2,9 +2,8 @@
 
 Everything that differs between a laptop and a hosted panel comes from the environment
 or the instance folder, never from code: the database URL, the secret key, the admin
-password, the manifest and the test config. The two ``default_*`` functions are a
-contract with the analysis (``docs/CONTRACTS.md``): it finds the ratings database the
-same way the app does.
+password, the manifest and the test config. Where the database is by default is part
+of the ratings contract (:mod:`dmc.contracts.ratings`): the analysis finds it the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +13,10 @@ import os
 import secrets
 from pathlib import Path
 
+from dmc.contracts.ratings import default_database_url, default_instance_path
+
+__all__ = ["default_database_url", "default_instance_path"]
+
 log = logging.getLogger(__name__)
 
 #: Largest request body accepted (bytes). A trial submission is well under 4 KiB.
@@ -21,25 +24,11 @@ MAX_CONTENT_LENGTH = 64 * 1024
 SECRET_KEY_FILE = "secret_key"
 
 
-def default_instance_path() -> Path:
-    """The instance folder: ``$DMC_WEBAPP_INSTANCE`` or ``./instance`` (current directory)."""
-    value = os.environ.get("DMC_WEBAPP_INSTANCE")
-    return Path(value).resolve() if value else (Path.cwd() / "instance").resolve()
-
-
-def default_database_url() -> str:
-    """``$DMC_DATABASE_URL`` or ``sqlite:///<instance>/dmc-listening.sqlite``."""
-    return (
-        os.environ.get("DMC_DATABASE_URL")
-        or f"sqlite:///{default_instance_path() / 'dmc-listening.sqlite'}"
-    )
-
-
 def defaults(instance_path: Path) -> dict:
     """Settings before the instance ``config.py`` and the test mapping override them.
 
-    ``MANIFEST_PATH`` and ``TEST_CONFIG`` left ``None`` mean: the latest render
-    (:func:`dmc.manifest.latest_manifest_path`) and ``test.yaml`` beside the manifest
+    ``MANIFEST_PATH`` and ``TEST_CONFIG`` left ``None`` mean: ``./renders/testset``
+    (:func:`dmc.contracts.manifest.default_render_dir`) and ``test.yaml`` beside the manifest
     if there is one, else the built-in defaults.
     """
     return {

@@ -157,10 +157,12 @@ def lock_for_assignment(session: Session) -> None:
 
 
 def init_db() -> None:
-    """Create missing tables (idempotent: existing tables and rows are kept)."""
+    """Create missing tables and (re)install the export view (idempotent: rows are kept)."""
     from webapp import models  # noqa: F401  (registers the tables)
+    from webapp.export import create_export_view
 
     db.create_all()
+    create_export_view(db.engine)
 
 
 @click.command("init-db")

@@ -1,27 +1,24 @@
 """Exports: one row per rating (CSV, JSON, pandas), the questionnaire, the comments.
 
-The rating rows are the hand-over to the analysis (``shared/reference/interfaces.md``):
-:data:`RATING_COLUMNS` in this order, one row per (rater, trial, method). The same
-query feeds the admin downloads, the ``export-ratings`` command and
-:func:`ratings_frame`, which the analysis calls with a database URL; it needs no Flask
-app, only SQLAlchemy. ``submitted_at`` is ISO 8601 UTC text in every form.
+The rating rows are the hand-over to the analysis (:mod:`dmc.contracts.ratings`):
+``RATING_COLUMNS`` in this order, one row per (rater, trial, method). One query,
+:func:`rating_query`, defines them: it feeds the admin downloads and the
+``export-ratings`` command, and it is also installed in the database as the view
+``rating_export`` (:func:`create_export_view`), which the analysis reads by URL without
+importing anything from the web app. ``submitted_at`` is ISO 8601 UTC text in every form.
 
-CSV cells that hold text are escaped against spreadsheet formula injection: a cell
-whose first character would make Excel or LibreOffice evaluate it (``= + - @``, tab,
-carriage return) gets a leading apostrophe. Comments are free text from raters.
+CSV text cells are escaped against spreadsheet formula injection and every field is
+quoted (:func:`dmc.contracts.ratings.to_csv`). Comments are free text from raters.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, func, select
+from sqlalchemy import Connection, Engine, Select, create_engine, func, select, text
 
-from evaluation.ratings_format import RATING_COLUMNS
+from dmc.contracts.ratings import EXPORT_VIEW, RATING_COLUMNS, iso_utc
 from webapp.config import default_database_url
 from webapp.models import Assignment, Rater, Rating, TrialResult
 
@@ -49,39 +46,26 @@ COMMENT_COLUMNS = (
     "comment",
 )
 
-_FORMULA_STARTS = ("=", "+", "-", "@")
-_CONTROL_STARTS = ("\t", "\r", "\n")
+_iso = iso_utc
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
-
-
-def escape_cell(value: Any) -> Any:
-    """Neutralise a text cell a spreadsheet would run as a formula; other values pass."""
-    if not isinstance(value, str) or not value:
-        return value
-    if value.startswith(_CONTROL_STARTS) or value.lstrip(" ").startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def rating_rows(connection: Connection) -> list[dict[str, Any]]:
-    """Every stored rating as a dict keyed by :data:`RATING_COLUMNS`."""
-    statement = (
-        select(
-            Rater.rater_id,
-            Assignment.task,
-            Assignment.passage_id,
-            Rating.trial_id,
-            Rating.method,
-            Rating.rating,
-            Assignment.is_training,
-            Rater.is_simulated,
-            TrialResult.submitted_at,
-            TrialResult.time_on_trial_ms,
-            Rating.plays,
-        )
+def rating_query() -> Select:
+    """The rating rows: one per stored rating, columns named as :data:`RATING_COLUMNS`."""
+    columns = (
+        Rater.rater_id,
+        Assignment.task,
+        Assignment.passage_id,
+        Rating.trial_id,
+        Rating.method,
+        Rating.rating,
+        Assignment.is_training,
+        Rater.is_simulated,
+        TrialResult.submitted_at,
+        TrialResult.time_on_trial_ms,
+        Rating.plays,
+    )
+    return (
+        select(*(column.label(name) for column, name in zip(columns, RATING_COLUMNS)))
         .join(Rater, Rater.id == Rating.rater_pk)
         .join(
             Assignment,
@@ -91,8 +75,24 @@ def rating_rows(connection: Connection) -> list[dict[str, Any]]:
             TrialResult,
             (TrialResult.rater_pk == Rating.rater_pk) & (TrialResult.trial_id == Rating.trial_id),
         )
-        .order_by(Rater.id, Assignment.position, Rating.method)
     )
+
+
+def create_export_view(engine: Engine) -> None:
+    """(Re)install :func:`rating_query` as the database view ``rating_export``.
+
+    Dropped and created again at every start, so a database made by an older version
+    gets the current columns.
+    """
+    sql = rating_query().compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP VIEW IF EXISTS {EXPORT_VIEW}"))
+        connection.execute(text(f"CREATE VIEW {EXPORT_VIEW} AS {sql}"))
+
+
+def rating_rows(connection: Connection) -> list[dict[str, Any]]:
+    """Every stored rating as a dict keyed by :data:`RATING_COLUMNS`, in rater and trial order."""
+    statement = rating_query().order_by(Rater.id, Assignment.position, Rating.method)
     rows = []
     for row in connection.execute(statement):
         item = dict(zip(RATING_COLUMNS, row))
@@ -172,16 +172,6 @@ def comment_rows(connection: Connection) -> list[dict[str, Any]]:
         item["submitted_at"] = _iso(item["submitted_at"])
         rows.append(item)
     return rows
-
-
-def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    """CSV text with a header row; text cells escaped with :func:`escape_cell`."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if row[c] is None else escape_cell(row[c]) for c in columns])
-    return buffer.getvalue()
 
 
 def to_json(connection: Connection) -> str:

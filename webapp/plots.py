@@ -11,11 +11,7 @@ import io
 
 import numpy as np
 
-from dmc.manifest import METHODS
-
-
-def _method_order(methods: set[str]) -> list[str]:
-    return [m for m in METHODS if m in methods] + sorted(methods - set(METHODS))
+from dmc.contracts.conditions import sort_methods as _method_order
 
 
 def boxplot_png(rows: list[dict], include_simulated: bool = False, dpi: int = 100) -> bytes:

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from dmc.manifest import Manifest, ManifestError, latest_manifest_path, load_manifest
+from dmc.contracts.manifest import (
+    Manifest,
+    ManifestError,
+    default_render_dir,
+    load_manifest,
+    manifest_path,
+)
 from evaluation.design import TestDesign, build_design
 from evaluation.design_config import DesignError, load_config
 
@@ -48,9 +54,10 @@ class StudyStatus:
 
 
 def manifest_path_for(app: Flask) -> Path:
+    """What the app serves: ``MANIFEST_PATH`` (``--manifest``, ``$DMC_MANIFEST``, instance
+    config) or ``./renders/testset``; a folder means its ``manifest.json``."""
     configured = app.config.get("MANIFEST_PATH")
-    path = Path(configured) if configured else latest_manifest_path()
-    return path / "manifest.json" if path.is_dir() else path
+    return manifest_path(Path(configured) if configured else default_render_dir())
 
 
 def config_path_for(app: Flask, manifest_path: Path) -> Path | None:

@@ -6,8 +6,9 @@ everything needed to trust and reproduce the audio: content hashes, loudness
 measured after encoding, checkpoints and seeds. Paths are relative to the manifest's
 folder so a rendered test can be moved or served from anywhere.
 
-Field names follow ``shared/reference/interfaces.md``; this module reads and writes
-them so no other part of the project parses the JSON by hand.
+Field names are the project's interface contract (``docs/CONTRACTS.md``); this module
+reads and writes them so no other part of the project parses the JSON by hand. Method
+names follow :mod:`dmc.contracts.conditions` (any lowercase identifier).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dmc.contracts.conditions import check_method_name
+from dmc.contracts.files import atomic_write_text
+
 FORMAT = "dmc-render-manifest"
 VERSION = 1
-
-#: Method names as they appear in manifests, ratings and plots (this order on plots).
-METHODS = ("target", "console", "demucs", "random", "mono", "anchor_7k", "anchor_3k5")
-ANCHORS = ("anchor_3k5", "anchor_7k")
+#: The file name of a manifest inside its render folder.
+MANIFEST_NAME = "manifest.json"
 
 
 class ManifestError(ValueError):
@@ -132,11 +134,7 @@ class Manifest:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically (temporary file + rename) so a reader never sees half a manifest."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
+        path = atomic_write_text(path, json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n")
         self.root = path.parent
         return path
 
@@ -166,7 +164,7 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
     """Read and validate a manifest; errors name the file and the offending field."""
     path = Path(path)
     if path.is_dir():
-        path = path / "manifest.json"
+        path = path / MANIFEST_NAME
     if not path.is_file():
         raise ManifestError(f"no render manifest at {path}; render one with `python -m dmc.render testset`")
     try:
@@ -198,6 +196,11 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
                     )
                 )
             methods = [c.method for c in conditions]
+            for method in methods:
+                try:
+                    check_method_name(method)
+                except ValueError as exc:
+                    raise ManifestError(f"{path}: {where}: {exc}") from None
             if len(set(methods)) != len(methods):
                 raise ManifestError(f"{where}: a method appears twice in {methods}")
             passages.append(
@@ -235,36 +238,12 @@ def _float(value) -> float:
 # ---------------------------------------------------------------------- where renders live
 
 
-def default_render_dir() -> Path:
-    """Where ``python -m dmc.render testset`` writes by default: ``./renders/testset``."""
-    return Path.cwd() / "renders" / "testset"
+def default_render_dir(kind: str = "testset") -> Path:
+    """Where ``python -m dmc.render <kind>`` writes by default: ``./renders/<kind>``."""
+    return Path.cwd() / "renders" / kind
 
 
-def _state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "dmc"
-
-
-def remember_latest(manifest_path: str | os.PathLike) -> None:
-    """Record the manifest the last render wrote, so the web app can serve it by default."""
-    state = _state_dir()
-    state.mkdir(parents=True, exist_ok=True)
-    tmp = state / f".latest_manifest.{os.getpid()}"
-    tmp.write_text(str(Path(manifest_path).resolve()) + "\n")
-    os.replace(tmp, state / "latest_manifest")
-
-
-def latest_manifest_path() -> Path:
-    """The manifest to serve when none is named.
-
-    Order: ``$DMC_MANIFEST``; the one the latest render recorded (if it still exists);
-    ``./renders/testset/manifest.json``. The returned path may not exist yet.
-    """
-    if os.environ.get("DMC_MANIFEST"):
-        return Path(os.environ["DMC_MANIFEST"])
-    pointer = _state_dir() / "latest_manifest"
-    if pointer.is_file():
-        recorded = Path(pointer.read_text().strip())
-        if recorded.is_file():
-            return recorded
-    return default_render_dir() / "manifest.json"
+def manifest_path(location: str | os.PathLike) -> Path:
+    """The manifest file of a render folder, or ``location`` itself if it names a file."""
+    location = Path(location)
+    return location / MANIFEST_NAME if location.is_dir() or not location.suffix else location

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from dmc.audio import AudioError
+from dmc.contracts.manifest import default_render_dir
 from dmc.datasets import DATASETS, DatasetError, load_songs
 from dmc.effects.params import TASKS
-from dmc.manifest import default_render_dir, remember_latest
 from dmc.methods import MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
 from dmc.render import transform
@@ -196,8 +196,7 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
 
 
 def render(args, plans: list[TaskPlan]) -> RenderResult:
-    """Render ``plans`` as ``args`` say, then write ``metrics.csv`` and ``metrics.png`` and
-    remember the manifest as the latest render.
+    """Render ``plans`` as ``args`` say, then write ``metrics.csv`` and ``metrics.png``.
 
     Raises:
         RenderError: a method cannot be loaded or a passage cannot be rendered.
@@ -218,7 +217,6 @@ def render(args, plans: list[TaskPlan]) -> RenderResult:
     write_metrics_csv(result.manifest, out_dir / "metrics.csv")
     if not frame.empty:
         plot_metrics(frame, out_dir / "metrics.png")
-    remember_latest(result.manifest_path)
     return result
 
 

@@ -59,7 +59,7 @@ def finish_condition(
     describe the mixing method, not the codec (every condition is encoded alike).
 
     Returns:
-        the :class:`dmc.manifest.Condition` fields ``sha256``, ``loudness_lufs``,
+        the :class:`dmc.contracts.manifest.Condition` fields ``sha256``, ``loudness_lufs``,
         ``true_peak_dbtp``, ``duration_seconds``, ``peak_over_ceiling``, and ``extra``
         (``limited``, ``sample_rate``, ``metrics``, ``finish_seconds``).
 

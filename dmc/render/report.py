@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dmc.manifest import METHODS, Manifest
+from dmc.contracts.conditions import sort_methods
+from dmc.contracts.manifest import Manifest
 from evaluation.metrics import METRIC_NAMES
 
 ID_COLUMNS = ("task", "passage_id", "song_id", "method", "file")
@@ -61,9 +62,7 @@ def write_metrics_csv(manifest: Manifest, path: str | os.PathLike) -> Path:
     return path
 
 
-def _method_order(methods) -> list[str]:
-    known = [m for m in METHODS if m in set(methods)]
-    return known + sorted(set(methods) - set(known))
+_method_order = sort_methods
 
 
 def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:

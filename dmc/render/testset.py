@@ -6,7 +6,7 @@ name, decode it and measure what the listener will get, and score it against the
 target. Mixing runs in this process (models load once); finishing runs in worker
 processes, overlapping with the mixing of the next passage.
 
-Everything is recorded in the manifest (``dmc.manifest``), saved after every passage:
+Everything is recorded in the manifest (``dmc.contracts.manifest``), saved after every passage:
 an interrupted run keeps what it finished, and a re-run skips every condition whose
 inputs, settings and checkpoint are unchanged and whose file still has its recorded hash.
 """
@@ -25,7 +25,7 @@ from typing import Any
 from tqdm import tqdm
 
 import dmc
-from dmc.manifest import Condition, Manifest, ManifestError, PassageEntry, load_manifest
+from dmc.contracts.manifest import Condition, Manifest, ManifestError, PassageEntry, load_manifest
 from dmc.methods import MethodSpec, build_method
 from dmc.multitrack import Passage, Song
 from dmc.render.finish import (

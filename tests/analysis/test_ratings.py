@@ -18,9 +18,9 @@ from analysis.ratings import (
     read_database,
     read_ratings_file,
     select_simulated,
-    unescape_formula,
     validate_ratings,
 )
+from dmc.contracts.ratings import unescape_cell as unescape_formula
 
 
 def test_columns_are_the_interface_contract():
@@ -87,7 +87,7 @@ def _bad(frame: pd.DataFrame, column: str, value, row: int = 1) -> pd.DataFrame:
         ("rating", -0.01, "rating must lie in \\[0, 1\\]"),
         ("rating", "abc", "rating must be a number: .*line 3.*'abc'"),
         ("rating", "", "rating must be a number"),
-        ("method", "hidden_ref", "unknown method\\(s\\) 'hidden_ref'"),
+        ("method", "Hidden Ref", "invalid method name\\(s\\) 'Hidden Ref'"),
         ("is_training", "maybe", "is_training must be true or false.*'maybe'"),
         ("plays", -1, "plays must not be negative"),
         ("time_on_trial_ms", "slow", "time_on_trial_ms must be a number"),
@@ -182,10 +182,15 @@ def test_empty_database_is_no_ratings(tmp_path):
     from sqlalchemy import create_engine
 
     from webapp.db import db
+    from webapp.export import create_export_view
 
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     engine = create_engine(url)
     db.metadata.create_all(engine)
+    engine.dispose()
+    with pytest.raises(RatingsError, match="has no rating_export view; is it the web app's"):
+        read_database(url)
+    create_export_view(engine)
     engine.dispose()
     with pytest.raises(NoRatingsError, match="no ratings yet in the database"):
         read_database(url)

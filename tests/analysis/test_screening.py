@@ -132,8 +132,8 @@ def test_custom_rules_and_bad_rules(make_panel):
     assert screen(ratings, ScreeningRules(reference_min=0.8)).excluded == []
     with pytest.raises(ValueError, match="max_item_fraction"):
         ScreeningRules(max_item_fraction=1.5)
-    with pytest.raises(ValueError, match="'hidden'"):
-        ScreeningRules(reference="hidden")
+    with pytest.raises(ValueError, match="reference: method name 'Hidden Ref'"):
+        ScreeningRules(reference="Hidden Ref")
 
 
 def test_simulated_failing_raters_are_excluded(simulated_ratings):

@@ -21,7 +21,7 @@ from analysis.inference import (
 )
 from analysis.screening import screen
 from analysis.views import agreement, kendalls_w, passage_view, rater_view
-from dmc.manifest import METHODS
+from dmc.contracts.conditions import BUILT_IN_METHODS as METHODS
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,17 @@ import json
 
 import pytest
 
-from dmc.datasets import DatasetError, load_songs
-from dmc.datasets.splits import split_ids
-from dmc.manifest import (
+from dmc.contracts.manifest import (
     Condition,
     Manifest,
     ManifestError,
     PassageEntry,
-    latest_manifest_path,
+    default_render_dir,
     load_manifest,
-    remember_latest,
+    manifest_path,
 )
+from dmc.datasets import DatasetError, load_songs
+from dmc.datasets.splits import split_ids
 
 
 def _manifest():
@@ -44,16 +44,22 @@ def test_manifest_rejects_escaping_paths_and_bad_files(tmp_path):
         load_manifest(tmp_path / "none.json")
 
 
-def test_latest_manifest_pointer(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.delenv("DMC_MANIFEST", raising=False)
+def test_renders_live_in_the_working_folder_and_nowhere_else(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert latest_manifest_path() == tmp_path / "renders" / "testset" / "manifest.json"
-    path = _manifest().save(tmp_path / "elsewhere" / "manifest.json")
-    remember_latest(path)
-    assert latest_manifest_path() == path.resolve()
-    monkeypatch.setenv("DMC_MANIFEST", "/x/y.json")
-    assert str(latest_manifest_path()) == "/x/y.json"
+    assert default_render_dir() == tmp_path / "renders" / "testset"
+    assert default_render_dir("transform") == tmp_path / "renders" / "transform"
+    saved = _manifest().save(tmp_path / "elsewhere" / "manifest.json")
+    assert manifest_path(saved.parent) == saved
+    assert manifest_path(saved) == saved
+    assert manifest_path(tmp_path / "not-yet") == tmp_path / "not-yet" / "manifest.json"
+
+
+def test_manifest_rejects_method_names_that_are_not_identifiers(tmp_path):
+    m = _manifest()
+    m.tasks["drums"][0].conditions[0].method = "Console Mix"
+    m.save(tmp_path / "manifest.json")
+    with pytest.raises(ManifestError, match="lowercase identifier"):
+        load_manifest(tmp_path)
 
 
 def test_split_ids_is_deterministic_and_disjoint():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dmc.audio import encode_mp3
-from dmc.manifest import Condition, Manifest, PassageEntry, load_manifest
+from dmc.contracts.manifest import Condition, Manifest, PassageEntry, load_manifest
 from evaluation.design import LABELS, build_design, load_design, main, plan_for_rater
 from evaluation.design_config import DEFAULT_TEXTS, DesignError, load_config, parse_config
 

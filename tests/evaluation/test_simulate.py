@@ -65,7 +65,7 @@ def test_effects_move_the_method_means():
         (["nope:console=0.5"], "unknown task"),
         (["console=1.5"], "quality must lie in"),
         (["consle=0.5"], "'consle' is not presented in any task"),
-        (["full:consle=0.5"], "unknown method"),
+        (["full:consle=0.5"], "'consle' is not presented in task 'full'"),
     ],
 )
 def test_bad_effects_are_clear_errors(items, message):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from dmc.audio import encode_mp3
-from dmc.manifest import Condition, Manifest, PassageEntry, load_manifest
+from dmc.contracts.manifest import Condition, Manifest, PassageEntry, load_manifest
 
 SR = 44100
 QUALITY = {"target": 0.92, "console": 0.7, "demucs": 0.4, "random": 0.3, "mono": 0.35,

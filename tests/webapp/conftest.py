@@ -2,7 +2,7 @@
 
 The rendered test is real: short seeded signals encoded to MP3 with
 ``dmc.audio.encode_mp3`` under opaque names, listed in a manifest written by
-``dmc.manifest.Manifest.save``. Each test gets its own instance folder and database
+``dmc.contracts.manifest.Manifest.save``. Each test gets its own instance folder and database
 (SQLite by default; PostgreSQL for tests that ask for ``database_url`` when
 ``DMC_TEST_POSTGRES_URL`` is set).
 """
@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from dmc.audio import encode_mp3
-from dmc.manifest import Condition, Manifest, PassageEntry
+from dmc.contracts.manifest import Condition, Manifest, PassageEntry
 
 SAMPLE_RATE = 44100
 ROOT = Path(__file__).resolve().parents[2]

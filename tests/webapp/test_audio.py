@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dmc.manifest import load_manifest
+from dmc.contracts.manifest import load_manifest
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from webapp.export import escape_cell, to_csv
+from dmc.contracts.ratings import escape_cell, to_csv
 from webapp.screening import screen
 
 

@@ -92,8 +92,8 @@ def test_acknowledged_ratings_survive_kill_9(server_process, tmp_path):
 
 
 def test_serve_starts_without_a_render_and_says_how(server_process, tmp_path):
-    # No --manifest, no $DMC_MANIFEST, no recorded render, no ./renders: nothing to serve.
-    server = server_process(env={"XDG_STATE_HOME": str(tmp_path / "state")}, rendered=False).start()
+    # No --manifest, no $DMC_MANIFEST, no ./renders/testset: nothing to serve.
+    server = server_process(rendered=False).start()
     with pytest.raises(urllib.error.HTTPError) as page:
         urllib.request.urlopen(f"{server.url}/", timeout=5)
     assert page.value.code == 503

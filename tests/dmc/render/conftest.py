@@ -150,12 +150,6 @@ def enst_root(tmp_path_factory):
     return root
 
 
-@pytest.fixture(autouse=True)
-def _private_state(tmp_path, monkeypatch):
-    """``remember_latest`` writes under ``$XDG_STATE_HOME``: keep the user's own pointer untouched."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
 @pytest.fixture(scope="session")
 def standin_checkpoints(tmp_path_factory):
     """A checkpoint folder with an untrained Demucs baseline of the shipped architecture."""

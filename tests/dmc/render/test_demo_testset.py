@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from dmc.audio import decode_mp3, integrated_loudness
+from dmc.contracts.manifest import load_manifest
 from dmc.effects.params import TASK_PARAMETERS, TASKS
-from dmc.manifest import load_manifest
 from dmc.methods import REGISTRY, resolve_methods
 from dmc.render.cli import main
 from dmc.render.naming import file_sha256
@@ -40,11 +40,9 @@ def demo_render(tmp_path_factory):
             "and random baselines on the demo test split", pytrace=False,
         )
     out = tmp_path_factory.mktemp("demo-render")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_STATE_HOME", str(out.parent / "state"))
-        argv = ["testset", "--methods", ",".join(METHODS), "--seconds", str(SECONDS), "--out", str(out),
-                "--no-progress"]
-        assert main(argv) == 0
+    argv = ["testset", "--methods", ",".join(METHODS), "--seconds", str(SECONDS), "--out", str(out),
+            "--no-progress"]
+    assert main(argv) == 0
     return out
 
 
