@@ -28,7 +28,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--manifest",
         type=Path,
         default=None,
-        help="render manifest or its folder (default: the latest `python -m dmc.render testset`)",
+        help="render manifest or its folder (default: $DMC_MANIFEST, else ./renders/testset)",
     )
     serve.add_argument(
         "--config",
