@@ -19,6 +19,9 @@ import pandas as pd
 
 from dmc.contracts.conditions import check_method_name, sort_methods
 from dmc.contracts.ratings import (
+    HEADPHONES_FAILED,
+    HEADPHONES_PASSED,
+    LATER_COLUMNS,
     RATING_COLUMNS,
     NoRatingsError,
     RatingsError,
@@ -181,10 +184,51 @@ def validate_ratings(frame: pd.DataFrame, source: str = "ratings") -> pd.DataFra
         raise RatingsError(
             f"{source}: trial {trial_id!r} of rater {rater_id!r} mixes several tasks or passages"
         )
+    _later_columns(frame, out, source)
     for name in frame.columns:
-        if name not in RATING_COLUMNS:
+        if name not in RATING_COLUMNS and name not in LATER_COLUMNS:
             out[name] = frame[name].to_numpy()
     return out
+
+
+def _later_columns(frame: pd.DataFrame, out: pd.DataFrame, source: str) -> None:
+    """Check and type the later columns that are present (older exports lack them).
+
+    Empty cells are allowed everywhere (a rating saved before the column existed).
+    """
+    if "condition_label" in frame:
+        text = frame["condition_label"].astype("string").str.strip()
+        out["condition_label"] = text.where(text != "").astype(object).to_numpy()
+    for name in ("trial_position", "reference_plays", "slider_moves", "level_db"):
+        if name not in frame:
+            continue
+        values = _to_number(frame[name], name, source, frame, required=False)
+        if name != "level_db":
+            negative = np.flatnonzero(values < 0)
+            if negative.size:
+                raise RatingsError(
+                    f"{name} must not be negative: " + _where(source, negative, frame, frame[name])
+                )
+        out[name] = values
+    if "loop_used" in frame:
+        column = frame["loop_used"]
+        present = ~column.isna().to_numpy() & (column.astype("string").str.strip() != "").fillna(
+            False
+        ).to_numpy(dtype=bool)
+        flags = np.zeros(len(frame), dtype=bool)
+        if present.any():
+            flags[present] = _to_bool(column[present], "loop_used", source, frame.loc[present])
+        out["loop_used"] = pd.array(np.where(present, flags, pd.NA), dtype="boolean")
+    if "headphone_check" in frame:
+        text = frame["headphone_check"].astype("string").str.strip().str.lower()
+        known = text.isna() | text.isin(["", HEADPHONES_PASSED, HEADPHONES_FAILED])
+        bad = np.flatnonzero(~known.fillna(True).to_numpy(dtype=bool))
+        if bad.size:
+            raise RatingsError(
+                f"headphone_check must be {HEADPHONES_PASSED}, {HEADPHONES_FAILED} or empty: "
+                + _where(source, bad, frame, frame["headphone_check"])
+            )
+        out["headphone_check"] = text.where(text != "").astype(object).to_numpy()
 
 
 def select_simulated(

@@ -9,7 +9,10 @@ before any statistics. The rules, with the recommendation's 90/100 read as 0.9:
 - **anchor rule**: exclude an assessor who rates the mid anchor above 0.9 on more than
   15 % of the items they rated, where an item on which more than 25 % of the assessors
   rate the mid anchor above 0.9 does not count against anybody (the anchor is then too
-  close to the reference on that item, a property of the item, not of the assessor).
+  close to the reference on that item, a property of the item, not of the assessor);
+- **headphone rule** (not BS.1534-3; the web app's screening before the trials): exclude
+  an assessor whose headphone check failed (``headphone_check`` = ``failed``), when the
+  ratings carry that column.
 
 Edge cases, fixed here and tested: "below" and "above" are strict (a rating of exactly
 0.9 never counts); "more than" is strict and exact (3 of 20 items is exactly 15 % and
@@ -45,6 +48,7 @@ REPORT_COLUMNS = (
     "anchor_fraction",
     "reference_excluded",
     "anchor_excluded",
+    "headphones_excluded",
     "excluded",
     "reason",
 )
@@ -64,6 +68,9 @@ class ScreeningRules:
         anchor_exemption_fraction: the anchor rule skips an item when strictly more
             than this fraction of its assessors rate the anchor above ``anchor_max``.
             Default: 0.25.
+        headphone_check: also exclude assessors whose headphone check failed (the web
+            app's ``headphone_check`` column; ratings without it are not affected).
+            Default: True.
     """
 
     reference: str = REFERENCE_METHOD
@@ -72,6 +79,7 @@ class ScreeningRules:
     anchor_max: float = 0.9
     max_item_fraction: float = 0.15
     anchor_exemption_fraction: float = 0.25
+    headphone_check: bool = True
 
     def __post_init__(self):
         for name in (
@@ -196,6 +204,8 @@ def _reason(row, rules: ScreeningRules) -> str:
             f"{rules.mid_anchor} above {rules.anchor_max:g} on {row['anchor_above']} of "
             f"{row['anchor_items']} items ({row['anchor_fraction']:.0%} > {limit})"
         )
+    if row["headphones_excluded"]:
+        reasons.append("failed the headphone check (may have listened on loudspeakers)")
     return "; ".join(reasons)
 
 
@@ -253,7 +263,13 @@ def screen(
     )
     report["reference_excluded"] = exceeds(ref_below, ref_items, rules.max_item_fraction)
     report["anchor_excluded"] = exceeds(anchor_above, anchor_items, rules.max_item_fraction)
-    report["excluded"] = report["reference_excluded"] | report["anchor_excluded"]
+    failed: set[str] = set()
+    if rules.headphone_check and "headphone_check" in scored:
+        failed = set(scored.loc[scored["headphone_check"] == "failed", "rater_id"])
+    report["headphones_excluded"] = report.index.isin(list(failed))
+    report["excluded"] = (
+        report["reference_excluded"] | report["anchor_excluded"] | report["headphones_excluded"]
+    )
     report["reason"] = [
         _reason(row, rules) if row["excluded"] else "" for _, row in report.iterrows()
     ]

@@ -32,7 +32,7 @@ from scipy import stats
 from analysis import pipeline
 from analysis.inference import permutation_tests, rater_differences
 from analysis.ratings import read_ratings_file
-from evaluation.simulate import PanelModel, simulate_panel, write_ratings
+from analysis.simulate import PanelModel, simulate_panel, write_ratings
 
 GOAL_SECONDS = 10.0
 

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dmc.datasets.base import SPLITS, DatasetError
 from dmc.multitrack import Song
+
+__all__ = ["DATASETS", "SOURCE_DATASETS", "SPLITS", "DatasetError", "load_songs", "load_sources"]
 
 DATASETS = ("demo", "enst", "medleydb")
 #: Datasets of clean single sources, not multitracks: only :func:`load_sources` reads them.
 SOURCE_DATASETS = ("signaltrain",)
-SPLITS = ("train", "val", "test")
-
-
-class DatasetError(ValueError):
-    """A dataset path or file is wrong; the message names it and says what was expected."""
 
 
 def load_songs(data: str, task: str, split: str, root: str | Path | None = None, **options) -> list[Song]:

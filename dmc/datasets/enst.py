@@ -31,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dmc.audio import AudioError, audio_info
-from dmc.datasets import DatasetError
+from dmc.datasets.base import DatasetError
 from dmc.datasets.splits import choose_split
 from dmc.multitrack import Song, Track
 

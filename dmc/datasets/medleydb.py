@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from dmc.datasets import DatasetError
+from dmc.datasets.base import DatasetError
 from dmc.datasets.enst import BadSongError, _check_bad_files, _check_root, _Notes, check_song_files
 from dmc.datasets.splits import choose_split
 from dmc.multitrack import Song, Track

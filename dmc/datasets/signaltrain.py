@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmc.audio import AudioError, audio_info
-from dmc.datasets import DatasetError
+from dmc.datasets.base import DatasetError
 from dmc.datasets.enst import BadSongError, _check_bad_files, _check_root, _Notes
 from dmc.multitrack import Song, Track
 

@@ -9,6 +9,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dmc.datasets.base import DatasetError
+
 
 def split_ids(
     ids: Sequence[str], fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 42
@@ -20,7 +22,9 @@ def split_ids(
     are three or more ids.
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+        raise ValueError(
+            f"fractions must be three non-negative numbers summing to 1, got {fractions}"
+        )
     if len(set(ids)) != len(ids):
         raise ValueError("song ids must be unique")
     order = sorted(ids)
@@ -29,7 +33,10 @@ def split_ids(
     n_val = round(n * fractions[1])
     n_test = round(n * fractions[2])
     if n >= 3:
-        n_val, n_test = max(n_val, 1 if fractions[1] > 0 else 0), max(n_test, 1 if fractions[2] > 0 else 0)
+        n_val, n_test = (
+            max(n_val, 1 if fractions[1] > 0 else 0),
+            max(n_test, 1 if fractions[2] > 0 else 0),
+        )
     n_train = n - n_val - n_test
     return {
         "train": order[:n_train],
@@ -56,7 +63,6 @@ def read_split_file(path: str | Path) -> dict[str, list[str]]:
         DatasetError: the file is missing or unreadable, names an unknown split, or
             puts one id in two splits.
     """
-    from dmc.datasets import DatasetError
 
     path = Path(path)
     try:
@@ -69,7 +75,9 @@ def read_split_file(path: str | Path) -> dict[str, list[str]]:
         except json.JSONDecodeError as exc:
             raise DatasetError(f"split file {path} is not valid JSON: {exc}") from None
         if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-            raise DatasetError(f"split file {path}: expected an object of id lists keyed by train/val/test")
+            raise DatasetError(
+                f"split file {path}: expected an object of id lists keyed by train/val/test"
+            )
         pairs = [(str(name), str(entry)) for name, entries in data.items() for entry in entries]
     else:
         pairs = []
@@ -79,7 +87,9 @@ def read_split_file(path: str | Path) -> dict[str, list[str]]:
                 continue
             parts = re.split(r"\s*,\s*|\s+", line, maxsplit=1)
             if len(parts) != 2 or not parts[1]:
-                raise DatasetError(f"split file {path}, line {number}: expected 'split,id', got {line!r}")
+                raise DatasetError(
+                    f"split file {path}, line {number}: expected 'split,id', got {line!r}"
+                )
             pairs.append((parts[0], parts[1]))
     out: dict[str, list[str]] = {name: [] for name in SPLIT_NAMES}
     seen: dict[str, str] = {}
@@ -114,10 +124,11 @@ def choose_split(
     Raises:
         DatasetError: unknown split name or a bad split file.
     """
-    from dmc.datasets import DatasetError
 
     if split not in (*SPLIT_NAMES, "all"):
-        raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_NAMES)} or all")
+        raise DatasetError(
+            f"unknown split {split!r}; choose one of {', '.join(SPLIT_NAMES)} or all"
+        )
     if split_file is None:
         if split == "all":
             return sorted(ids)

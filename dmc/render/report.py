@@ -14,7 +14,7 @@ import pandas as pd
 
 from dmc.contracts.conditions import sort_methods
 from dmc.contracts.manifest import Manifest
-from evaluation.metrics import METRIC_NAMES
+from dmc.metrics import METRIC_NAMES
 
 ID_COLUMNS = ("task", "passage_id", "song_id", "method", "file")
 #: Columns of the printed summary (all metrics stay in the CSV).

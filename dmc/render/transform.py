@@ -33,6 +33,7 @@ from dmc.audio import AudioError
 from dmc.checkpoint import CheckpointError, load_model
 from dmc.contracts.manifest import Manifest
 from dmc.datasets import DatasetError, load_songs, load_sources
+from dmc.metrics import METRIC_NAMES
 from dmc.nn.effects import NeuralEffects
 from dmc.nn.tcn import PRESETS, TCN
 from dmc.render.emulation import LABELS, TASK, Source, iter_sources
@@ -40,7 +41,6 @@ from dmc.render.finish import torch_threads
 from dmc.render.table import TableResult, render_table
 from dmc.render.testset import RenderError
 from dmc.render.workers import default_workers
-from evaluation.metrics import METRIC_NAMES
 
 DATA = ("demo", "signaltrain")
 DEFAULT_PASSAGES = 6
@@ -97,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=None,
-        help="processes that encode and measure while the TCNs run (default: one per core; 0: none)",
+        help="processes that encode and measure while the TCNs run (default 1; 0: none)",
     )
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
@@ -306,10 +306,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     out_dir = args.out if args.out is not None else Path.cwd() / DEFAULT_OUT
     workers = args.workers
-    if workers is None:
-        workers = default_workers(len(chosen.sources) * (2 + len(chosen.models)))
+    if workers is None:  # one worker keeps up: the networks, not the encoding, take the time
+        workers = min(1, default_workers(len(chosen.sources) * (2 + len(chosen.models))))
     try:
-        with torch_threads(max(1, (os.cpu_count() or 1) - workers)):
+        with torch_threads(os.cpu_count() or 1):  # so they get every core
             result = render_table(
                 chosen.sources,
                 chosen.models,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.ratings import RATING_COLUMNS, validate_ratings
-from evaluation.simulate import simulate_panel
+from analysis.simulate import simulate_panel
 
 
 def crafted_rows(

@@ -137,7 +137,7 @@ def test_custom_rules_and_bad_rules(make_panel):
 
 
 def test_simulated_failing_raters_are_excluded(simulated_ratings):
-    from evaluation.simulate import simulate_panel
+    from analysis.simulate import simulate_panel
 
     panel = simulate_panel(12, seed=3)
     result = screen(panel.ratings)

@@ -26,7 +26,7 @@ from dmc.contracts.conditions import BUILT_IN_METHODS as METHODS
 
 @pytest.fixture(scope="module")
 def kept(request):
-    from evaluation.simulate import simulate_panel
+    from analysis.simulate import simulate_panel
 
     return screen(simulate_panel(12, seed=3).ratings).ratings
 

@@ -11,8 +11,9 @@ import pytest
 
 from dmc.audio import encode_mp3
 from dmc.contracts.manifest import Condition, Manifest, PassageEntry, load_manifest
-from evaluation.design import LABELS, build_design, load_design, main, plan_for_rater
-from evaluation.design_config import DEFAULT_TEXTS, DesignError, load_config, parse_config
+from evaluation.design import LABELS, build_design, load_design, plan_for_rater
+from evaluation.design.__main__ import main
+from evaluation.design.config import DEFAULT_TEXTS, DesignError, load_config, parse_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "evaluation" / "configs"
 ALL = ("target", "console", "demucs", "random", "mono", "anchor_7k", "anchor_3k5")
@@ -225,4 +226,5 @@ def test_cli_lists_trials_and_reports_errors(manifest, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("conditions: [console, consol]\n")
     assert main(["--manifest", str(manifest.root), "--config", str(bad)]) == 2
-    assert "unknown condition 'consol'" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.startswith("python -m evaluation.design: error: ") and "unknown condition 'consol'" in err

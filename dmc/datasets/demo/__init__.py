@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dmc.datasets import DatasetError
+from dmc.datasets.base import DatasetError
 from dmc.datasets.demo import cache
 from dmc.datasets.demo.songs import (
     GENERATOR_VERSION,

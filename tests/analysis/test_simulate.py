@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import power, simulate
+from analysis.power import comparison_model, power_table, raters_needed
 from analysis.ratings import RATING_COLUMNS, read_ratings_file, validate_ratings
 from analysis.screening import screen
-from evaluation import simulate
-from evaluation.power import comparison_model, power_table, raters_needed
-from evaluation.simulate import PanelModel, parse_effects, simulate_panel
+from analysis.simulate import PanelModel, parse_effects, simulate_panel
 
 
 def test_panel_has_the_export_columns_and_is_marked_simulated():
@@ -117,7 +117,6 @@ def test_power_grows_with_raters_and_difference():
 def test_power_cli_prints_table_and_plots(tmp_path, capsys):
     out = tmp_path / "power.csv"
     argv = [
-        "--power",
         "--difference",
         "0.3",
         "--raters-grid",
@@ -128,7 +127,7 @@ def test_power_cli_prints_table_and_plots(tmp_path, capsys):
         "--out",
         str(out),
     ]
-    assert simulate.main(argv) == 0
+    assert power.main(argv) == 0
     printed = capsys.readouterr().out
     assert "| difference | raters |" in printed and "difference 0.3:" in printed
     assert len(pd.read_csv(out)) == 2

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from dmc.contracts.conditions import ANCHORS, REFERENCE
+from dmc.contracts.conditions import ANCHORS, LOW_ANCHOR, MID_ANCHOR, REFERENCE
 
 #: How the target mix is presented. ``hidden``: rated like any other condition without
 #: being named (the paper's test); ``open``: a labelled reference button, not rated;
@@ -57,9 +57,34 @@ DEFAULT_TEXTS: dict[str, str] = {
         "Play every version, compare them as often as you like, and rate each one on the "
         "scale from Bad to Excellent. Rate at least one version at the very top."
     ),
+    "reference": (
+        "The Reference button plays the original engineer's mix of this passage. Use it as "
+        "the standard: rate how close each version comes to it, with 1.00 (top of Excellent) "
+        "for a version you cannot tell apart from it. One of the versions is the reference "
+        "itself, hidden, so at least one deserves the top."
+    ),
+    "scale": (
+        "The scale runs from 0 (bottom of Bad) to 1 (top of Excellent); the five bands are a "
+        "guide, not steps. Use the whole scale, and keep the ratings on one page comparable "
+        "with each other."
+    ),
+    "headphones": (
+        "This test needs headphones. Each of the next examples plays three low tones, one "
+        "after the other; choose the one that is quietest. Each example plays once, so "
+        "listen closely. It takes about a minute."
+    ),
+    "headphones_failed": (
+        "Thank you. Your answers suggest that you may be listening through loudspeakers "
+        "rather than headphones. Please carry on with the test, on headphones if you have "
+        "them; your ratings are kept and marked accordingly."
+    ),
     "comments": "Anything you want to tell us about the test or the mixes?",
     "finish": "Thank you! Your ratings have been saved.",
 }
+
+
+#: Woods et al. (2017): six trials, at least five correct.
+HEADPHONE_TRIALS, HEADPHONE_MIN_CORRECT = 6, 5
 
 
 class DesignError(ValueError):
@@ -88,13 +113,40 @@ class TrainingSpec:
     """Training trials shown before the test; their ratings are stored but flagged.
 
     Attributes:
-        trials: how many training trials each rater does (taken from the first passages
-            of the selected tasks, one per task in turn) unless ``passages`` names them.
-        passages: explicit ``"task:passage_id"`` entries.
+        trials: how many training trials each rater does unless ``passages`` names them.
+        passages: explicit ``"task:passage_id"`` entries (used as named).
+        unrated: draw each rater's training passages at random from the passages that
+            rater does not rate, so training never previews a scored passage. ``None``
+            (default): when ``trials_per_rater`` leaves enough passages over, else the
+            first passages of the selected tasks, one per task in turn (every rater
+            rates every passage then); ``True``: required (an error when impossible);
+            ``False``: always the first passages.
     """
 
     trials: int = 1
     passages: tuple[str, ...] = ()
+    unrated: bool | None = None
+
+
+@dataclass(frozen=True)
+class HeadphoneCheck:
+    """The headphone screening before the first trial (anti-phase test, Woods et al. 2017).
+
+    Each trial plays three 200 Hz tones; one is 6 dB quieter, one is in anti-phase
+    between the channels, which sounds as loud as the third over headphones but is
+    attenuated over loudspeakers. A rater who picks the quiet one on at least
+    ``min_correct`` of ``trials`` trials passes; one who does not is told so politely,
+    carries on, and is recorded as screened (``headphone_check`` ``failed``).
+
+    Attributes:
+        enabled: run the check.
+        trials: number of three-tone trials.
+        min_correct: correct answers needed to pass.
+    """
+
+    enabled: bool = False
+    trials: int = HEADPHONE_TRIALS
+    min_correct: int = HEADPHONE_MIN_CORRECT
 
 
 @dataclass(frozen=True)
@@ -115,6 +167,7 @@ class TestConfig:
             by the rater id and ``seed``.
         seed: the design's seed; with a rater id it fixes that rater's plan.
         checks: required checks per trial.
+        headphone_check: the headphone screening (off unless configured).
         completion_code, return_url: shown on the finish page (crowdsourcing).
         texts: page texts (defaults in :data:`DEFAULT_TEXTS`).
     """
@@ -130,6 +183,7 @@ class TestConfig:
     randomize_condition_order: bool = True
     seed: int = 0
     checks: Checks = field(default_factory=Checks)
+    headphone_check: HeadphoneCheck = field(default_factory=HeadphoneCheck)
     completion_code: str | None = None
     return_url: str | None = None
     texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
@@ -147,6 +201,7 @@ _TOP_KEYS = {
     "randomize",
     "seed",
     "checks",
+    "headphone_check",
     "completion",
     "texts",
 }
@@ -207,7 +262,7 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
     kwargs["reference"] = reference
     anchors = data.get("anchors", False)
     if anchors is True:
-        kwargs["anchors"] = ("anchor_7k", "anchor_3k5")
+        kwargs["anchors"] = (MID_ANCHOR, LOW_ANCHOR)
     elif anchors is False or anchors is None:
         kwargs["anchors"] = ()
     else:
@@ -220,14 +275,19 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
         if not isinstance(passages, dict):
             raise _fail(source, f"'passages' must map task names to passage ids, got {passages!r}")
         kwargs["passages"] = {t: _str_list(v, source, f"passages.{t}") for t, v in passages.items()}
-    training = _only_keys(data.get("training"), {"trials", "passages"}, source, "training")
+    training = _only_keys(
+        data.get("training"), {"trials", "passages", "unrated"}, source, "training"
+    )
     n_training = training.get(
         "trials", len(training.get("passages", [])) if "passages" in training else 1
     )
     if not isinstance(n_training, int) or isinstance(n_training, bool) or n_training < 0:
         raise _fail(source, f"training.trials must be a whole number >= 0, got {n_training!r}")
+    unrated = training.get("unrated")
     kwargs["training"] = TrainingSpec(
-        n_training, _str_list(training.get("passages", []), source, "training.passages")
+        n_training,
+        _str_list(training.get("passages", []), source, "training.passages"),
+        None if unrated is None else _bool(unrated, source, "training.unrated"),
     )
     subset = data.get("trials_per_rater")
     if subset is not None and (
@@ -253,6 +313,7 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
     check_names = {f.name for f in fields(Checks)}
     checks = _only_keys(data.get("checks"), check_names, source, "checks")
     kwargs["checks"] = Checks(**{k: _bool(v, source, f"checks.{k}") for k, v in checks.items()})
+    kwargs["headphone_check"] = _headphone_check(data.get("headphone_check"), source)
     completion = _only_keys(data.get("completion"), {"code", "return_url"}, source, "completion")
     for key in ("code", "return_url"):
         value = completion.get(key)
@@ -273,6 +334,29 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
         texts["title"] = str(data["title"])
     kwargs["texts"] = texts
     return TestConfig(**kwargs)
+
+
+def _headphone_check(value: Any, source: str) -> HeadphoneCheck:
+    """``true``/``false`` or ``{trials: 6, min_correct: 5}`` (a mapping turns it on)."""
+    if value is None or isinstance(value, bool):
+        return HeadphoneCheck(enabled=bool(value))
+    spec = _only_keys(value, {"enabled", "trials", "min_correct"}, source, "headphone_check")
+    enabled = _bool(spec.get("enabled", True), source, "headphone_check.enabled")
+    numbers = {}
+    for key, default in (("trials", HEADPHONE_TRIALS), ("min_correct", HEADPHONE_MIN_CORRECT)):
+        number = spec.get(key, default)
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 20:
+            raise _fail(
+                source, f"headphone_check.{key} must be a whole number from 1 to 20, got {number!r}"
+            )
+        numbers[key] = number
+    if numbers["min_correct"] > numbers["trials"]:
+        raise _fail(
+            source,
+            f"headphone_check.min_correct ({numbers['min_correct']}) is more than "
+            f"headphone_check.trials ({numbers['trials']})",
+        )
+    return HeadphoneCheck(enabled, numbers["trials"], numbers["min_correct"])
 
 
 def load_config(path: str | os.PathLike | None) -> TestConfig:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dmc.effects.chain import constant_power_pan
-from evaluation.metrics import (
+from dmc.metrics import (
     METRIC_NAMES,
     all_metrics,
     dynamics_errors,

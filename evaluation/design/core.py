@@ -1,7 +1,7 @@
 """Listening-test designs: trials from a render manifest and a test config, plans per rater.
 
 A design turns "these passages were rendered with these methods" (the manifest) and
-"this is how the panel should hear them" (the config, :mod:`evaluation.design_config`)
+"this is how the panel should hear them" (the config, :mod:`evaluation.design.config`)
 into a fixed list of trials: one per passage, with the rated conditions, the open
 reference if any, and the training trials. Each rater then gets a :class:`RaterPlan`:
 the trials in a per-rater random order, each trial's conditions behind per-rater
@@ -12,27 +12,27 @@ plan, and the web app records every plan it hands out.
 Why here and not in the web app: the analysis and the simulated panels need the same
 trials and plans without a server, and a design can be checked before anybody is
 invited: ``python -m evaluation.design --manifest M --config C [--rater r00001]``.
-Plans live in :mod:`evaluation.design_plan` and are re-exported here.
+Plans live in :mod:`evaluation.design.plans`.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from dmc.contracts.conditions import ANCHORS, sort_methods
-from dmc.contracts.manifest import Manifest, ManifestError, default_render_dir, load_manifest
-from evaluation.design_config import (
+from dmc.contracts.manifest import Manifest, default_render_dir, load_manifest
+from evaluation.design.config import (
     MAX_SIGNALS,
     REFERENCE_METHOD,
     DesignError,
     TestConfig,
     load_config,
 )
-from evaluation.design_plan import LABELS, PlannedTrial, RaterPlan, plan_for_rater, rater_seed
+
+#: The command that renders a test set (named in the fixes of design errors).
+RENDER_COMMAND = "python -m dmc.render testset"
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,19 @@ class Trial:
 
 @dataclass(frozen=True)
 class TestDesign:
-    """Every trial a rater may see, built by :func:`build_design`."""
+    """Every trial a rater may see, built by :func:`build_design`.
+
+    Attributes:
+        training: the training trials; with ``training_unrated`` these are the
+            candidates (one per passage), of which each plan takes the configured number
+            from passages that rater does not rate.
+    """
 
     config: TestConfig
     trials: tuple[Trial, ...]
     training: tuple[Trial, ...]
     design_hash: str
+    training_unrated: bool = False
 
     def trial(self, trial_id: str) -> Trial:
         for t in self.training + self.trials:
@@ -102,6 +109,17 @@ def _canonical(methods: set[str], task_methods: list[str]) -> tuple[str, ...]:
     return tuple(sort_methods(m for m in task_methods if m in methods))
 
 
+def _render_hint(method: str, task_methods: list[str]) -> str:
+    """How to render a condition the config names but the render lacks."""
+    if method in ANCHORS:
+        return f"render the anchors with `{RENDER_COMMAND} --anchors` (or set anchors: false)"
+    methods = ",".join(m for m in [*task_methods, method] if m not in ANCHORS)
+    return (
+        f"render it with `{RENDER_COMMAND} --methods {methods}`, "
+        "or leave it out of the config's conditions"
+    )
+
+
 def _rated_methods(
     config: TestConfig, task: str, available: list[str], passage_id: str, task_methods: list[str]
 ) -> tuple[str, ...]:
@@ -126,11 +144,12 @@ def _rated_methods(
         if method not in task_methods:
             raise DesignError(
                 f"unknown condition {method!r}: the manifest's methods for task {task!r} "
-                f"are {', '.join(task_methods)}"
+                f"are {', '.join(task_methods)}; {_render_hint(method, task_methods)}"
             )
         if method not in available:
             raise DesignError(
-                f"condition {method!r} is not rendered for {where} (it has {', '.join(available)})"
+                f"condition {method!r} is not rendered for {where} (it has "
+                f"{', '.join(available)}); {_render_hint(method, task_methods)}"
             )
     methods = _canonical(set(wanted), task_methods)
     if len(methods) > MAX_SIGNALS:
@@ -207,6 +226,30 @@ def _training_pairs(config: TestConfig, per_task: dict[str, list[str]]) -> list[
     return pairs
 
 
+def _training_unrated(config: TestConfig, n_trials: int) -> bool:
+    """Whether each rater trains on passages they do not rate (see ``TrainingSpec.unrated``)."""
+    spec = config.training
+    if spec.passages:
+        if spec.unrated:
+            raise DesignError(
+                "training.unrated draws the training passages per rater; "
+                "drop it or training.passages"
+            )
+        return False
+    if spec.trials == 0 or spec.unrated is False:
+        return False
+    spare = n_trials - (config.trials_per_rater or n_trials)
+    if spare >= spec.trials:
+        return True
+    if spec.unrated:
+        raise DesignError(
+            f"training.unrated needs {spec.trials} passage(s) a rater does not rate, but "
+            f"trials_per_rater={config.trials_per_rater or n_trials} of {n_trials} trials "
+            f"leaves {spare}; lower trials_per_rater or set training.unrated: false"
+        )
+    return False
+
+
 def build_design(manifest: Manifest, config: TestConfig, check_files: bool = True) -> TestDesign:
     """Build every trial of a test and check it against the manifest.
 
@@ -231,10 +274,12 @@ def build_design(manifest: Manifest, config: TestConfig, check_files: bool = Tru
         raise DesignError(
             "the test has no trials: the manifest (or the config's passages) lists no passages"
         )
+    unrated = _training_unrated(config, len(trials))
+    pairs = (
+        [(t.task, t.passage_id) for t in trials] if unrated else _training_pairs(config, per_task)
+    )
     try:
-        training = [
-            _make_trial(manifest, config, t, p, True) for t, p in _training_pairs(config, per_task)
-        ]
+        training = [_make_trial(manifest, config, t, p, True) for t, p in pairs]
     except KeyError as exc:
         raise DesignError(f"training passage not in the manifest: {exc.args[0]}") from None
     if config.trials_per_rater is not None and config.trials_per_rater > len(trials):
@@ -256,10 +301,13 @@ def build_design(manifest: Manifest, config: TestConfig, check_files: bool = Tru
                 f"({manifest.root}): {', '.join(missing[:5])}"
             )
     digest = hashlib.sha256()
-    digest.update(json.dumps(_config_fingerprint(config), sort_keys=True).encode())
+    fingerprint = _config_fingerprint(config)
+    if unrated:
+        fingerprint["training"] = ["unrated", config.training.trials]
+    digest.update(json.dumps(fingerprint, sort_keys=True).encode())
     for t in training + trials:
         digest.update(json.dumps([t.trial_id, t.methods, sorted(t.files.items())]).encode())
-    return TestDesign(config, tuple(trials), tuple(training), digest.hexdigest()[:16])
+    return TestDesign(config, tuple(trials), tuple(training), digest.hexdigest()[:16], unrated)
 
 
 def _config_fingerprint(config: TestConfig) -> dict:
@@ -276,56 +324,3 @@ def load_design(manifest_path=None, config_path=None, check_files: bool = True) 
     """Load a manifest (default: ``./renders/testset``) and a config and build the design."""
     manifest = load_manifest(manifest_path if manifest_path is not None else default_render_dir())
     return build_design(manifest, load_config(config_path), check_files=check_files)
-
-
-def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m evaluation.design",
-        description="Check a listening-test config against a render manifest and list its trials.",
-    )
-    parser.add_argument(
-        "--manifest", type=Path, default=None, help="render manifest or its folder (default: ./renders/testset)"
-    )
-    parser.add_argument(
-        "--config", type=Path, default=None, help="test config, YAML or TOML (default: defaults)"
-    )
-    parser.add_argument("--rater", default=None, help="also print the plan of this rater id")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = get_parser().parse_args(argv)
-    try:
-        design = load_design(args.manifest, args.config)
-    except (DesignError, ManifestError) as exc:
-        print(f"error: {exc}")
-        return 2
-    print(
-        f"design {design.design_hash}: "
-        f"{len(design.training)} training + {len(design.trials)} trials"
-    )
-    for t in design.all_trials:
-        ref = f" (open reference: {t.reference_method})" if t.reference_method else ""
-        print(f"  {t.trial_id}: {', '.join(t.methods)}{ref}")
-    if args.rater:
-        print(json.dumps(plan_for_rater(design, args.rater).to_json(), indent=2))
-    return 0
-
-
-__all__ = [
-    "LABELS",
-    "PlannedTrial",
-    "RaterPlan",
-    "TestDesign",
-    "Trial",
-    "build_design",
-    "get_parser",
-    "load_design",
-    "main",
-    "plan_for_rater",
-    "rater_seed",
-]
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -12,13 +12,12 @@ import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from evaluation.design_config import MAX_SIGNALS
+from evaluation.design.config import MAX_SIGNALS
+from evaluation.design.core import TestDesign
 
-if TYPE_CHECKING:
-    from evaluation.design import TestDesign
-
+#: Mixed into a rater's seed for drawing training passages (see :func:`plan_for_rater`).
+TRAINING_STREAM = 0x7A1B
 #: Letters that stand for conditions on a trial page, in display order.
 LABELS = "ABCDEFGHIJKL"
 assert len(LABELS) == MAX_SIGNALS
@@ -91,8 +90,15 @@ def plan_for_rater(
         trials = [trials[i] for _, _, i in chosen]
     if config.randomize_trial_order:
         rng.shuffle(trials)
+    training = list(design.training)
+    if design.training_unrated:
+        # Training previews nothing this rater scores; drawn from a stream of its own so
+        # that the subset and the orders do not depend on it.
+        rated = {(t.task, t.passage_id) for t in trials}
+        spare = [t for t in training if (t.task, t.passage_id) not in rated]
+        training = random.Random(seed ^ TRAINING_STREAM).sample(spare, config.training.trials)
     planned = []
-    for trial in list(design.training) + trials:
+    for trial in training + trials:
         methods = list(trial.methods)
         if config.randomize_condition_order:
             rng.shuffle(methods)

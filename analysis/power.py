@@ -1,7 +1,7 @@
 """Power analysis by simulation: how many raters does a listening test need?
 
 For a quality difference between two methods, simulate many panels of each size
-(:mod:`evaluation.simulate`), run each through exactly the analysis a real panel gets
+(:mod:`analysis.simulate`), run each through exactly the analysis a real panel gets
 (BS.1534-3 post-screening, Wilcoxon signed-rank tests over (rater x passage) blocks,
 Holm correction over every method pair of the task) and count how often the pair comes
 out significant at alpha 0.05 in the right direction. That share is the power; the
@@ -23,8 +23,9 @@ from tqdm import tqdm
 
 from analysis.inference import ALPHA, pairwise_wilcoxon
 from analysis.screening import screen
+from analysis.simulate import PanelModel, add_panel_arguments, parse_effects, simulate_panel
 from analysis.tables import to_markdown
-from evaluation.simulate import PanelModel, simulate_panel
+from dmc.cli import EXIT_OK, Parser, fail
 
 TABLE_COLUMNS = ("difference", "raters", "simulations", "detected", "power", "ci_low", "ci_high")
 
@@ -148,19 +149,72 @@ def power_figure(table: pd.DataFrame, target_power: float, title: str) -> Figure
     return fig
 
 
-def run_power_cli(args: argparse.Namespace, model: PanelModel) -> int:
-    """The ``--power`` mode of ``python -m evaluation.simulate``: table, answer, plot."""
-    method_a, method_b = args.compare
-    table = power_table(
-        args.difference,
-        args.raters_grid,
-        method_a,
-        method_b,
-        args.task,
-        args.simulations,
-        seed=args.seed,
-        model=model,
+PROG = "python -m analysis.power"
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog=PROG,
+        description="How many raters a listening test needs: simulated panels, each analysed "
+        "exactly as a real one (screening, Wilcoxon with Holm), at several panel sizes.",
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("analysis_out") / "power.csv",
+        help="power table CSV, with .png/.pdf plots beside it (default analysis_out/power.csv)",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        default=("console", "random"),
+        help="methods compared; B's quality is A's minus the difference (default: console random)",
+    )
+    parser.add_argument("--task", default="drums", help="task of the comparison (default: drums)")
+    parser.add_argument(
+        "--difference",
+        nargs="+",
+        type=float,
+        default=[0.05, 0.1],
+        help="quality differences to detect (default: 0.05 0.1)",
+    )
+    parser.add_argument(
+        "--raters-grid",
+        nargs="+",
+        type=int,
+        default=[4, 6, 8, 12, 16, 24, 32],
+        help="panel sizes tried (default: 4 6 8 12 16 24 32)",
+    )
+    parser.add_argument(
+        "--simulations", type=int, default=100, help="panels per point (default: 100)"
+    )
+    parser.add_argument(
+        "--target-power", type=float, default=0.8, help="power wanted (default: 0.8)"
+    )
+    add_panel_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Power table, the raters needed per difference, and a plot."""
+    args = get_parser().parse_args(argv)
+    try:
+        model = PanelModel(passages=args.passages, failing_fraction=args.failing)
+        model = model.with_effects(parse_effects(args.effects))
+        method_a, method_b = args.compare
+        table = power_table(
+            args.difference,
+            args.raters_grid,
+            method_a,
+            method_b,
+            args.task,
+            args.simulations,
+            seed=args.seed,
+            model=model,
+        )
+    except ValueError as error:
+        return fail(PROG, str(error))
     title = f"{args.task}: {method_a} vs {method_b} (SIMULATED panels)"
     print(title + "\n" + to_markdown(table))
     for row in raters_needed(table, args.target_power).itertuples():
@@ -174,14 +228,17 @@ def run_power_cli(args: argparse.Namespace, model: PanelModel) -> int:
                 f"difference {row.difference:g}: {int(row.raters_needed)} raters give power >= "
                 f"{args.target_power:g}"
             )
-    out = Path(args.out or Path("analysis_out") / "power.csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False)
     figure = power_figure(table, args.target_power, title)
-    paths = [out]
+    paths = [args.out]
     for suffix in (".png", ".pdf"):
-        paths.append(out.with_suffix(suffix))
+        paths.append(args.out.with_suffix(suffix))
         figure.savefig(paths[-1], dpi=150)
     for path in paths:
         print(f"wrote: {path}")
-    return 0
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

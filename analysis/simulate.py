@@ -1,7 +1,7 @@
 """Simulated listening-test panels: ratings in the web app's export format, for demos and power.
 
-    python -m evaluation.simulate --out ratings.csv [--raters 20 --seed 0 --effects console=0.7]
-    python -m evaluation.simulate --power --compare console random --difference 0.05 0.1
+    python -m analysis.simulate --out ratings.csv [--raters 20 --seed 0 --effects console=0.7]
+    python -m analysis.power --compare console random --difference 0.05 0.1
 
 Before a real panel exists, the analysis scripts need something realistic to run on,
 tests need panels with known properties, and the test design needs an answer to "how
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dmc.cli import Parser, fail
 from dmc.contracts.conditions import check_method_name, sort_methods
 from dmc.contracts.ratings import RATING_COLUMNS
 
@@ -287,21 +288,14 @@ def parse_effects(items: list[str] | None) -> dict[tuple[str | None, str], float
     return effects
 
 
-def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m evaluation.simulate", description=__doc__.split("\n\n")[1]
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="ratings CSV/JSON (default simulated_ratings.csv); "
-        "with --power, the power table CSV (default analysis_out/power.csv)",
-    )
-    parser.add_argument("--raters", type=int, default=20, help="raters in the panel (default: 20)")
+PROG = "python -m analysis.simulate"
+
+
+def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that describe a simulated panel (shared with ``python -m analysis.power``)."""
     parser.add_argument(
         "--passages", type=int, default=8, help="scored passages per task (default: 8)"
     )
-    parser.add_argument("--tasks", nargs="+", help="tasks to simulate (default: drums full)")
     parser.add_argument(
         "--failing",
         type=float,
@@ -315,38 +309,18 @@ def get_parser() -> argparse.ArgumentParser:
         help="per-method mean quality 0-1, e.g. console=0.75 full:mono=0.3",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
-    power = parser.add_argument_group("power analysis (--power)")
-    power.add_argument(
-        "--power", action="store_true", help="estimate raters needed instead of writing a panel"
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[1])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="ratings CSV/JSON (default simulated_ratings.csv)",
     )
-    power.add_argument(
-        "--compare",
-        nargs=2,
-        metavar=("A", "B"),
-        default=("console", "random"),
-        help="methods compared; B's quality is A's minus the difference (default: console random)",
-    )
-    power.add_argument("--task", default="drums", help="task of the comparison (default: drums)")
-    power.add_argument(
-        "--difference",
-        nargs="+",
-        type=float,
-        default=[0.05, 0.1],
-        help="quality differences to detect (default: 0.05 0.1)",
-    )
-    power.add_argument(
-        "--raters-grid",
-        nargs="+",
-        type=int,
-        default=[4, 6, 8, 12, 16, 24, 32],
-        help="panel sizes tried (default: 4 6 8 12 16 24 32)",
-    )
-    power.add_argument(
-        "--simulations", type=int, default=100, help="panels per point (default: 100)"
-    )
-    power.add_argument(
-        "--target-power", type=float, default=0.8, help="power wanted (default: 0.8)"
-    )
+    parser.add_argument("--raters", type=int, default=20, help="raters in the panel (default: 20)")
+    parser.add_argument("--tasks", nargs="+", help="tasks to simulate (default: drums full)")
+    add_panel_arguments(parser)
     return parser
 
 
@@ -355,16 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = PanelModel(passages=args.passages, failing_fraction=args.failing)
         model = model.with_effects(parse_effects(args.effects))
-        if args.power:
-            from evaluation.power import run_power_cli
-
-            return run_power_cli(args, model)
         panel = simulate_panel(
             args.raters, args.seed, model, tuple(args.tasks) if args.tasks else None
         )
     except ValueError as error:
-        print(f"simulate: {error}", file=sys.stderr)
-        return 2
+        return fail(PROG, str(error))
     path = write_ratings(panel.ratings, args.out or Path("simulated_ratings.csv"))
     print(f"wrote {len(panel.ratings)} simulated ratings by {args.raters} raters to {path}")
     if panel.failing_raters:
