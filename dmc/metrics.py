@@ -11,11 +11,16 @@ its target with the measures later automatic-mixing work reports (see
   loudness (LU) and true peak (dB); spectral centroid, bandwidth and roll-off (Hz),
   contrast (dB) and flatness (0-1); stereo panning (the Avendano-Jot panning index,
   -1 left .. +1 right) overall and in the bands 0-250, 250-2500 and 2500+ Hz; and
-  dynamics: short-term RMS level (dB), crest factor (dB) and dynamic spread (dB).
+  dynamics: short-term RMS level (dB), crest factor (dB) and dynamic spread (dB);
+- the stereo image: the mix's R-L level (dB, a signed description, not an error), and
+  mirror-invariant balance and panning errors, because a drum mix is made from the
+  drummer's or the audience's view and a mix mirrored as a whole is as good
+  (:func:`stereo_image_metrics`).
 
 Every function takes ``(estimate, target, sample_rate)`` with float ``(2, samples)``
 arrays (mono is accepted and treated as centred), trims silence at both ends, and
-raises a ``ValueError`` that names the problem for bad input. Smaller is better for all.
+raises a ``ValueError`` that names the problem for bad input. Smaller is better for all
+but ``rl_level_db``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ PANNING_BANDS_HZ = {"low": (0.0, 250.0), "mid": (250.0, 2500.0), "high": (2500.0
 CONTRAST_EDGES_HZ = (0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)
 #: Frames quieter than this (dBFS RMS) in either signal are left out of frame-wise errors.
 SILENCE_DB = -60.0
+#: A channel's energy is floored at this fraction of both channels' energy (-60 dB), so the
+#: R-L level of a hard-panned or empty band is finite (at most +-60 dB; 0 dB when empty).
+RL_FLOOR = 1e-6
 
 #: The columns :func:`all_metrics` returns, in this order.
 METRIC_NAMES = (
@@ -56,6 +64,15 @@ METRIC_NAMES = (
     "panning_error_low",
     "panning_error_mid",
     "panning_error_high",
+    "rl_level_db",
+    "balance_error_db",
+    "balance_error_db_low",
+    "balance_error_db_mid",
+    "balance_error_db_high",
+    "panning_error_mi",
+    "panning_error_mi_low",
+    "panning_error_mi_mid",
+    "panning_error_mi_high",
     "rms_error_db",
     "crest_factor_error_db",
     "dynamic_spread_error_db",
@@ -329,6 +346,78 @@ def _panning_errors(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[
     return out
 
 
+# --------------------------------------------------------------------------- stereo image
+
+
+def rl_levels_db(audio, sample_rate: int) -> dict[str, float]:
+    """How far a stereo signal leans right: R-L level (dB) over its whole length.
+
+    Energy ratio of the right channel to the left, broadband (from the samples) and per
+    band of :data:`PANNING_BANDS_HZ` (from the STFT); positive leans right. A source
+    panned with the constant-power law at ``pan`` (0 hard left, 1 hard right) has
+    ``20 * log10(tan(pi * pan / 2))``; mono input is centred (0 dB).
+
+    Returns:
+        ``{"broadband": dB, "low": dB, "mid": dB, "high": dB}``.
+    """
+    stereo, _ = _check_pair(audio, audio, sample_rate)  # validation and silence trim of one signal
+    return _rl_levels(stereo, sample_rate)
+
+
+def _rl_db(left_energy: float, right_energy: float) -> float:
+    floor = RL_FLOOR * (left_energy + right_energy) + 1e-30
+    return float(10 * np.log10((right_energy + floor) / (left_energy + floor)))
+
+
+def _rl_levels(stereo: np.ndarray, sample_rate: int) -> dict[str, float]:
+    energy = np.sum(stereo**2, axis=1)
+    out = {"broadband": _rl_db(energy[0], energy[1])}
+    spectrum, freqs = _stft(stereo, sample_rate)
+    power = np.sum(np.abs(spectrum) ** 2, axis=1)
+    for band, (low, high) in PANNING_BANDS_HZ.items():
+        inside = (freqs >= low) & (freqs < (high if high is not None else np.inf))
+        out[band] = _rl_db(*power[:, inside].sum(axis=1))
+    return out
+
+
+def stereo_image_metrics(estimate, target, sample_rate: int) -> dict[str, float]:
+    """The estimate's lean, and balance and panning errors that forgive a mirrored mix.
+
+    The paper's sum/difference loss cannot tell a source panned left from one panned
+    right, so a console may put everything off-centre on one side; these numbers show
+    that, while a mix mirrored as a whole (drummer's instead of audience's view) scores
+    as well as the original. The errors are computed with the estimate as it is and with
+    its channels swapped; the orientation with the smaller broadband balance error is
+    kept (on an exact tie, as when the target is centred, the one with the smaller
+    panning error), and every error below is measured in that one orientation.
+
+    Returns:
+        ``rl_level_db``: the estimate's broadband R-L level as it is (see
+        :func:`rl_levels_db`; signed, positive leans right); ``balance_error_db`` and
+        ``balance_error_db_low`` / ``_mid`` / ``_high``: absolute differences of the R-L
+        levels from the target's; ``panning_error_mi`` and ``panning_error_mi_low`` /
+        ``_mid`` / ``_high``: :func:`panning_errors` in the chosen orientation.
+    """
+    return _stereo_image(*_check_pair(estimate, target, sample_rate), sample_rate)
+
+
+def _stereo_image(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[str, float]:
+    level_est, level_tgt = _rl_levels(est, sample_rate), _rl_levels(tgt, sample_rate)
+    orientations = []
+    for sign, audio in ((1.0, est), (-1.0, est[::-1])):  # swapping the channels negates every R-L level
+        balance = {band: abs(sign * level_est[band] - level_tgt[band]) for band in level_est}
+        orientations.append((balance, _panning_errors(audio, tgt, sample_rate)))
+    # A thousandth of a dB is a tie (float rounding of a centred signal), not a lean.
+    tie = abs(orientations[0][0]["broadband"] - orientations[1][0]["broadband"]) < 1e-3
+    balance, panning = min(orientations, key=lambda o: o[1]["panning_error"] if tie else o[0]["broadband"])
+    return {
+        "rl_level_db": level_est["broadband"],
+        "balance_error_db": balance["broadband"],
+        **{f"balance_error_db_{band}": balance[band] for band in PANNING_BANDS_HZ},
+        **{name.replace("panning_error", "panning_error_mi"): value for name, value in panning.items()},
+    }
+
+
 # --------------------------------------------------------------------------- dynamics
 
 
@@ -397,6 +486,7 @@ def all_metrics(estimate, target, sample_rate: int) -> dict[str, float]:
         "peak_error_db": _peak_error(est, tgt, sample_rate),
         **_spectral_errors(est, tgt, sample_rate),
         **_panning_errors(est, tgt, sample_rate),
+        **_stereo_image(est, tgt, sample_rate),
         **_dynamics_errors(est, tgt, sample_rate),
     }
     return {name: out[name] for name in METRIC_NAMES}

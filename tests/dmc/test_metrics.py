@@ -15,7 +15,9 @@ from dmc.metrics import (
     panning_errors,
     panning_spectrum,
     peak_error,
+    rl_levels_db,
     spectral_errors,
+    stereo_image_metrics,
     sum_difference_stft_distance,
 )
 
@@ -43,6 +45,8 @@ def sine(freq_hz: float, seconds: float = 3.0, sample_rate: int = SAMPLE_RATE, a
 def test_identical_signals_score_zero_everywhere(music_stereo):
     metrics = all_metrics(music_stereo, music_stereo, SAMPLE_RATE)
     assert list(metrics) == list(METRIC_NAMES)
+    # the R-L level describes the estimate (this one leans left: the drums are louder than the chord)
+    assert metrics.pop("rl_level_db") == pytest.approx(rl_levels_db(music_stereo, SAMPLE_RATE)["broadband"])
     for name, value in metrics.items():
         assert value == pytest.approx(0.0, abs=1e-9), name
 
@@ -131,6 +135,93 @@ def test_mono_input_is_treated_as_centred():
     assert panning_errors(source, constant_power_pan(source, 0.5), SAMPLE_RATE)["panning_error"] < 1e-6
 
 
+@pytest.mark.parametrize("pan", [0.05, 0.2, 0.5, 0.75, 0.95])
+def test_the_rl_level_of_a_constant_power_pan_is_20_log10_tan(pan):
+    levels = rl_levels_db(constant_power_pan(noise(), pan), SAMPLE_RATE)
+    expected = 20 * np.log10(np.tan(np.pi * pan / 2))  # pan 0 is hard left: a left source is negative
+    assert set(levels) == {"broadband", "low", "mid", "high"}
+    for band, level in levels.items():
+        assert level == pytest.approx(expected, abs=0.01), band
+
+
+def test_a_mono_or_hard_panned_signal_has_a_finite_rl_level():
+    assert rl_levels_db(noise(), SAMPLE_RATE)["broadband"] == pytest.approx(0.0, abs=1e-9)
+    hard_right = rl_levels_db(constant_power_pan(noise(), 1.0), SAMPLE_RATE)
+    assert all(level == pytest.approx(60.0, abs=0.01) for level in hard_right.values())
+
+
+def drum_mix(pans: dict[str, float], gains: dict[str, float] | None = None) -> np.ndarray:
+    """Seeded stand-ins for a kit: a low kick, a snare band, a bright hi-hat and a tom, panned."""
+    from scipy import signal
+
+    def band(seed, low_hz, high_hz):
+        sos = signal.butter(4, [low_hz, high_hz], "bandpass", fs=SAMPLE_RATE, output="sos")
+        return signal.sosfilt(sos, noise(seed=seed)).astype(np.float32)
+
+    sources = {"kick": band(1, 40, 120), "snare": band(2, 300, 2000), "hihat": band(3, 6000, 12000),
+               "tom": band(4, 120, 250)}
+    gains = gains or {}
+    return sum(constant_power_pan(0.05 * audio / np.sqrt(np.mean(audio**2)) * gains.get(name, 1.0), pans[name])
+               for name, audio in sources.items())
+
+
+KIT = {"kick": 0.5, "snare": 0.45, "hihat": 0.2, "tom": 0.8}
+
+
+def test_a_mix_mirrored_as_a_whole_has_zero_mirror_invariant_errors():
+    mix = drum_mix(KIT)
+    mirrored = mix[::-1].copy()
+    metrics = stereo_image_metrics(mirrored, mix, SAMPLE_RATE)
+    assert metrics["rl_level_db"] == pytest.approx(-rl_levels_db(mix, SAMPLE_RATE)["broadband"])
+    for name, value in metrics.items():
+        if name != "rl_level_db":
+            assert value == pytest.approx(0.0, abs=1e-9), name
+    # the orientation-sensitive panning error does see the mirror (hi-hat and tom swapped sides)
+    assert panning_errors(mirrored, mix, SAMPLE_RATE)["panning_error_high"] > 0.5
+
+
+def test_everything_on_one_side_has_a_large_balance_error_against_a_balanced_target():
+    target = drum_mix(KIT)
+    one_side = drum_mix({"kick": 0.5, "snare": 0.55, "hihat": 0.9, "tom": 0.75})  # what the shipped console does
+    other_balanced = drum_mix({"kick": 0.5, "snare": 0.5, "hihat": 0.25, "tom": 0.7})
+    lopsided = stereo_image_metrics(one_side, target, SAMPLE_RATE)
+    balanced = stereo_image_metrics(other_balanced, target, SAMPLE_RATE)
+    assert lopsided["rl_level_db"] > 3.0
+    assert lopsided["balance_error_db"] > 3.0 and lopsided["balance_error_db_high"] > 4.0
+    assert balanced["balance_error_db"] < 1.0 and balanced["balance_error_db_high"] < 3.0
+    assert lopsided["panning_error_mi_high"] > 2 * balanced["panning_error_mi_high"]
+
+
+def test_the_orientation_is_the_one_whose_lean_matches_and_every_error_uses_it():
+    target = drum_mix(KIT, {"hihat": 2.0})  # leans left
+    estimate = drum_mix({**KIT, "hihat": 0.85, "tom": 0.3}, {"hihat": 2.0})  # leans right: mirrored-ish
+    metrics = stereo_image_metrics(estimate, target, SAMPLE_RATE)
+    swapped = stereo_image_metrics(estimate[::-1].copy(), target, SAMPLE_RATE)
+    assert metrics["rl_level_db"] > 0 > rl_levels_db(target, SAMPLE_RATE)["broadband"]
+    assert metrics == pytest.approx({**swapped, "rl_level_db": metrics["rl_level_db"]})
+    direct = panning_errors(estimate, target, SAMPLE_RATE)
+    assert metrics["panning_error_mi_high"] < direct["panning_error_high"] / 2
+
+
+def drum_like_bands() -> tuple[np.ndarray, np.ndarray]:
+    """A low and a high noise band that do not share frequencies."""
+    from scipy import signal
+
+    low = signal.sosfilt(signal.butter(6, 400, "low", fs=SAMPLE_RATE, output="sos"), noise(seed=5))
+    high = signal.sosfilt(signal.butter(6, 4000, "high", fs=SAMPLE_RATE, output="sos"), noise(seed=6))
+    return low.astype(np.float32), high.astype(np.float32)
+
+
+def test_when_the_lean_cannot_choose_the_panning_does():
+    a, b = drum_like_bands()
+    b *= np.sqrt(np.sum(a.astype(np.float64) ** 2) / np.sum(b.astype(np.float64) ** 2))
+    estimate = constant_power_pan(a, 0.2) + constant_power_pan(b, 0.8)  # equal energy on both sides: 0 dB
+    target = constant_power_pan(a, 0.8) + constant_power_pan(b * 0.5, 0.2)  # the mirror, b quieter
+    assert rl_levels_db(estimate, SAMPLE_RATE)["broadband"] == pytest.approx(0.0, abs=1e-4)
+    metrics = stereo_image_metrics(estimate, target, SAMPLE_RATE)
+    assert metrics["panning_error_mi"] < panning_errors(estimate, target, SAMPLE_RATE)["panning_error"] / 2
+
+
 @pytest.mark.parametrize(
     "estimate, target, sample_rate, message",
     [
@@ -145,7 +236,7 @@ def test_mono_input_is_treated_as_centred():
     ],
 )
 @pytest.mark.parametrize("metric", [loudness_error, peak_error, spectral_errors, panning_errors, dynamics_errors,
-                                    sum_difference_stft_distance, all_metrics])
+                                    stereo_image_metrics, sum_difference_stft_distance, all_metrics])
 def test_bad_input_raises_a_value_error_that_names_the_problem(metric, estimate, target, sample_rate, message):
     with pytest.raises(ValueError, match=message):
         metric(estimate, target, sample_rate)
