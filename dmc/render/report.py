@@ -28,6 +28,11 @@ SUMMARY_COLUMNS = {
     "panning_error_low": "pan lo",
     "panning_error_mid": "pan mid",
     "panning_error_high": "pan hi",
+    "rl_level_db": "R-L dB",
+    "balance_error_db": "bal dB",
+    "balance_error_db_high": "bal hi dB",
+    "panning_error_mi": "pan MI",
+    "panning_error_mi_high": "pan MI hi",
     "rms_error_db": "RMS dB",
     "crest_factor_error_db": "crest dB",
     "dynamic_spread_error_db": "spread dB",
@@ -78,7 +83,7 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary_text(frame: pd.DataFrame) -> str:
-    """The summary as a plain-text table, one block per task (smaller is better everywhere)."""
+    """The summary as a plain-text table, one block per task (smaller is better but for the signed R-L level)."""
     summary = summary_frame(frame)
     if summary.empty:
         return "no conditions rendered"
@@ -86,7 +91,10 @@ def summary_text(frame: pd.DataFrame) -> str:
     for task, table in summary.groupby("task", sort=False):
         shown = table.set_index("method")[["passages", *SUMMARY_COLUMNS]].rename(columns=SUMMARY_COLUMNS)
         text = shown.to_string(float_format=lambda v: f"{v:.3g}")
-        blocks.append(f"task {task}: mean error against the target (smaller is better)\n{text}")
+        blocks.append(
+            f"task {task}: mean error against the target (smaller is better; R-L dB: the mix's lean, "
+            f"+ right; MI: mirror-invariant)\n{text}"
+        )
     return "\n\n".join(blocks)
 
 
