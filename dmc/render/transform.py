@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch
 import dmc
 from dmc.audio import AudioError
 from dmc.checkpoint import CheckpointError, load_model
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
 from dmc.contracts.manifest import Manifest
 from dmc.datasets import DatasetError, load_songs, load_sources
 from dmc.metrics import METRIC_NAMES
@@ -42,11 +42,11 @@ from dmc.render.table import TableResult, render_table
 from dmc.render.testset import RenderError
 from dmc.render.workers import default_workers
 
+PROG = "dmc.render"
 DATA = ("demo", "signaltrain")
 DEFAULT_PASSAGES = 6
 DEFAULT_OUT = Path("renders") / "transform"
 CHECKPOINT_DIR = Path(dmc.__file__).resolve().parent / "checkpoints"
-EXIT_BAD_INPUT, EXIT_FAILED = 2, 1
 #: ``metrics.csv``: who is who, then the TCN's own emulation error, then the test-set metrics.
 ID_COLUMNS = ("task", "label", "passage_id", "song_id", "track", "role", "method", "file")
 METRIC_COLUMNS = ("mrstft", *METRIC_NAMES)
@@ -302,8 +302,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         chosen = plan(args)
     except RenderError as exc:
-        print(f"dmc.render: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return fail(PROG, str(exc), EXIT_BAD_INPUT)
     out_dir = args.out if args.out is not None else Path.cwd() / DEFAULT_OUT
     workers = args.workers
     if workers is None:  # one worker keeps up: the networks, not the encoding, take the time
@@ -323,8 +322,7 @@ def run(args: argparse.Namespace) -> int:
                 extra_settings={"data": args.data, "split": "test"},
             )
     except RenderError as exc:
-        print(f"dmc.render: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return fail(PROG, str(exc), EXIT_FAILED)
     write_metrics_csv(result.manifest, result.params, out_dir / "metrics.csv")
     print(summary_text(result))
     print(
@@ -332,4 +330,4 @@ def run(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - started:.1f} s\nmanifest: {result.manifest_path}\n"
         f"metrics:  {out_dir / 'metrics.csv'}, settings: {out_dir / 'params.json'}"
     )
-    return 0
+    return EXIT_OK
