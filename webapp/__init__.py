@@ -49,18 +49,23 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only when new
     key, source = config_module.resolve_secret_key(instance_path, app.config.get("SECRET_KEY"))
     app.config["SECRET_KEY"] = key
     app.config["SECRET_KEY_SOURCE"] = source
+    config_module.check_settings(app.config)
     if app.config.get("PROXY_FIX") or _env_flag("DMC_PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        app.config["PROXY_FIX"] = True
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+    # Outermost: an oversized body is refused from its Content-Length, before anything reads it.
+    app.wsgi_app = config_module.BodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
 
-    from webapp import admin, api, audio, cli, db, rater, study
+    from webapp import admin, api, audio, cli, db, rater, study, throttle
 
     db.init_app(app)
+    throttle.init_app(app)
     study.init_app(app)
     cli.init_app(app)
     for blueprint in (rater.bp, api.bp, audio.bp, admin.bp):

@@ -8,12 +8,11 @@ plot that refreshes itself, and the download links.
 
 from __future__ import annotations
 
-import time
+import re
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,9 +26,11 @@ from dmc.contracts.ratings import RATING_COLUMNS, to_csv
 from webapp.auth import (
     admin_password_configured,
     admin_required,
-    check_admin_password,
     check_csrf,
     csrf_token,
+    end_admin_sessions,
+    login_attempt,
+    start_admin_session,
 )
 from webapp.db import db
 from webapp.export import (
@@ -40,6 +41,7 @@ from webapp.export import (
     rating_rows,
     to_json,
 )
+from webapp.links import public_url
 from webapp.models import Assignment, TrialResult
 from webapp.plots import boxplot_png
 from webapp.raters import create_rater
@@ -60,35 +62,44 @@ def _inject_csrf():
     return {"csrf_token": csrf_token}
 
 
+#: A post-login target: a plain path under /admin, nothing that could leave the site or
+#: break the Location header (no "//", backslash, control character or query).
+_NEXT = re.compile(r"/admin(/[A-Za-z0-9._~/-]*)?")
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths under /admin as a post-login target (no open redirect)."""
-    if target and target.startswith("/admin") and not target.startswith("//"):
+    if target and _NEXT.fullmatch(target) and "//" not in target:
         return target
     return url_for("admin.dashboard")
 
 
 @bp.route("/login", methods=("GET", "POST"))
 def login():
-    error = None
+    error, status, headers = None, 200, {}
     if request.method == "POST":
-        if check_admin_password(request.form.get("password", "")):
-            session.clear()
-            session["admin"] = True
-            csrf_token()
+        accepted, retry_after = login_attempt(request.form.get("password", ""))
+        if accepted:
+            start_admin_session()
             return redirect(_safe_next(request.form.get("next")), code=303)
-        time.sleep(current_app.config["ADMIN_LOGIN_DELAY_S"])
-        error = "Wrong password."
-    return render_template(
+        if retry_after:
+            minutes = max(1, round(retry_after / 60))
+            error = f"Too many failed logins. Try again in about {minutes} minute(s)."
+            status, headers = 429, {"Retry-After": str(retry_after)}
+        else:
+            error, status = "Wrong password.", 401
+    page = render_template(
         "admin/login.html",
         error=error,
         configured=admin_password_configured(),
-        next=request.values.get("next", ""),
-    ), (401 if error else 200)
+        next=_safe_next(request.values.get("next")),
+    )
+    return page, status, headers
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    end_admin_sessions()
     return redirect(url_for("admin.login"), code=303)
 
 
@@ -151,7 +162,7 @@ def new_links():
     links = []
     for _ in range(count):
         rater = create_rater(study.design, consented=False)
-        links.append((rater.rater_id, url_for("rater.resume", token=rater.token, _external=True)))
+        links.append((rater.rater_id, public_url("rater.resume", admin=True, token=rater.token)))
     session["new_links"] = links
     return redirect(url_for("admin.dashboard"), code=303)
 

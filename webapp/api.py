@@ -19,9 +19,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from webapp.links import public_url
 from webapp.raters import Progress, create_rater, load_progress, save_trial
 from webapp.study import study_status
-from webapp.validation import InputError, parse_submission
+from webapp.throttle import RateLimited, check_rater_creation
+from webapp.validation import InputError, check_external_id, parse_submission
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -35,7 +37,8 @@ def _error(message: str, status: int, field: str | None = None):
 
 @bp.errorhandler(InputError)
 def _input_error(exc: InputError):
-    return jsonify(exc.to_json()), exc.status
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else {}
+    return jsonify(exc.to_json()), exc.status, headers
 
 
 @bp.errorhandler(HTTPException)
@@ -57,7 +60,10 @@ def _study():
 def _json_body():
     if not request.is_json:
         raise InputError("send the body as JSON (Content-Type: application/json)", 415)
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # thousands of nested brackets: refused like any other bad JSON
+        raise InputError("the request body is nested too deeply to be a submission") from None
     if body is None:
         raise InputError("the request body is not valid JSON")
     return body
@@ -113,11 +119,11 @@ def new_rater():
     simulated = body.get("simulated", False)
     if not isinstance(simulated, bool):
         raise InputError(f"simulated must be true or false, got {simulated!r}", field="simulated")
-    external_id = body.get("external_id")
-    if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 128):
-        raise InputError("external_id must be text of at most 128 characters", field="external_id")
-    rater = create_rater(_study().design, True, simulated, external_id, request.user_agent.string)
-    link = url_for("rater.resume", token=rater.token, _external=True)
+    external_id = check_external_id(body.get("external_id"))
+    design = _study().design
+    check_rater_creation()
+    rater = create_rater(design, True, simulated, external_id, request.user_agent.string)
+    link = public_url("rater.resume", token=rater.token)
     return jsonify({"rater_id": rater.rater_id, "token": rater.token, "link": link}), 201
 
 

@@ -23,7 +23,12 @@ MIMETYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", "
 
 
 def _send(study, filename: str, etag: str):
-    path = study.manifest.path_of(filename)
+    from dmc.contracts.manifest import ManifestError
+
+    try:  # a symlink swapped into the render folder may lead outside it, or loop
+        path = study.manifest.path_of(filename)
+    except (ManifestError, OSError, RuntimeError):
+        abort(404)
     if not path.is_file():
         abort(404)
     response = send_file(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from dmc.contracts.ratings import RATING_COLUMNS, to_csv
@@ -63,12 +63,13 @@ def export_ratings_command(fmt: str, output: Path | None, questionnaire: bool) -
 @click.argument("count", type=click.IntRange(1, 10000))
 @click.option(
     "--base-url",
-    default="http://localhost:5000",
-    show_default=True,
-    help="Public address of the app, used to print the links.",
+    default=None,
+    help="Public address of the app, used to print the links "
+    "(default: DMC_PUBLIC_URL, else http://localhost:5000).",
 )
-def create_raters_command(count: int, base_url: str) -> None:
+def create_raters_command(count: int, base_url: str | None) -> None:
     """Create COUNT rater links (each with its own resume token) and print them."""
+    base_url = base_url or current_app.config.get("PUBLIC_URL") or "http://localhost:5000"
     init_db()
     status = study_status()
     if status.study is None:

@@ -8,10 +8,12 @@ of the ratings contract (:mod:`dmc.contracts.ratings`): the analysis finds it th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dmc.contracts.ratings import default_database_url, default_instance_path
 
@@ -45,13 +47,98 @@ def defaults(instance_path: Path) -> dict:
         "SQLITE_BUSY_TIMEOUT_MS": 15000,
         "ADMIN_PASSWORD_HASH": os.environ.get("DMC_ADMIN_PASSWORD_HASH") or None,
         "ADMIN_PASSWORD": os.environ.get("DMC_ADMIN_PASSWORD") or None,
-        "ADMIN_LOGIN_DELAY_S": 0.5,
+        # Login throttling (webapp.auth): failures per client and from everyone within
+        # the window before 429 + Retry-After; admin sessions end after the maximum age.
+        "ADMIN_LOGIN_FAILURES": 5,
+        "ADMIN_LOGIN_FAILURES_GLOBAL": 50,
+        "ADMIN_LOGIN_WINDOW_S": 900,
+        "ADMIN_SESSION_MAX_AGE_S": 12 * 3600,
+        # New raters per client address: "N/SECONDS" (a burst of N, refilled over the
+        # seconds), or "0" for no limit (webapp.throttle).
+        "RATER_CREATION_LIMIT": os.environ.get("DMC_RATER_RATE_LIMIT", "30/60"),
+        # The address raters and admins use ("https://listen.example.org"): links are
+        # built from it. Unset: from the proxy's X-Forwarded-Host behind --behind-proxy,
+        # else the link's path alone (a client's Host header is never echoed).
+        "PUBLIC_URL": os.environ.get("DMC_PUBLIC_URL") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("DMC_COOKIE_SECURE", "") in ("1", "true", "yes"),
         "SESSION_COOKIE_NAME": "dmc_admin",
         "AUDIO_MAX_AGE_S": 3600,
     }
+
+
+def check_settings(config) -> None:
+    """Refuse settings that would make the app unsafe, with the setting to fix.
+
+    Raises:
+        ValueError: a weak ``DMC_ADMIN_PASSWORD`` (the same rule as
+            ``set-admin-password``; a hash cannot be checked), a ``PUBLIC_URL`` that is
+            not a plain http(s) address, or a malformed ``RATER_CREATION_LIMIT``.
+    """
+    from webapp.auth import password_problem
+    from webapp.throttle import parse_limit
+
+    if config.get("ADMIN_PASSWORD"):
+        problem = password_problem(config["ADMIN_PASSWORD"])
+        if problem:
+            raise ValueError(f"DMC_ADMIN_PASSWORD: {problem}")
+    public = config.get("PUBLIC_URL")
+    if public:
+        parts = urlsplit(public)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(
+                f"DMC_PUBLIC_URL must be an http(s) address like https://listen.example.org, "
+                f"got {public!r}"
+            )
+    try:
+        parse_limit(config.get("RATER_CREATION_LIMIT", "0"))
+    except ValueError as exc:
+        raise ValueError(f"DMC_RATER_RATE_LIMIT: {exc}") from None
+
+
+class BodyLimit:
+    """WSGI middleware: ``413`` from the ``Content-Length`` alone, before the app runs.
+
+    Flask would refuse the body too, but only in routes that read it; this answers every
+    path the same and closes the connection, so nothing reads the rest.
+    """
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, int(limit)
+
+    def __call__(self, environ, start_response):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = self.limit + 1
+        if length <= self.limit:
+            return self.app(environ, start_response)
+        error = f"request body too large (limit {self.limit} bytes)"
+        body = json.dumps({"error": error}).encode()
+        start_response(
+            "413 Request Entity Too Large",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+            ],
+        )
+        return [body]
+
+
+def owner_only(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 if it does not exist (SQLite then keeps the mode
+    for its ``-wal`` and ``-shm`` files), so other users cannot read rater tokens."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o077
+        if mode:
+            log.warning("%s is readable by other users (mode %o); chmod 600 it", path, mode)
+        return path
+    os.close(fd)
+    return path
 
 
 def resolve_secret_key(instance_path: Path, configured: str | None) -> tuple[str, str]:
@@ -75,7 +162,7 @@ def resolve_secret_key(instance_path: Path, configured: str | None) -> tuple[str
             "use at least 32 (or delete the file)"
         )
     key = secrets.token_urlsafe(48)
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -9,9 +9,10 @@ survives a power cut, at about 10 ms per rating on ordinary disks. Writes go thr
 :func:`write_session`, which on SQLite begins with ``BEGIN IMMEDIATE``: the write
 lock is taken before the first read, so two concurrent submissions queue instead of
 failing with a stale-snapshot error. Inside one server process they queue on a Python
-lock, which hands over the moment the writer commits; SQLite's busy handler, which only
-matters between processes, polls with sleeps that grow to 100 ms and made the tail
-latency under load. Reads use Flask-SQLAlchemy's ``db.session`` with ordinary deferred
+lock, which hands over the moment the writer commits, and between worker processes on
+a lock file beside the database (``<database>-writelock``, ``flock``), polled every
+millisecond or two; SQLite's busy handler, which they spare, polls with sleeps that
+grow to 100 ms and made the tail latency under load. Reads use Flask-SQLAlchemy's ``db.session`` with ordinary deferred
 transactions.
 
 Any other SQLAlchemy URL works too (PostgreSQL through psycopg 3 is tested); upserts
@@ -21,10 +22,14 @@ replaces its rows in one statement.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -49,6 +54,8 @@ _write_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDicti
 #: One writer at a time per SQLite engine within this process (see the module docstring).
 _write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _write_locks_guard = threading.Lock()
+#: One lock file per SQLite engine: hands the write slot over between worker processes.
+_file_locks: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 
 class DatabaseBusyError(RuntimeError):
@@ -86,6 +93,16 @@ def configure_sqlite(
 def prepare_engine(engine: Engine, config: dict) -> None:
     """Apply the per-dialect settings to an engine created from the app's config."""
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            from webapp.config import owner_only
+
+            path = os.path.abspath(database)
+            if os.path.isdir(os.path.dirname(path)):
+                owner_only(Path(path))
+                fd = os.open(f"{path}-writelock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                _file_locks[engine] = fd
+                weakref.finalize(engine, os.close, fd)
         configure_sqlite(
             engine,
             config.get("SQLITE_SYNCHRONOUS", "NORMAL"),
@@ -105,16 +122,43 @@ def write_session() -> Iterator[Session]:
     if engine is None:
         engine = _write_engines.setdefault(base, base.execution_options(**{_IMMEDIATE: True}))
     lock = _sqlite_write_lock(base) if base.dialect.name == "sqlite" else None
+    file_lock = _file_locks.get(base) if lock is not None else None
     if lock is not None:
         timeout_s = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000) / 1000
+        deadline = time.monotonic() + timeout_s
         if not lock.acquire(timeout=timeout_s):
+            raise DatabaseBusyError(f"no database write slot within {timeout_s:g} s")
+        if file_lock is not None and not _flock(file_lock, deadline):
+            lock.release()
             raise DatabaseBusyError(f"no database write slot within {timeout_s:g} s")
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
     finally:
+        if file_lock is not None:
+            fcntl.flock(file_lock, fcntl.LOCK_UN)
         if lock is not None:
             lock.release()
+
+
+def _flock(fd: int, deadline: float) -> bool:
+    """Take the cross-process write lock, polling every 0.2-2 ms until ``deadline``.
+
+    Only one thread per process gets here (the in-process lock comes first), and a
+    holder keeps it for one short transaction, so the fine polling costs little and
+    hands the slot over far sooner than SQLite's busy handler (sleeps of up to 100 ms).
+    A killed holder's lock is released by the kernel.
+    """
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(0.002, pause * 2)
 
 
 def _sqlite_write_lock(engine: Engine) -> threading.Lock:

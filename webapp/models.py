@@ -121,3 +121,17 @@ class Setting(db.Model):
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class LoginFailure(db.Model):
+    """One admin login attempt not (yet) known to be right, for throttling across processes.
+
+    A row is written before the password is checked and deleted when it was right, so
+    parallel guessers are counted however many worker processes serve them.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_at", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

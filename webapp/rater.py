@@ -22,7 +22,16 @@ from webapp.raters import (
     record_volume,
 )
 from webapp.study import RENDER_COMMAND, study_status
-from webapp.validation import DEVICE_CHOICES, ROLE_CHOICES, InputError, parse_questionnaire
+from webapp.throttle import RateLimited, check_rater_creation
+from webapp.validation import (
+    DEVICE_CHOICES,
+    MAX_COMMENT_CHARS,
+    ROLE_CHOICES,
+    InputError,
+    check_external_id,
+    check_text,
+    parse_questionnaire,
+)
 
 bp = Blueprint("rater", __name__)
 
@@ -55,19 +64,26 @@ def start():
     study = study_status().study
     if study is None:
         return _no_test()
-    if request.form.get("consent") != "yes":
-        error = "Please tick the box to agree before you start."
-        return render_template(
+    external_id = None
+    try:  # the same rules and messages as POST /api/raters
+        external_id = check_external_id(request.form.get("external_id"))
+        if request.form.get("consent") != "yes":
+            raise InputError("Please tick the box to agree before you start.")
+        check_rater_creation()
+    except InputError as exc:
+        page = render_template(
             "welcome.html",
             texts=_texts(study),
             action=url_for("rater.start"),
-            error=error,
-            external_id=request.form.get("external_id", ""),
-        ), 400
+            error=str(exc),
+            external_id=external_id or "",
+        )
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else {}
+        return page, exc.status, headers
     rater = create_rater(
         study.design,
         True,
-        external_id=request.form.get("external_id") or None,
+        external_id=external_id,
         user_agent=request.user_agent.string,
     )
     return redirect(url_for("rater.resume", token=rater.token), code=303)
@@ -168,4 +184,8 @@ def volume(token: str):
 
 @bp.post("/r/<token>/comments")
 def comments(token: str):
-    return _step(token, lambda: record_comments(token, request.form.get("comment")))
+    def act():
+        comment = request.form.get("comment") or ""
+        record_comments(token, check_text(comment, "comment", MAX_COMMENT_CHARS))
+
+    return _step(token, act)

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from evaluation.design import TestDesign, Trial, plan_for_rater
 from webapp.db import db, lock_for_assignment, upsert, write_session
 from webapp.models import Assignment, Rater, Rating, TrialResult, utcnow
-from webapp.validation import InputError, Questionnaire, Submission, check_against_trial
+from webapp.validation import (
+    InputError,
+    Questionnaire,
+    Submission,
+    check_against_trial,
+    plausible_token,
+)
 
 STAGES = ("consent", "questionnaire", "volume", "trial", "comments", "finish")
 
@@ -89,7 +95,7 @@ def create_rater(
             token=new_token(),
             is_simulated=is_simulated,
             external_id=(external_id or None) and external_id[:128],
-            user_agent=(user_agent or "")[:256] or None,
+            user_agent="".join(c for c in (user_agent or "") if c.isprintable())[:256] or None,
             consented_at=now if consented else None,
             design_hash=design.design_hash,
         )
@@ -120,6 +126,8 @@ def load_progress(token: str, design: TestDesign) -> Progress | None:
     Assignments whose trial is no longer in the design (the test was changed) are left
     out, so such a rater is not stuck on a trial that cannot be shown.
     """
+    if not plausible_token(token):  # junk (a NUL, say) never reaches a query
+        return None
     session = db.session
     rater = session.scalar(select(Rater).where(Rater.token == token))
     if rater is None:
@@ -139,7 +147,11 @@ def load_progress(token: str, design: TestDesign) -> Progress | None:
 
 
 def _locked_rater(session: Session, token: str) -> Rater:
-    rater = session.scalar(select(Rater).where(Rater.token == token))
+    rater = (
+        session.scalar(select(Rater).where(Rater.token == token))
+        if plausible_token(token)
+        else None
+    )
     if rater is None:
         raise InputError("unknown rater link (token)", 404, "token")
     return rater
@@ -238,9 +250,11 @@ def save_trial(
             400/422 from the body and :func:`webapp.validation.check_against_trial`.
     """
     with write_session() as session:
-        found = session.execute(
-            _FIND_ASSIGNMENT, {"token": token, "trial_id": trial.trial_id}
-        ).first()
+        found = (
+            session.execute(_FIND_ASSIGNMENT, {"token": token, "trial_id": trial.trial_id}).first()
+            if plausible_token(token)
+            else None
+        )
         if found is None:
             raise InputError("unknown rater link (token)", 404, "token")
         rater_pk, consented_at, labels_json = found

@@ -18,6 +18,10 @@ from evaluation.design_config import Checks
 MAX_TIME_ON_TRIAL_MS = 24 * 3600 * 1000
 MAX_PLAYS = 100_000
 MAX_COMMENT_CHARS = 5000
+#: Longest ``external_id`` (a crowdsourcing platform's participant id), on every path.
+MAX_EXTERNAL_ID_CHARS = 128
+#: Longest rater token accepted in a URL; real ones have 22 characters.
+MAX_TOKEN_CHARS = 64
 #: A rating counts as "at the top" from here (sliders move in steps of 0.01).
 TOP_RATING = 1.0 - 1e-9
 #: Play-count key of the open reference.
@@ -66,9 +70,76 @@ class Submission:
     comment: str | None
 
 
+def _control_characters(text: str, allowed: str) -> list[str]:
+    return sorted(
+        {
+            f"U+{ord(c):04X}"
+            for c in text
+            if (ord(c) < 32 and c not in allowed) or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF
+        }
+    )
+
+
+def check_text(value: Any, field: str, max_chars: int, multiline: bool = True) -> str:
+    """Free text from a rater, refused rather than altered when a database could not store it.
+
+    NUL cannot be stored in PostgreSQL text at all and lone surrogates in no UTF-8
+    database, so the same text would be a 500 on one back end and silently kept on the
+    other. Every database therefore gets the same rule: other control characters and
+    surrogates are refused with a 400 naming the field; multi-line text may keep tab,
+    line feed and carriage return. Spreadsheet escaping is the export's job.
+
+    Raises:
+        InputError: 400 naming ``field`` for non-text, over-long or unstorable text.
+    """
+    if not isinstance(value, str):
+        raise InputError(f"{field} must be text, got {_short(value)}", field=field)
+    if len(value) > max_chars:
+        raise InputError(
+            f"{field} is longer than {max_chars} characters ({len(value)})", field=field
+        )
+    bad = _control_characters(value, "\t\n\r" if multiline else "")
+    if bad:
+        raise InputError(
+            f"{field} contains control character(s) {', '.join(bad[:5])}; remove them",
+            field=field,
+        )
+    return value
+
+
+def check_external_id(value: Any) -> str | None:
+    """The participant id a platform passes (``external_id``), the same on the API and ``/start``.
+
+    Empty or missing means none. Raises :class:`InputError` (400, field ``external_id``).
+    """
+    if value is None or value == "":
+        return None
+    return check_text(value, "external_id", MAX_EXTERNAL_ID_CHARS, multiline=False)
+
+
+def plausible_token(token: str) -> bool:
+    """Whether ``token`` could be a resume token (URL-safe base64, not too long).
+
+    Checked before any query, so a NUL or other junk in a link is an unknown link (404)
+    on every database instead of a driver error.
+    """
+    return 0 < len(token) <= MAX_TOKEN_CHARS and all(c in _TOKEN_CHARS for c in token)
+
+
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _number(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{field} must be a number, got {value!r}", field=field)
+        raise InputError(f"{field} must be a number, got {_short(value)}", field=field)
+    if isinstance(value, int) and not -(2**53) <= value <= 2**53:
+        # math.isfinite would overflow on a 400-digit integer; no rating is that large.
+        raise InputError(f"{field} must be a number from 0 to 1, got {_short(value)}", field=field)
     if not math.isfinite(value):
         raise InputError(f"{field} must be a finite number, got {value!r}", field=field)
     return float(value)
@@ -77,7 +148,7 @@ def _number(value: Any, field: str) -> float:
 def _count(value: Any, field: str, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
         raise InputError(
-            f"{field} must be a whole number from 0 to {maximum}, got {value!r}", field=field
+            f"{field} must be a whole number from 0 to {maximum}, got {_short(value)}", field=field
         )
     return value
 
@@ -116,13 +187,7 @@ def parse_submission(body: Any) -> Submission:
     plays = {str(k): _count(v, f"plays.{k}", MAX_PLAYS) for k, v in body["plays"].items()}
     comment = body.get("comment")
     if comment is not None:
-        if not isinstance(comment, str):
-            raise InputError(f"comment must be text, got {comment!r}", field="comment")
-        if len(comment) > MAX_COMMENT_CHARS:
-            raise InputError(
-                f"comment is longer than {MAX_COMMENT_CHARS} characters", field="comment"
-            )
-        comment = comment.strip() or None
+        comment = check_text(comment, "comment", MAX_COMMENT_CHARS).strip() or None
     return Submission(ratings, time_ms, plays, comment)
 
 

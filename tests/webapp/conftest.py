@@ -105,6 +105,8 @@ def database_url(request, tmp_path) -> str:
 
     engine = sa.create_engine(url)
     try:
+        with engine.begin() as connection:  # the export view would block dropping its tables
+            connection.execute(sa.text("DROP VIEW IF EXISTS rating_export"))
         Base.metadata.drop_all(engine)
     finally:
         engine.dispose()
