@@ -23,7 +23,7 @@ from dmc.contracts.manifest import (
     manifest_path,
 )
 from evaluation.design import TestDesign, build_design
-from evaluation.design_config import DesignError, load_config
+from evaluation.design.config import DesignError, load_config
 
 RENDER_COMMAND = "python -m dmc.render testset"
 

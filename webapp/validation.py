@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from evaluation.design_config import Checks
+from evaluation.design.config import Checks
 
 #: Largest plausible time on one trial (a rater who left the tab open for a day).
 MAX_TIME_ON_TRIAL_MS = 24 * 3600 * 1000
