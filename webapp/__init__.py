@@ -70,8 +70,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     for blueprint in (rater.bp, api.bp, audio.bp, admin.bp):
         app.register_blueprint(blueprint)
-    with app.app_context():
-        db.init_db()
+    if app.config.get("INIT_DB", True):
+        with app.app_context():
+            db.init_db()
 
     @app.before_request
     def _start_clock():

@@ -39,6 +39,9 @@ def defaults(instance_path: Path) -> dict:
         "MANIFEST_PATH": os.environ.get("DMC_MANIFEST") or None,
         "TEST_CONFIG": os.environ.get("DMC_TEST_CONFIG") or None,
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        # Create tables and the export view at start-up; "0" in the worker processes of
+        # `serve`, whose parent has done it (webapp.serve).
+        "INIT_DB": os.environ.get("DMC_INIT_DB", "1") != "0",
         # In WAL mode "NORMAL" writes each commit to the WAL before the answer goes out,
         # so a killed server (kill -9) loses nothing; "FULL" also fsyncs every commit,
         # which survives a power cut or kernel crash but costs ~10 ms per rating on

@@ -1,8 +1,16 @@
-"""``python -m webapp serve``: the listening test on waitress, a production WSGI server.
+"""``python -m webapp serve``: the listening test on a production WSGI server.
 
-Never the Flask debug server: waitress handles many slow clients with a fixed pool of
-worker threads, and binds to loopback unless told otherwise. Put a reverse proxy with
-HTTPS in front of it for a real panel (``docs/webapp.md``).
+Never the Flask debug server. The default is gunicorn with ``--workers`` processes of
+``--threads`` threads each (gthread workers): a launch burst of hundreds of raters
+needs more than one process, because one Python process spends its single core on
+parsing HTTP; gunicorn's workers also wait on idle keep-alive connections with epoll
+and send files with ``sendfile``. ``--server waitress`` keeps the earlier single-process
+server (its one I/O thread saturates first; see the benchmark in ``docs/webapp.md``).
+Both bind to loopback unless told otherwise and refuse bodies over the app's limit
+before reading them. Put a reverse proxy with HTTPS in front of it for a real panel.
+
+The database is prepared once, in the parent process, before the workers start; the
+workers skip that step (``DMC_INIT_DB=0``) so they never race to create tables.
 """
 
 from __future__ import annotations
@@ -47,7 +55,21 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="SQLAlchemy URL (default: SQLite in the instance folder)",
     )
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument(
+        "--server",
+        choices=("gunicorn", "waitress"),
+        default="gunicorn",
+        help="WSGI server (default gunicorn: several processes; waitress: one process)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"gunicorn worker processes (default {default_workers()}: the CPU count, 2-8)",
+    )
+    serve.add_argument(
+        "--threads", type=int, default=8, help="threads per worker process (default 8)"
+    )
     serve.add_argument(
         "--connection-limit",
         type=int,
@@ -60,6 +82,10 @@ def get_parser() -> argparse.ArgumentParser:
         help="trust one reverse proxy's X-Forwarded-For/Proto/Host/Prefix headers",
     )
     return parser
+
+
+def default_workers() -> int:
+    return max(2, min(8, os.cpu_count() or 2))
 
 
 def _fail(message: str) -> int:
@@ -90,14 +116,19 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--port must be between 1 and 65535, got {args.port}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    import waitress
+    workers = args.workers or default_workers()
+    if not 1 <= workers <= 64 or not 1 <= args.threads <= 256:
+        return _fail("--workers must be 1-64 and --threads 1-256")
 
     from webapp import create_app
     from webapp.auth import admin_password_configured
     from webapp.db import db
     from webapp.study import study_status
 
-    app = create_app()
+    try:
+        app = create_app()
+    except ValueError as exc:  # an unsafe setting (weak DMC_ADMIN_PASSWORD, bad URL, ...)
+        return _fail(str(exc))
     with app.app_context():
         status = study_status()
         if status.study is None and status.manifest_path.is_file():
@@ -117,15 +148,62 @@ def main(argv: list[str] | None = None) -> int:
                 "admin: no password set; run `flask --app webapp set-admin-password` "
                 "(or set DMC_ADMIN_PASSWORD_HASH)"
             )
+        db.engine.dispose()  # no pooled connection crosses the fork into the workers
     print(f"listening on http://{args.host}:{args.port}/ (admin: /admin)", flush=True)
-    waitress.serve(
-        app,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        connection_limit=args.connection_limit,
-        ident="dmc-webapp",
-        clear_untrusted_proxy_headers=True,
-        asyncore_use_poll=True,
+    if args.server == "waitress":
+        import waitress
+
+        print(f"server: waitress, 1 process, {args.threads} threads", flush=True)
+        waitress.serve(
+            app,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            connection_limit=args.connection_limit,
+            max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+            ident="dmc-webapp",
+            clear_untrusted_proxy_headers=True,
+            asyncore_use_poll=True,
+        )
+        return 0
+    print(f"server: gunicorn, {workers} processes x {args.threads} threads", flush=True)
+    os.environ["DMC_INIT_DB"] = "0"  # the workers' apps: the tables exist already
+    _run_gunicorn(
+        {
+            "bind": [
+                f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
+            ],
+            "workers": workers,
+            "threads": args.threads,
+            "worker_class": "gthread",
+            "worker_connections": args.connection_limit,
+            "backlog": 2048,
+            "keepalive": 5,
+            "timeout": 60,
+            "graceful_timeout": 10,
+            # X-Forwarded-* is the app's business (ProxyFix behind --behind-proxy).
+            "forwarded_allow_ips": "127.0.0.1,::1" if args.behind_proxy else "",
+            "proc_name": "dmc-webapp",
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "info",
+        }
     )
     return 0
+
+
+def _run_gunicorn(options: dict) -> None:
+    """Run gunicorn with ``options``; each worker process builds its own app (no shared engine)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from webapp import create_app
+
+            return create_app()
+
+    Application().run()
