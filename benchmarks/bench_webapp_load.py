@@ -212,8 +212,13 @@ def simulate_rater(
         if status != 201:
             raise RuntimeError(f"create: {status} {rater}")
         token = rater["token"]
+        intro = {"experience_years": 5, "role": "producer", "playback_device": "earbuds"}
+        for step, body in (("questionnaire", intro), ("volume", {})):  # trials come after these
+            status, answer, _ = client.call("POST", f"/api/raters/{token}/{step}", body)
+            if status != 200:
+                raise RuntimeError(f"{step}: {status} {answer}")
         _, info, _ = client.call("GET", f"/api/raters/{token}")
-        requests = 2
+        requests = 4
         for trial_id in info["trial_ids"]:
             _, trial, _ = client.call("GET", f"/api/raters/{token}/trials/{trial_id}")
             time.sleep(rng.uniform(0.5, 1.5) * think_s)

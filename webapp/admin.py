@@ -22,7 +22,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from dmc.contracts.ratings import RATING_COLUMNS, to_csv
+from dmc.contracts.ratings import EXPORT_COLUMNS, to_csv
 from webapp.auth import (
     admin_password_configured,
     admin_required,
@@ -191,7 +191,7 @@ def _download(body: str, filename: str, mimetype: str) -> Response:
 @admin_required
 def export_ratings_csv():
     return _download(
-        to_csv(rating_rows(db.session.connection()), RATING_COLUMNS), "ratings.csv", "text/csv"
+        to_csv(rating_rows(db.session.connection()), EXPORT_COLUMNS), "ratings.csv", "text/csv"
     )
 
 

@@ -9,21 +9,42 @@ Endpoints (``<token>`` is the rater's resume token):
 - ``POST /api/raters`` ``{"consent": true, "simulated": false, "external_id": null}``
   -> 201 ``{"rater_id", "token", "link"}``
 - ``GET /api/raters/<token>`` -> stage, progress and the next trial id
+- ``POST /api/raters/<token>/questionnaire``, ``.../volume``, ``GET|POST
+  .../headphones``: the steps before the trials, as the pages do them
 - ``GET /api/raters/<token>/trials/<trial_id>`` -> the trial as that rater sees it
-- ``POST /api/raters/<token>/trials/<trial_id>`` -> save (idempotent), see
-  :func:`webapp.validation.parse_submission` for the body.
+- ``POST /api/raters/<token>/trials/<trial_id>`` -> save, see
+  :func:`webapp.validation.parse_submission` for the body. Stages and trials are
+  taken in order (409 otherwise); a saved trial is final (an identical resubmission
+  answers ``"resubmitted": true``, a changed one 409).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from webapp.db import db
+from webapp.headphones import answer_key, correct_answers
 from webapp.links import public_url
-from webapp.raters import Progress, create_rater, load_progress, save_trial
+from webapp.raters import (
+    Progress,
+    create_rater,
+    load_progress,
+    record_headphones,
+    record_questionnaire,
+    record_volume,
+    save_trial,
+)
 from webapp.study import study_status
 from webapp.throttle import RateLimited, check_rater_creation
-from webapp.validation import InputError, check_external_id, parse_submission
+from webapp.validation import (
+    InputError,
+    check_external_id,
+    parse_headphone_answers,
+    parse_level_db,
+    parse_questionnaire,
+    parse_submission,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -86,12 +107,19 @@ def trial_payload(progress: Progress, trial_id: str, study) -> dict:
         raise InputError(f"trial {trial_id!r} is not part of this rater's test", 404, "trial_id")
     trial = study.design.trial(trial_id)
     done, total = progress.counts
+    same_kind = [a for a in progress.assignments if a.is_training == assignment.is_training]
+    following = progress.assignments[position + 1] if position + 1 < total else None
     return {
         "trial_id": trial_id,
         "is_training": assignment.is_training,
         "position": position + 1,
         "total": total,
         "done": done,
+        # Counted within training or within the scored trials, as the page shows them.
+        "number": same_kind.index(assignment) + 1,
+        "of": len(same_kind),
+        "prefetch_urls": _audio_urls(following, study) if following else [],
+        "level_db": progress.rater.volume_level_db or 0.0,
         "conditions": [
             {"label": label, "url": url_for("audio.file", filename=trial.files[method])}
             for label, method in assignment.labels.items()
@@ -104,6 +132,15 @@ def trial_payload(progress: Progress, trial_id: str, study) -> dict:
         "submit_url": url_for("api.submit_trial", token=token, trial_id=trial_id),
         "next_url": url_for("rater.resume", token=token),
     }
+
+
+def _audio_urls(assignment, study) -> list[str]:
+    """The audio URLs of an assigned trial, in letter order, then its open reference."""
+    trial = study.design.trial(assignment.trial_id)
+    urls = [url_for("audio.file", filename=trial.files[m]) for m in assignment.labels.values()]
+    if trial.reference_method:
+        urls.append(url_for("audio.reference", trial_id=trial.trial_id))
+    return urls
 
 
 @bp.post("/raters")
@@ -143,6 +180,68 @@ def rater_status(token: str):
             "trial_ids": [a.trial_id for a in progress.assignments],
         }
     )
+
+
+def _object(allowed: set[str]) -> dict:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InputError("the request body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InputError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+    return body
+
+
+def _stage_answer(token: str, study, **extra):
+    db.session.rollback()  # end the read before the step; its write was in its own session
+    progress = _progress(token, study.design)
+    return jsonify({"stage": progress.stage, **extra})
+
+
+@bp.post("/raters/<token>/questionnaire")
+def answer_questionnaire(token: str):
+    """``{"experience_years": 7, "role": "producer", "playback_device": "open_headphones"}``."""
+    study = _study()
+    _progress(token, study.design)
+    body = _object({"experience_years", "role", "playback_device"})
+    answers = parse_questionnaire({k: "" if v is None else str(v) for k, v in body.items()})
+    record_questionnaire(token, answers)
+    return _stage_answer(token, study)
+
+
+@bp.post("/raters/<token>/volume")
+def set_volume(token: str):
+    """``{"level_db": -6.0}`` (optional): the volume step is done."""
+    study = _study()
+    _progress(token, study.design)
+    body = _object({"level_db"})
+    level = body.get("level_db")
+    if isinstance(level, bool) or not (level is None or isinstance(level, (int, float))):
+        raise InputError(f"level_db must be a number, got {level!r}", field="level_db")
+    record_volume(token, parse_level_db(level))
+    return _stage_answer(token, study)
+
+
+@bp.route("/raters/<token>/headphones", methods=("GET", "POST"))
+def headphone_check(token: str):
+    """GET: the check's audio URLs; POST ``{"answers": [1, 3, ...]}``: score it (once)."""
+    study = _study()
+    _progress(token, study.design)
+    spec = study.design.config.headphone_check
+    if not spec.enabled:
+        raise InputError("this test has no headphone check", 404)
+    if request.method == "GET":
+        urls = [url_for("audio.headphone_trial", token=token, number=i) for i in range(spec.trials)]
+        return jsonify({"trials": spec.trials, "min_correct": spec.min_correct, "urls": urls})
+    body = _object({"answers"})
+    answers = body.get("answers")
+    if not isinstance(answers, list) or len(answers) != spec.trials:
+        raise InputError(f"answers must be a list of {spec.trials} numbers 1-3", field="answers")
+    key = correct_answers(answer_key(current_app.config["SECRET_KEY"], token, spec.trials))
+    passed, correct = record_headphones(
+        token, parse_headphone_answers(answers), key, spec.min_correct
+    )
+    return _stage_answer(token, study, passed=passed, correct=correct, trials=spec.trials)
 
 
 @bp.get("/raters/<token>/trials/<path:trial_id>")

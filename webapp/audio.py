@@ -1,20 +1,33 @@
-"""Serving the stimuli: only files the manifest names, with Range requests and ETags.
+"""Serving the stimuli blind: only files the manifest names, all of a trial alike.
 
 A requested name is looked up in the manifest's list of files used by the test; no
 part of the URL is ever joined onto a path, so ``../`` and absolute paths cannot reach
-anything else. The manifest's content hash is the ETag, so a browser revalidates for
-free and a re-rendered file is fetched again. Range requests (206) let players seek.
+anything else. Range requests (206) let players seek.
 
-The open reference is served under its trial id rather than its file name: with the
-file name the page would show which of the rated conditions is the hidden reference.
+Nothing passive may tell the conditions of a trial apart (ITU-R BS.1534-3 wants the
+hidden reference and the systems unidentifiable), so every response is stripped of
+what a browser's network panel would show: no file name (no ``Content-Disposition``),
+no ``Last-Modified`` (render times differ by method), an ETag that is an opaque keyed
+hash per URL, and the same byte length for every condition of a trial and its open
+reference. The length is evened out inside the MP3 container with an ID3v2 tag of a
+computed size (:mod:`webapp.blinding`); the decoded audio is unchanged.
+
+The open reference is served under its trial id rather than its file name, and its tag
+holds other bytes than the hidden reference's, so neither its URL nor its content
+equals a rated letter's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, Response, abort, current_app, request
 
+from webapp.blinding import padded_audio
+from webapp.calibration import pink_noise_mp3, reference_loudness, unrated_file
+from webapp.headphones import answer_key, trial_audio
+from webapp.raters import load_progress
 from webapp.study import study_status
 
 bp = Blueprint("audio", __name__)
@@ -22,7 +35,22 @@ bp = Blueprint("audio", __name__)
 MIMETYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg"}
 
 
-def _send(study, filename: str, etag: str):
+def opaque_tag(*parts: str) -> str:
+    """A keyed hash of ``parts`` (the URL and the content), for ETags and tag payloads."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, "\0".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def send_bytes(data: bytes, mimetype: str, etag: str) -> Response:
+    """Bytes with an opaque ETag, caching, Range support and no name or date."""
+    response = Response(data, mimetype=mimetype)
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["AUDIO_MAX_AGE_S"]
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
+
+
+def _send(study, filename: str, url: str):
     from dmc.contracts.manifest import ManifestError
 
     try:  # a symlink swapped into the render folder may lead outside it, or loop
@@ -31,17 +59,11 @@ def _send(study, filename: str, etag: str):
         abort(404)
     if not path.is_file():
         abort(404)
-    response = send_file(
-        path,
-        mimetype=MIMETYPES.get(path.suffix.lower(), "application/octet-stream"),
-        conditional=True,
-        etag=etag,
-        max_age=current_app.config["AUDIO_MAX_AGE_S"],
-        last_modified=None,
-    )
-    response.headers["Accept-Ranges"] = "bytes"
-    response.cache_control.public = True
-    return response
+    sha256 = study.manifest.files()[filename].sha256
+    tag = opaque_tag(url, sha256)
+    data = padded_audio(path, study.padded_sizes[filename], tag.encode())
+    mimetype = MIMETYPES.get(path.suffix.lower(), "application/octet-stream")
+    return send_bytes(data, mimetype, opaque_tag("etag", url, sha256))
 
 
 @bp.get("/audio/<path:filename>")
@@ -53,10 +75,9 @@ def file(filename: str):
     study = study_status().study
     if study is None:
         abort(404)
-    sha256 = study.audio_files.get(filename)
-    if sha256 is None:
+    if filename not in study.audio_files:
         abort(404)
-    return _send(study, filename, sha256)
+    return _send(study, filename, request.path)
 
 
 @bp.get("/reference-audio/<path:trial_id>")
@@ -74,7 +95,42 @@ def reference(trial_id: str):
         abort(404)
     if trial.reference_method is None:
         abort(404)
-    filename = trial.files[trial.reference_method]
-    sha256 = study.manifest.files()[filename].sha256
-    etag = hashlib.sha256(f"reference:{trial_id}:{sha256}".encode()).hexdigest()[:32]
-    return _send(study, filename, etag)
+    return _send(study, trial.files[trial.reference_method], request.path)
+
+
+@bp.get("/calibration-audio/<token>")
+def calibration(token: str):
+    """What the volume page plays: a mix this rater never rates, or generated pink noise.
+
+    :raise 404: unknown rater link.
+    """
+    study = study_status().study
+    if study is None:
+        abort(404)
+    progress = load_progress(token, study.design)
+    if progress is None:
+        abort(404)
+    filename = unrated_file(progress, study)
+    if filename is not None:
+        return _send(study, filename, request.path)
+    loudness = reference_loudness(study)
+    data = pink_noise_mp3(loudness)
+    return send_bytes(data, "audio/mpeg", opaque_tag("etag", request.path, f"noise:{loudness}"))
+
+
+@bp.get("/headphone-audio/<token>/<int:number>")
+def headphone_trial(token: str, number: int):
+    """Trial ``number`` (0-based) of the rater's headphone check (:mod:`webapp.headphones`).
+
+    :raise 404: unknown rater link, no headphone check in this test, or no such trial.
+    """
+    study = study_status().study
+    if study is None:
+        abort(404)
+    spec = study.design.config.headphone_check
+    if not spec.enabled or not 0 <= number < spec.trials:
+        abort(404)
+    if load_progress(token, study.design) is None:
+        abort(404)
+    order = answer_key(current_app.config["SECRET_KEY"], token, spec.trials)[number]
+    return send_bytes(trial_audio(order), "audio/wav", opaque_tag("etag", request.path, *order))

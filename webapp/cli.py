@@ -13,7 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from dmc.contracts.ratings import RATING_COLUMNS, to_csv
+from dmc.contracts.ratings import EXPORT_COLUMNS, to_csv
 from webapp.auth import set_admin_password_command
 from webapp.db import db, init_db
 from webapp.export import (
@@ -50,7 +50,7 @@ def export_ratings_command(fmt: str, output: Path | None, questionnaire: bool) -
         elif questionnaire:
             text = to_csv(questionnaire_rows(connection), QUESTIONNAIRE_COLUMNS)
         else:
-            text = to_csv(rating_rows(connection), RATING_COLUMNS)
+            text = to_csv(rating_rows(connection), EXPORT_COLUMNS)
     if output is None:
         click.echo(text, nl=False)
     else:

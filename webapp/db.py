@@ -35,7 +35,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -201,12 +201,41 @@ def lock_for_assignment(session: Session) -> None:
 
 
 def init_db() -> None:
-    """Create missing tables and (re)install the export view (idempotent: rows are kept)."""
-    from webapp import models  # noqa: F401  (registers the tables)
+    """Create missing tables, add missing columns and (re)install the export view.
+
+    Idempotent: rows are kept. ``create_all`` never alters an existing table, so the
+    columns added since the first release (:data:`webapp.models.ADDED_COLUMNS`, all
+    nullable) are added here to a database made by an older version.
+    """
+    from webapp import models
     from webapp.export import create_export_view
 
     db.create_all()
+    add_missing_columns(db.engine, models.ADDED_COLUMNS)
     create_export_view(db.engine)
+
+
+def add_missing_columns(engine: Engine, columns: tuple[tuple[str, str], ...]) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN`` for each (table, column) the database lacks.
+
+    Returns:
+        The ``table.column`` names added (empty on an up-to-date database).
+    """
+    existing: dict[str, set[str]] = {}
+    inspector = inspect(engine)
+    added = []
+    with engine.begin() as connection:
+        for table, name in columns:
+            if table not in existing:
+                existing[table] = {c["name"] for c in inspector.get_columns(table)}
+            if name in existing[table]:
+                continue
+            column = Base.metadata.tables[table].c[name]
+            kind = column.type.compile(dialect=engine.dialect)
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+            existing[table].add(name)
+            added.append(f"{table}.{name}")
+    return added
 
 
 @click.command("init-db")

@@ -1,7 +1,7 @@
 """Exports: one row per rating (CSV, JSON, pandas), the questionnaire, the comments.
 
 The rating rows are the hand-over to the analysis (:mod:`dmc.contracts.ratings`):
-``RATING_COLUMNS`` in this order, one row per (rater, trial, method). One query,
+``EXPORT_COLUMNS`` in this order, one row per (rater, trial, method). One query,
 :func:`rating_query`, defines them: it feeds the admin downloads and the
 ``export-ratings`` command, and it is also installed in the database as the view
 ``rating_export`` (:func:`create_export_view`), which the analysis reads by URL without
@@ -16,9 +16,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, Select, case, create_engine, func, select, text
 
-from dmc.contracts.ratings import EXPORT_VIEW, RATING_COLUMNS, iso_utc
+from dmc.contracts.ratings import (
+    EXPORT_COLUMNS,
+    EXPORT_VIEW,
+    HEADPHONES_FAILED,
+    HEADPHONES_PASSED,
+    RATING_COLUMNS,  # noqa: F401  (re-exported: docs/CONTRACTS.md names it here)
+    iso_utc,
+)
 from webapp.config import default_database_url
 from webapp.models import Assignment, Rater, Rating, TrialResult
 
@@ -32,6 +39,9 @@ QUESTIONNAIRE_COLUMNS = (
     "experience_years",
     "role",
     "playback_device",
+    "volume_level_db",
+    "headphone_check",
+    "headphone_correct",
     "trials_done",
     "trials_total",
     "final_comment",
@@ -49,8 +59,17 @@ COMMENT_COLUMNS = (
 _iso = iso_utc
 
 
+def _headphone_check():
+    return case(
+        (Rater.headphone_passed.is_(True), HEADPHONES_PASSED),
+        (Rater.headphone_passed.is_(False), HEADPHONES_FAILED),
+        else_=None,
+    )
+
+
 def rating_query() -> Select:
-    """The rating rows: one per stored rating, columns named as :data:`RATING_COLUMNS`."""
+    """The rating rows: one per stored rating, columns named as :data:`EXPORT_COLUMNS`
+    (the contract's :data:`~dmc.contracts.ratings.RATING_COLUMNS`, then its later ones)."""
     columns = (
         Rater.rater_id,
         Assignment.task,
@@ -63,9 +82,16 @@ def rating_query() -> Select:
         TrialResult.submitted_at,
         TrialResult.time_on_trial_ms,
         Rating.plays,
+        Rating.label,
+        Assignment.position + 1,
+        TrialResult.reference_plays,
+        TrialResult.loop_used,
+        _headphone_check(),
+        TrialResult.level_db,
+        Rating.slider_moves,
     )
     return (
-        select(*(column.label(name) for column, name in zip(columns, RATING_COLUMNS)))
+        select(*(column.label(name) for column, name in zip(columns, EXPORT_COLUMNS, strict=True)))
         .join(Rater, Rater.id == Rating.rater_pk)
         .join(
             Assignment,
@@ -91,13 +117,15 @@ def create_export_view(engine: Engine) -> None:
 
 
 def rating_rows(connection: Connection) -> list[dict[str, Any]]:
-    """Every stored rating as a dict keyed by :data:`RATING_COLUMNS`, in rater and trial order."""
+    """Every stored rating as a dict keyed by :data:`EXPORT_COLUMNS`, in rater and trial order."""
     statement = rating_query().order_by(Rater.id, Assignment.position, Rating.method)
     rows = []
     for row in connection.execute(statement):
-        item = dict(zip(RATING_COLUMNS, row))
+        item = dict(zip(EXPORT_COLUMNS, row))
         item["is_training"] = bool(item["is_training"])
         item["is_simulated"] = bool(item["is_simulated"])
+        if item["loop_used"] is not None:
+            item["loop_used"] = bool(item["loop_used"])
         item["submitted_at"] = _iso(item["submitted_at"])
         rows.append(item)
     return rows
@@ -126,6 +154,9 @@ def questionnaire_rows(connection: Connection) -> list[dict[str, Any]]:
             Rater.experience_years,
             Rater.role,
             Rater.playback_device,
+            Rater.volume_level_db,
+            _headphone_check(),
+            Rater.headphone_correct,
             func.coalesce(done.c.n, 0),
             func.coalesce(total.c.n, 0),
             Rater.final_comment,
@@ -177,7 +208,7 @@ def comment_rows(connection: Connection) -> list[dict[str, Any]]:
 def to_json(connection: Connection) -> str:
     """Everything in one JSON document: ratings, questionnaire, comments."""
     document = {
-        "columns": list(RATING_COLUMNS),
+        "columns": list(EXPORT_COLUMNS),
         "ratings": rating_rows(connection),
         "questionnaire": questionnaire_rows(connection),
         "comments": comment_rows(connection),
@@ -203,7 +234,7 @@ def ratings_frame(database_url: str | None = None):
     Args:
         database_url: SQLAlchemy URL; default :func:`webapp.config.default_database_url`.
     """
-    frame = _frame(database_url, rating_rows, RATING_COLUMNS)
+    frame = _frame(database_url, rating_rows, EXPORT_COLUMNS)
     return frame.astype(
         {
             "rating": "float64",
@@ -211,6 +242,11 @@ def ratings_frame(database_url: str | None = None):
             "is_simulated": "bool",
             "time_on_trial_ms": "int64",
             "plays": "int64",
+            "trial_position": "int64",
+            "reference_plays": "int64",
+            "loop_used": "boolean",
+            "level_db": "float64",
+            "slider_moves": "Int64",
         }
     )
 

@@ -56,6 +56,12 @@ class Rater(db.Model):
     playback_device: Mapped[str | None] = mapped_column(String(64))
     final_comment: Mapped[str | None] = mapped_column(Text)
     user_agent: Mapped[str | None] = mapped_column(String(256))
+    # Added with the headphone screening (init_db adds them to older databases).
+    volume_level_db: Mapped[float | None] = mapped_column(Float)
+    headphone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    headphone_correct: Mapped[int | None] = mapped_column(Integer)
+    headphone_passed: Mapped[bool | None] = mapped_column(Boolean)
+    headphone_answers: Mapped[str | None] = mapped_column(String(64))
 
 
 class Assignment(db.Model):
@@ -97,6 +103,9 @@ class TrialResult(db.Model):
     time_on_trial_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
     reference_plays: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     comment: Mapped[str | None] = mapped_column(Text)
+    # Added with the rater-experience work (init_db adds them to older databases).
+    loop_used: Mapped[bool | None] = mapped_column(Boolean)
+    level_db: Mapped[float | None] = mapped_column(Float)
 
 
 class Rating(db.Model):
@@ -113,6 +122,21 @@ class Rating(db.Model):
     label: Mapped[str] = mapped_column(String(4), nullable=False)
     rating: Mapped[float] = mapped_column(Float, nullable=False)
     plays: Mapped[int] = mapped_column(Integer, nullable=False)
+    slider_moves: Mapped[int | None] = mapped_column(Integer)
+
+
+#: Columns added after the first release, as (table, column); :func:`webapp.db.init_db`
+#: adds the missing ones to an existing database (``create_all`` never alters a table).
+ADDED_COLUMNS = (
+    ("rater", "volume_level_db"),
+    ("rater", "headphone_at"),
+    ("rater", "headphone_correct"),
+    ("rater", "headphone_passed"),
+    ("rater", "headphone_answers"),
+    ("trial_result", "loop_used"),
+    ("trial_result", "level_db"),
+    ("rating", "slider_moves"),
+)
 
 
 class Setting(db.Model):

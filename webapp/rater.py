@@ -9,15 +9,17 @@ JavaScript through the JSON API (:mod:`webapp.api`).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from webapp.api import trial_payload
+from webapp.headphones import answer_key, correct_answers
 from webapp.raters import (
     Progress,
     create_rater,
     load_progress,
     record_comments,
     record_consent,
+    record_headphones,
     record_questionnaire,
     record_volume,
 )
@@ -30,6 +32,8 @@ from webapp.validation import (
     InputError,
     check_external_id,
     check_text,
+    parse_headphone_answers,
+    parse_level_db,
     parse_questionnaire,
 )
 
@@ -96,12 +100,6 @@ def _progress_or_404(token: str, study) -> Progress:
     return progress
 
 
-def _volume_file(progress: Progress, study) -> str:
-    first = study.design.trial(progress.assignments[0].trial_id)
-    method = "target" if "target" in first.files else next(iter(first.files))
-    return url_for("audio.file", filename=first.files[method])
-
-
 @bp.get("/r/<token>")
 def resume(token: str):
     study = study_status().study
@@ -114,7 +112,7 @@ def resume(token: str):
 def _render_stage(progress: Progress, study, error: str | None = None, status: int = 200):
     token = progress.rater.token
     texts = _texts(study)
-    done, total = progress.counts
+    done, total = progress.counts_of(training=False)
     common = {"texts": texts, "token": token, "done": done, "total": total, "error": error}
     stage = progress.stage
     if stage == "consent":
@@ -130,10 +128,16 @@ def _render_stage(progress: Progress, study, error: str | None = None, status: i
             **common,
         )
     elif stage == "volume":
-        page = render_template("volume.html", audio_url=_volume_file(progress, study), **common)
+        audio_url = url_for("audio.calibration", token=token)
+        page = render_template("volume.html", audio_url=audio_url, **common)
+    elif stage == "headphones":
+        spec = study.design.config.headphone_check
+        urls = [url_for("audio.headphone_trial", token=token, number=i) for i in range(spec.trials)]
+        page = render_template("headphones.html", urls=urls, **common)
     elif stage == "trial":
         payload = trial_payload(progress, progress.next_assignment.trial_id, study)
-        page = render_template("trial.html", trial=payload, **common)
+        screened = progress.rater.headphone_passed is False and not progress.done
+        page = render_template("trial.html", trial=payload, screened=screened, **common)
     elif stage == "comments":
         page = render_template("comments.html", **common)
     else:
@@ -177,7 +181,22 @@ def volume(token: str):
     def act():
         if request.form.get("volume_ok") != "yes":
             raise InputError("Please confirm that the volume is set.")
-        record_volume(token)
+        record_volume(token, parse_level_db(request.form.get("level_db")))
+
+    return _step(token, act)
+
+
+@bp.post("/r/<token>/headphones")
+def headphones(token: str):
+    def act():
+        spec = study_status().study.design.config.headphone_check
+        if not spec.enabled:
+            raise InputError("this test has no headphone check", 404)
+        answers = parse_headphone_answers(
+            [request.form.get(f"answer-{i}") for i in range(spec.trials)]
+        )
+        key = answer_key(current_app.config["SECRET_KEY"], token, spec.trials)
+        record_headphones(token, answers, correct_answers(key), spec.min_correct)
 
     return _step(token, act)
 

@@ -2,8 +2,8 @@
 
 The pages and the JSON API both go through these functions, so the rules live in one
 place: a rater's stage follows from what is stored (a reload always lands on the first
-unfinished step), and a trial is saved in a single transaction that replaces any
-earlier submission of the same trial.
+unfinished step), trials are saved in the rater's order, each in a single
+transaction, and a saved trial is final.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ from webapp.validation import (
     plausible_token,
 )
 
-STAGES = ("consent", "questionnaire", "volume", "trial", "comments", "finish")
+STAGES = ("consent", "questionnaire", "volume", "headphones", "trial", "comments", "finish")
+#: What a rater must do before rating, per stage, as the API says it.
+STAGE_HINTS = {
+    "consent": "agree to take part first (open the rater's link)",
+    "questionnaire": "answer the questionnaire first (open the rater's link)",
+    "volume": "set the volume first (open the rater's link)",
+    "headphones": "do the headphone check first (open the rater's link)",
+}
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Progress:
     rater: Rater
     assignments: list[Assignment]
     done: set[str]
+    headphones_required: bool = False
 
     @property
     def next_assignment(self) -> Assignment | None:
@@ -51,6 +59,8 @@ class Progress:
             return "questionnaire"
         if r.volume_at is None:
             return "volume"
+        if self.headphones_required and r.headphone_at is None:
+            return "headphones"
         if self.next_assignment is not None:
             return "trial"
         return "comments" if r.finished_at is None else "finish"
@@ -59,6 +69,11 @@ class Progress:
     def counts(self) -> tuple[int, int]:
         """(trials done, trials in the plan), training included."""
         return sum(a.trial_id in self.done for a in self.assignments), len(self.assignments)
+
+    def counts_of(self, training: bool) -> tuple[int, int]:
+        """(done, planned) of the training trials or of the scored trials alone."""
+        kind = [a for a in self.assignments if a.is_training == training]
+        return sum(a.trial_id in self.done for a in kind), len(kind)
 
 
 def new_token() -> str:
@@ -143,7 +158,7 @@ def load_progress(token: str, design: TestDesign) -> Progress | None:
     done = set(
         session.scalars(select(TrialResult.trial_id).where(TrialResult.rater_pk == rater.id))
     )
-    return Progress(rater, assignments, done)
+    return Progress(rater, assignments, done, design.config.headphone_check.enabled)
 
 
 def _locked_rater(session: Session, token: str) -> Rater:
@@ -166,22 +181,56 @@ def record_consent(token: str) -> None:
 def record_questionnaire(token: str, answers: Questionnaire) -> None:
     with write_session() as session:
         rater = _locked_rater(session, token)
+        if rater.consented_at is None:
+            raise InputError("consent first: this rater has not agreed to take part", 409)
         rater.experience_years = answers.experience_years
         rater.role = answers.role
         rater.playback_device = answers.playback_device
         rater.questionnaire_at = utcnow()
 
 
-def record_volume(token: str) -> None:
+def record_volume(token: str, level_db: float | None = None) -> None:
+    """Mark the volume step done, with the in-page level the rater left it at (dB)."""
     with write_session() as session:
         rater = _locked_rater(session, token)
-        rater.volume_at = rater.volume_at or utcnow()
+        if rater.consented_at is None or rater.questionnaire_at is None:
+            raise InputError("answer the questionnaire before setting the volume", 409)
+        if rater.volume_at is None:
+            rater.volume_at = utcnow()
+            rater.volume_level_db = level_db
+
+
+def record_headphones(
+    token: str, answers: list[int], key: list[int], min_correct: int
+) -> tuple[bool, int]:
+    """Score the headphone check against its key and store it (once: a second try is refused).
+
+    Returns:
+        (passed, number correct).
+
+    Raises:
+        InputError: 409 before the volume step or when the check was already done.
+    """
+    with write_session() as session:
+        rater = _locked_rater(session, token)
+        if rater.volume_at is None:
+            raise InputError("set the volume before the headphone check", 409)
+        if rater.headphone_at is not None:
+            raise InputError("the headphone check is already done; it is taken only once", 409)
+        correct = sum(int(a == k) for a, k in zip(answers, key, strict=True))
+        rater.headphone_at = utcnow()
+        rater.headphone_correct = correct
+        rater.headphone_passed = correct >= min_correct
+        rater.headphone_answers = "".join(str(a) for a in answers)
+        return rater.headphone_passed, correct
 
 
 def record_comments(token: str, comment: str | None) -> None:
     """Store the final comment and mark the rater finished (refused before the last trial)."""
     with write_session() as session:
         rater = _locked_rater(session, token)
+        if rater.volume_at is None:
+            raise InputError("the test has not been done yet", 409)
         assigned = set(
             session.scalars(select(Assignment.trial_id).where(Assignment.rater_pk == rater.id))
         )
@@ -196,15 +245,33 @@ def record_comments(token: str, comment: str | None) -> None:
 
 # The statements of the submission path, built once (building costs more than running).
 _FIND_ASSIGNMENT = (
-    select(Rater.id, Rater.consented_at, Assignment.labels_json)
+    select(
+        Rater.id,
+        Rater.consented_at,
+        Rater.questionnaire_at,
+        Rater.volume_at,
+        Rater.headphone_at,
+        Assignment.labels_json,
+    )
     .outerjoin(
         Assignment,
         (Assignment.rater_pk == Rater.id) & (Assignment.trial_id == bindparam("trial_id")),
     )
     .where(Rater.token == bindparam("token"))
 )
-_PREVIOUS_RESULT = select(TrialResult.id).where(
-    TrialResult.rater_pk == bindparam("rater_pk"), TrialResult.trial_id == bindparam("trial_id")
+#: The rater's plan in order, each trial with its stored result id and comment (or None).
+_PLAN = (
+    select(Assignment.trial_id, TrialResult.id, TrialResult.comment)
+    .outerjoin(
+        TrialResult,
+        (TrialResult.rater_pk == Assignment.rater_pk)
+        & (TrialResult.trial_id == Assignment.trial_id),
+    )
+    .where(Assignment.rater_pk == bindparam("rater_pk"))
+    .order_by(Assignment.position)
+)
+_STORED_RATINGS = select(Rating.label, Rating.rating).where(
+    Rating.rater_pk == bindparam("rater_pk"), Rating.trial_id == bindparam("trial_id")
 )
 _COUNTS = select(
     select(func.count())
@@ -235,10 +302,13 @@ def save_trial(
 ) -> SaveResult:
     """Validate a submission against the rater's letters and store it in one transaction.
 
-    A second submission of the same trial overwrites the first (same rows, new values);
-    the answer says ``resubmitted`` so a double click is harmless and visible. This is
-    the hot path under load, so it runs five small statements inside one
-    ``BEGIN IMMEDIATE`` transaction.
+    Trials are saved in the rater's order, after the steps before them (consent,
+    questionnaire, volume, headphone check when the test has one). A saved trial is
+    final: the rater has moved on to the next page, so a stale tab or a replayed request
+    must not replace what was rated. Sending the same ratings and comment again (a
+    double click, a retry whose first answer was lost) stores nothing and answers
+    ``resubmitted``; different ones are refused with 409. This is the hot path under
+    load, so it runs a few small statements inside one ``BEGIN IMMEDIATE`` transaction.
 
     Args:
         parse_error: a body that failed :func:`webapp.validation.parse_submission`;
@@ -246,8 +316,9 @@ def save_trial(
             whatever the body.
 
     Raises:
-        InputError: 404 unknown rater or a trial not in their plan; 409 before consent;
-            400/422 from the body and :func:`webapp.validation.check_against_trial`.
+        InputError: 404 unknown rater or a trial not in their plan; 409 before the
+            earlier steps or trials, or for a changed saved trial; 400/422 from the body
+            and :func:`webapp.validation.check_against_trial`.
     """
     with write_session() as session:
         found = (
@@ -257,7 +328,7 @@ def save_trial(
         )
         if found is None:
             raise InputError("unknown rater link (token)", 404, "token")
-        rater_pk, consented_at, labels_json = found
+        rater_pk, consented_at, questionnaire_at, volume_at, headphone_at, labels_json = found
         if labels_json is None:
             raise InputError(
                 f"trial {trial.trial_id!r} is not part of this rater's test", 404, "trial_id"
@@ -266,22 +337,53 @@ def save_trial(
             raise parse_error or InputError("missing submission")
         if consented_at is None:
             raise InputError("consent first: this rater has not agreed to take part", 409)
+        for stage, done_at in (
+            ("questionnaire", questionnaire_at),
+            ("volume", volume_at),
+            ("headphones", headphone_at if design.config.headphone_check.enabled else True),
+        ):
+            if done_at is None:
+                raise InputError(STAGE_HINTS[stage], 409, "stage")
+        keys = {"rater_pk": rater_pk, "trial_id": trial.trial_id}
+        known = {t.trial_id for t in design.all_trials}
+        plan = [row for row in session.execute(_PLAN, {"rater_pk": rater_pk}) if row[0] in known]
+        stored = next((row for row in plan if row[0] == trial.trial_id), None)
+        if stored is not None and stored[1] is not None:
+            previous = dict(session.execute(_STORED_RATINGS, keys).all())
+            if set(previous) == set(submission.ratings) and submission.same_answer(
+                previous, stored[2]
+            ):
+                done = sum(row[1] is not None for row in plan)
+                return SaveResult(trial.trial_id, True, done, len(plan))
+            raise InputError(
+                f"trial {trial.trial_id!r} is already saved and the rater has moved on; "
+                "a saved trial cannot be changed",
+                409,
+                "trial_id",
+            )
+        waiting = next((row[0] for row in plan if row[1] is None), None)
+        if waiting != trial.trial_id:
+            raise InputError(
+                f"trial {trial.trial_id!r} comes later in this rater's order; "
+                f"save trial {waiting!r} first",
+                409,
+                "trial_id",
+            )
         labels = json.loads(labels_json)
         check_against_trial(
             submission, list(labels), trial.reference_method is not None, design.config.checks
         )
-        previous = session.scalar(
-            _PREVIOUS_RESULT, {"rater_pk": rater_pk, "trial_id": trial.trial_id}
-        )
-        keys = {"rater_pk": rater_pk, "trial_id": trial.trial_id}
         result_row = {
             **keys,
             "submitted_at": utcnow(),
             "time_on_trial_ms": submission.time_on_trial_ms,
             "reference_plays": submission.plays.get("reference", 0),
             "comment": submission.comment,
+            "loop_used": submission.loop_used,
+            "level_db": submission.level_db,
         }
         upsert(session, TrialResult, [result_row], ["rater_pk", "trial_id"])
+        moves = submission.slider_moves
         rows = [
             {
                 **keys,
@@ -289,9 +391,10 @@ def save_trial(
                 "label": label,
                 "rating": submission.ratings[label],
                 "plays": submission.plays.get(label, 0),
+                "slider_moves": None if moves is None else moves.get(label, 0),
             }
             for label, method in labels.items()
         ]
         upsert(session, Rating, rows, ["rater_pk", "trial_id", "method"])
         done, total = session.execute(_COUNTS, {"rater_pk": rater_pk}).one()
-    return SaveResult(trial.trial_id, previous is not None, int(done), int(total))
+    return SaveResult(trial.trial_id, False, int(done), int(total))

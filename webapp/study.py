@@ -24,6 +24,7 @@ from dmc.contracts.manifest import (
 )
 from evaluation.design import TestDesign, build_design
 from evaluation.design.config import DesignError, load_config
+from webapp.blinding import padded_length
 
 RENDER_COMMAND = "python -m dmc.render testset"
 
@@ -42,6 +43,24 @@ class Study:
         """Audio file name -> its sha256 (the ETag), for files some trial uses."""
         used = {f for t in self.design.all_trials for f in t.files.values()}
         return {name: c.sha256 for name, c in self.manifest.files().items() if name in used}
+
+    @cached_property
+    def padded_sizes(self) -> dict[str, int]:
+        """Audio file name -> the byte length it is served with (:mod:`webapp.blinding`).
+
+        Every file of one passage gets the same length, so within a trial (and its
+        training twin) no condition and not the open reference stands out by size.
+        """
+        sizes: dict[str, int] = {}
+        for trial in self.design.all_trials:
+            names = list(trial.files.values())
+            try:
+                length = padded_length(self.manifest.path_of(n) for n in names)
+            except OSError:  # a file vanished after loading: served as a 404 later
+                continue
+            for name in names:
+                sizes[name] = max(sizes.get(name, 0), length)
+        return sizes
 
 
 @dataclass(frozen=True)

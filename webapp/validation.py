@@ -26,6 +26,18 @@ MAX_TOKEN_CHARS = 64
 TOP_RATING = 1.0 - 1e-9
 #: Play-count key of the open reference.
 REFERENCE_KEY = "reference"
+#: The in-page level control's range (dB relative to the level set on the volume page).
+MIN_LEVEL_DB, MAX_LEVEL_DB = -30.0, 0.0
+#: Fields of a trial submission (the last four optional).
+SUBMISSION_FIELDS = {
+    "ratings",
+    "time_on_trial_ms",
+    "plays",
+    "comment",
+    "loop_used",
+    "slider_moves",
+    "level_db",
+}
 
 ROLE_CHOICES = {
     "mixing_engineer": "Mixing / mastering engineer",
@@ -68,6 +80,15 @@ class Submission:
     time_on_trial_ms: int
     plays: dict[str, int]
     comment: str | None
+    loop_used: bool | None = None
+    slider_moves: dict[str, int] | None = None
+    level_db: float | None = None
+
+    def same_answer(self, ratings: dict[str, float], comment: str | None) -> bool:
+        """Whether this submission carries the given ratings and comment (a resubmission)."""
+        return self.comment == comment and all(
+            abs(self.ratings.get(label, -1.0) - value) < 1e-9 for label, value in ratings.items()
+        )
 
 
 def _control_characters(text: str, allowed: str) -> list[str]:
@@ -157,7 +178,9 @@ def parse_submission(body: Any) -> Submission:
     """Check the shape and ranges of a trial submission (not yet the letters).
 
     Expected JSON: ``{"ratings": {"A": 0.8, ...}, "time_on_trial_ms": 31000,
-    "plays": {"A": 2, ..., "reference": 1}, "comment": "optional"}``.
+    "plays": {"A": 2, ..., "reference": 1}, "comment": "optional"}``, optionally with
+    ``"loop_used": true``, ``"slider_moves": {"A": 3, ...}`` and ``"level_db": -6.0``
+    (what the trial page records besides the ratings).
 
     Raises:
         InputError: 400 naming the field for anything missing, of the wrong type,
@@ -165,7 +188,7 @@ def parse_submission(body: Any) -> Submission:
     """
     if not isinstance(body, dict):
         raise InputError("the request body must be a JSON object")
-    unknown = sorted(set(body) - {"ratings", "time_on_trial_ms", "plays", "comment"})
+    unknown = sorted(set(body) - SUBMISSION_FIELDS)
     if unknown:
         raise InputError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
     for name in ("ratings", "time_on_trial_ms", "plays"):
@@ -188,7 +211,25 @@ def parse_submission(body: Any) -> Submission:
     comment = body.get("comment")
     if comment is not None:
         comment = check_text(comment, "comment", MAX_COMMENT_CHARS).strip() or None
-    return Submission(ratings, time_ms, plays, comment)
+    loop_used = body.get("loop_used")
+    if loop_used is not None and not isinstance(loop_used, bool):
+        raise InputError(f"loop_used must be true or false, got {loop_used!r}", field="loop_used")
+    moves = body.get("slider_moves")
+    if moves is not None:
+        if not isinstance(moves, dict):
+            raise InputError(
+                "slider_moves must be an object of letter -> number of moves", field="slider_moves"
+            )
+        moves = {str(k): _count(v, f"slider_moves.{k}", MAX_PLAYS) for k, v in moves.items()}
+    level_db = body.get("level_db")
+    if level_db is not None:
+        level_db = _number(level_db, "level_db")
+        if not MIN_LEVEL_DB <= level_db <= MAX_LEVEL_DB:
+            raise InputError(
+                f"level_db must be between {MIN_LEVEL_DB} and {MAX_LEVEL_DB}, got {level_db!r}",
+                field="level_db",
+            )
+    return Submission(ratings, time_ms, plays, comment, loop_used, moves, level_db)
 
 
 def check_against_trial(
@@ -213,6 +254,9 @@ def check_against_trial(
     unknown = sorted(set(submission.plays) - allowed_plays)
     if unknown:
         raise InputError(f"unknown condition(s) {unknown} in plays", field="plays")
+    unknown = sorted(set(submission.slider_moves or {}) - expected)
+    if unknown:
+        raise InputError(f"unknown condition(s) {unknown} in slider_moves", field="slider_moves")
     if checks.play_all_before_rating:
         unplayed = [label for label in labels if submission.plays.get(label, 0) < 1]
         if unplayed:
@@ -223,6 +267,34 @@ def check_against_trial(
         raise InputError(
             "rate at least one condition at the top of the scale (1.0)", 422, "ratings"
         )
+
+
+def parse_level_db(value: Any) -> float | None:
+    """The in-page level (dB) from a form field or JSON; empty means not recorded."""
+    if value is None or value == "":
+        return None
+    try:
+        level = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"level_db must be a number, got {value!r}", field="level_db") from None
+    if not MIN_LEVEL_DB <= level <= MAX_LEVEL_DB:  # also refuses NaN
+        raise InputError(
+            f"level_db must be between {MIN_LEVEL_DB} and {MAX_LEVEL_DB}, got {value!r}",
+            field="level_db",
+        )
+    return level
+
+
+def parse_headphone_answers(values: list[Any]) -> list[int]:
+    """One answer per headphone trial: which of the three tones (1, 2 or 3) was quietest."""
+    answers = []
+    for i, value in enumerate(values):
+        if isinstance(value, str) and value.strip() in ("1", "2", "3"):
+            value = int(value)
+        if isinstance(value, bool) or value not in (1, 2, 3):
+            raise InputError(f"answer example {i + 1}: choose tone 1, 2 or 3", field=f"answers.{i}")
+        answers.append(value)
+    return answers
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,25 @@ RATING_COLUMNS = (
     "plays",
 )
 #: Columns added later (blinding and rater-experience work); readers accept tables without them.
+#: ``condition_label`` the letter the rater saw; ``trial_position`` the trial's place in
+#: the rater's order (1 = first page, training included); ``reference_plays`` plays of
+#: the open reference in that trial; ``loop_used`` whether a loop region other than the
+#: whole passage was played; ``headphone_check`` ``passed``, ``failed`` or empty (no
+#: check); ``level_db`` the in-page level at saving (dB re the volume page);
+#: ``slider_moves`` how often the rater moved that condition's slider.
 LATER_COLUMNS = (
     "condition_label",
     "trial_position",
     "reference_plays",
     "loop_used",
     "headphone_check",
+    "level_db",
+    "slider_moves",
 )
+#: Every column the web app exports, in this order.
+EXPORT_COLUMNS = RATING_COLUMNS + LATER_COLUMNS
+#: Values of ``headphone_check``.
+HEADPHONES_PASSED, HEADPHONES_FAILED = "passed", "failed"
 #: The database view (kept by the web app) whose rows are the export, one per rating.
 EXPORT_VIEW = "rating_export"
 

@@ -18,8 +18,15 @@ from dmc.audio import encode_mp3
 from dmc.contracts.manifest import Condition, Manifest, PassageEntry, load_manifest
 
 SR = 44100
-QUALITY = {"target": 0.92, "console": 0.7, "demucs": 0.4, "random": 0.3, "mono": 0.35,
-           "anchor_7k": 0.5, "anchor_3k5": 0.15}
+QUALITY = {
+    "target": 0.92,
+    "console": 0.7,
+    "demucs": 0.4,
+    "random": 0.3,
+    "mono": 0.35,
+    "anchor_7k": 0.5,
+    "anchor_3k5": 0.15,
+}
 
 
 def _render(folder: Path) -> Path:
@@ -35,7 +42,9 @@ def _render(folder: Path) -> Path:
                 audio = (0.1 * rng.standard_normal((2, SR // 2))).astype(np.float32)
                 encode_mp3(folder / name, audio, SR)
                 conditions.append(Condition(method, name, "0" * 64, -23.0, -3.0, 0.5))
-            passages.append(PassageEntry(f"{task}-song{i}@0000.00s", f"{task}-song{i}", 0.0, 0.5, conditions))
+            passages.append(
+                PassageEntry(f"{task}-song{i}@0000.00s", f"{task}-song{i}", 0.0, 0.5, conditions)
+            )
         tasks[task] = passages
     return Manifest(tasks, "2026-11-26T00:00:00Z", "0.1.0", SR).save(folder / "manifest.json")
 
@@ -46,31 +55,50 @@ def rated_database(tmp_path):
 
     manifest_path = _render(tmp_path / "render")
     config = tmp_path / "test.yaml"
-    config.write_text("title: flow\nreference: hidden\nanchors: true\ntraining:\n  trials: 1\nseed: 7\n")
+    config.write_text(
+        "title: flow\nreference: hidden\nanchors: true\ntraining:\n  trials: 1\nseed: 7\n"
+    )
     url = f"sqlite:///{tmp_path / 'instance' / 'ratings.sqlite'}"
-    app = create_app({
-        "TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "SQLALCHEMY_DATABASE_URI": url,
-        "MANIFEST_PATH": str(manifest_path), "TEST_CONFIG": str(config), "ADMIN_PASSWORD": "pw",
-    })
-    files = {file: condition.method for file, condition in load_manifest(manifest_path).files().items()}
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "MANIFEST_PATH": str(manifest_path),
+            "TEST_CONFIG": str(config),
+            "ADMIN_PASSWORD": "pw",
+        }
+    )
+    files = {
+        file: condition.method for file, condition in load_manifest(manifest_path).files().items()
+    }
     client = app.test_client()
     rng = np.random.default_rng(1)
     for rater in range(8):
         careless = rater == 7
         token = client.post("/api/raters", json={"consent": True}).get_json()["token"]
+        intro = {"experience_years": 4, "role": "producer", "playback_device": "open_headphones"}
+        assert client.post(f"/api/raters/{token}/questionnaire", json=intro).status_code == 200
+        assert client.post(f"/api/raters/{token}/volume", json={}).status_code == 200
         status = client.get(f"/api/raters/{token}").get_json()
         for trial_id in status["trial_ids"]:
             trial = client.get(f"/api/raters/{token}/trials/{trial_id}").get_json()
             ratings = {}
             for condition in trial["conditions"]:
                 assert condition["url"].startswith("/audio/")
-                method = files[condition["url"].removeprefix("/audio/")]  # the manifest's opaque name
+                method = files[
+                    condition["url"].removeprefix("/audio/")
+                ]  # the manifest's opaque name
                 quality = 0.3 if careless and method == "target" else QUALITY[method]
                 ratings[condition["label"]] = float(np.clip(quality + rng.normal(0, 0.07), 0, 1))
             top = max(ratings, key=ratings.get)
             ratings[top] = 1.0
-            body = {"ratings": ratings, "plays": dict.fromkeys(ratings, 1), "time_on_trial_ms": 5000,
-                    "comment": None}
+            body = {
+                "ratings": ratings,
+                "plays": dict.fromkeys(ratings, 1),
+                "time_on_trial_ms": 5000,
+                "comment": None,
+            }
             response = client.post(f"/api/raters/{token}/trials/{trial_id}", json=body)
             assert response.status_code == 200, response.get_json()
     with app.app_context():

@@ -165,14 +165,22 @@ def valid_submission(trial: dict, top: str | None = None, seed: int = 0) -> dict
 
 
 class RaterClient:
-    """A rater driven through the JSON API and the form pages of a Flask test client."""
+    """A rater driven through the JSON API and the form pages of a Flask test client.
 
-    def __init__(self, client, simulated: bool = False) -> None:
+    By default the rater goes through the steps before the trials at once (questionnaire,
+    volume, and the headphone check with right answers when the test has one), so that
+    trials can be submitted; ``intro=False`` leaves them to the test.
+    """
+
+    def __init__(self, client, simulated: bool = False, intro: bool = True) -> None:
         self.client = client
         response = client.post("/api/raters", json={"consent": True, "simulated": simulated})
         assert response.status_code == 201, response.get_json()
         body = response.get_json()
         self.token, self.rater_id = body["token"], body["rater_id"]
+        self.intro_done = False
+        if intro:
+            self.pass_intro()
 
     def status(self) -> dict:
         return self.client.get(f"/api/raters/{self.token}").get_json()
@@ -186,7 +194,10 @@ class RaterClient:
         body = body if body is not None else valid_submission(self.trial(trial_id), seed=seed)
         return self.client.post(f"/api/raters/{self.token}/trials/{trial_id}", json=body)
 
-    def pass_intro(self) -> None:
+    def pass_intro(self, headphones_right: bool = True) -> None:
+        """Questionnaire, volume and (when the test has one) the headphone check."""
+        if self.intro_done:
+            return
         base = f"/r/{self.token}"
         form = {
             "experience_years": "7",
@@ -195,6 +206,23 @@ class RaterClient:
         }
         assert self.client.post(f"{base}/questionnaire", data=form).status_code == 303
         assert self.client.post(f"{base}/volume", data={"volume_ok": "yes"}).status_code == 303
+        if self.status()["stage"] == "headphones":
+            answers = self.headphone_answers(right=headphones_right)
+            form = {f"answer-{i}": str(a) for i, a in enumerate(answers)}
+            assert self.client.post(f"{base}/headphones", data=form).status_code == 303
+        self.intro_done = True
+
+    def headphone_answers(self, right: bool = True) -> list[int]:
+        """The right answers of this rater's headphone check (or wrong ones)."""
+        from webapp.headphones import answer_key, correct_answers
+
+        app = self.client.application
+        with app.app_context():
+            from webapp.study import study_status
+
+            trials = study_status().study.design.config.headphone_check.trials
+        key = correct_answers(answer_key(app.config["SECRET_KEY"], self.token, trials))
+        return key if right else [a % 3 + 1 for a in key]
 
     def finish_all_trials(self, seed: int = 0) -> None:
         for i, trial_id in enumerate(self.status()["trial_ids"]):

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from dmc.contracts.ratings import EXPORT_COLUMNS
 from webapp.db import db
-from webapp.export import RATING_COLUMNS
 from webapp.models import Assignment, Rater
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -145,7 +145,6 @@ def test_dashboard_progress_flags_and_plot(app, client, rater_client, admin_logi
 
 def test_csv_and_json_exports(client, rater_client, admin_login, submission):
     rater = rater_client(client)
-    rater.pass_intro()
     for i, trial_id in enumerate(rater.status()["trial_ids"]):
         body = submission(rater.trial(trial_id), seed=i)
         body["comment"] = '=HYPERLINK("http://evil.example","click")' if i == 1 else None
@@ -155,8 +154,16 @@ def test_csv_and_json_exports(client, rater_client, admin_login, submission):
     ratings = list(
         csv.DictReader(io.StringIO(client.get("/admin/export/ratings.csv").data.decode()))
     )
-    assert tuple(ratings[0]) == RATING_COLUMNS
+    assert tuple(ratings[0]) == EXPORT_COLUMNS
     assert len(ratings) == 5 + 5 + 5 + 4  # training (drums) + two drums trials + one full trial
+    # The later columns: the letter, the trial's place in the rater's order, reference use.
+    positions = {r["trial_id"]: r["trial_position"] for r in ratings}
+    assert sorted(positions.values()) == ["1", "2", "3", "4"]
+    assert positions[rater.status()["trial_ids"][2]] == "3"
+    assert {r["condition_label"] for r in ratings} == set("ABCDE")
+    assert {r["reference_plays"] for r in ratings} == {"0"} and {
+        r["headphone_check"] for r in ratings
+    } == {""}
     assert {r["is_training"] for r in ratings} == {"True", "False"}
     comments = client.get("/admin/export/comments.csv").data.decode()
     assert "'=HYPERLINK" in comments and ',"=HYPERLINK' not in comments

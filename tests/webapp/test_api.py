@@ -83,7 +83,6 @@ def test_full_flow_through_the_pages(make_app, render_dir, tmp_path):
 
 def test_pages_do_not_reveal_methods(client, rater_client):
     rater = rater_client(client)
-    rater.pass_intro()
     html = client.get(f"/r/{rater.token}").data.decode()
     api = json.dumps(rater.trial(rater.status()["next_trial_id"]))
     for text in (html, api):
@@ -103,13 +102,14 @@ def test_open_reference_is_served_under_an_alias(make_app, tmp_path, rater_clien
     assert trial["reference_url"] not in urls and len(urls) == 7
     with client.get(trial["reference_url"]) as reference:
         assert reference.status_code == 200 and reference.mimetype == "audio/mpeg"
-        reference_etag = reference.headers["ETag"]
-    # The alias has its own ETag: equal bytes, but nothing in the headers ties it to a letter.
+        reference_etag, reference_bytes = reference.headers["ETag"], reference.data
+    # Its own ETag and its own bytes, of the same length as every letter's.
     for url in urls:
         with client.get(url) as response:
             assert response.headers["ETag"] != reference_etag
-    response = rater.submit("drums:song0@0000.00s")
-    assert response.status_code == 200
+            assert response.data != reference_bytes and len(response.data) == len(reference_bytes)
+    first = rater.status()["next_trial_id"]
+    assert rater.submit(first).status_code == 200
     with app.app_context():
         assert db.session.scalar(select(TrialResult.reference_plays)) == 2
 
@@ -140,37 +140,76 @@ def test_plans_are_seeded_by_rater_and_recorded(app, client, rater_client):
 
 def test_resume_lands_on_the_first_unfinished_trial(client, rater_client):
     rater = rater_client(client)
-    rater.pass_intro()
     order = rater.status()["trial_ids"]
     assert rater.submit(order[0]).status_code == 200
-    assert rater.submit(order[2]).status_code == 200  # out of order is allowed
+    ahead = rater.submit(order[2])  # out of order: refused, nothing stored
+    assert (
+        ahead.status_code == 409 and f"save trial {order[1]!r} first" in ahead.get_json()["error"]
+    )
     for _ in range(2):  # a reload shows the same trial
         html = client.get(f"/r/{rater.token}").data.decode()
         assert f'"trial_id": "{order[1]}"' in html
     assert rater.status() | {"trial_ids": None} == {
         "rater_id": rater.rater_id,
         "stage": "trial",
-        "done": 2,
+        "done": 1,
         "total": 4,
         "next_trial_id": order[1],
         "trial_ids": None,
     }
 
 
-def test_resubmission_replaces_and_never_duplicates(app, client, rater_client, submission):
+def test_a_saved_trial_is_final_and_an_identical_resubmission_harmless(
+    app, client, rater_client, submission
+):
     rater = rater_client(client)
-    trial_id = rater.status()["trial_ids"][1]
+    trial_id = rater.status()["trial_ids"][0]
     trial = rater.trial(trial_id)
     first = submission(trial, seed=1)
     second = submission(trial, seed=2)
     assert rater.submit(trial_id, first).get_json()["resubmitted"] is False
-    again = rater.submit(trial_id, first)
+    again = rater.submit(trial_id, first | {"time_on_trial_ms": 99})  # a retry, a stale tab
     assert again.status_code == 200 and again.get_json()["resubmitted"] is True
-    assert rater.submit(trial_id, second).status_code == 200
+    changed = rater.submit(trial_id, second)
+    assert changed.status_code == 409 and "cannot be changed" in changed.get_json()["error"]
+    recommented = rater.submit(trial_id, first | {"comment": "second thoughts"})
+    assert recommented.status_code == 409
     with app.app_context():
         rows = db.session.execute(select(Rating.label, Rating.rating)).all()
-    assert len(rows) == len(trial["conditions"]) and _count(app, TrialResult) == 1
-    assert dict(rows) == second["ratings"]
+        stored = db.session.execute(select(TrialResult.time_on_trial_ms)).scalars().all()
+    assert len(rows) == len(trial["conditions"]) and stored == [first["time_on_trial_ms"]]
+    assert dict(rows) == first["ratings"]
+
+
+def test_trials_wait_for_the_steps_before_them(make_app, tmp_path, rater_client, submission):
+    config = tmp_path / "test.yaml"
+    config.write_text("headphone_check: true\n")
+    client = make_app(TEST_CONFIG=str(config)).test_client()
+    rater = rater_client(client, intro=False)
+    first = rater.status()["trial_ids"][0]
+    body = submission(rater.trial(first))
+    base = f"/api/raters/{rater.token}"
+    for step, fix in (
+        (
+            "questionnaire",
+            {"experience_years": 3, "role": "producer", "playback_device": "earbuds"},
+        ),
+        ("volume", {"level_db": -6.0}),
+    ):
+        refused = rater.submit(first, body)
+        assert refused.status_code == 409 and step in refused.get_json()["error"]
+        assert client.post(f"{base}/{step}", json=fix).status_code == 200
+    assert rater.submit(first, body).status_code == 409  # the headphone check comes first
+    check = client.get(f"{base}/headphones").get_json()
+    assert check["trials"] == 6 and len(check["urls"]) == 6
+    answers = rater.headphone_answers(right=False)
+    scored = client.post(f"{base}/headphones", json={"answers": answers}).get_json()
+    assert scored == {"stage": "trial", "passed": False, "correct": 0, "trials": 6}
+    again = client.post(f"{base}/headphones", json={"answers": rater.headphone_answers()})
+    assert again.status_code == 409 and "only once" in again.get_json()["error"]
+    assert rater.submit(first, body).status_code == 200  # a screened rater carries on
+    page = client.get(f"/r/{rater.token}").data.decode()
+    assert 'id="screened"' not in page  # the notice shows before the first trial only
 
 
 def _mutations():
@@ -220,7 +259,7 @@ def test_bad_submissions_are_refused_and_store_nothing(
     app, client, rater_client, submission, case, mutate, status, message
 ):
     rater = rater_client(client)
-    trial_id = rater.status()["trial_ids"][1]
+    trial_id = rater.status()["trial_ids"][0]
     body = submission(rater.trial(trial_id), top="A")
     mutate(body)
     response = client.post(
@@ -314,7 +353,6 @@ def test_link_without_consent_asks_for_it_first(app, client, submission):
 
 def test_comments_before_the_last_trial_are_refused(client, rater_client):
     rater = rater_client(client)
-    rater.pass_intro()
     response = client.post(f"/r/{rater.token}/comments", data={"comment": "done?"})
     assert response.status_code == 409 and b"not finished yet" in response.data
 

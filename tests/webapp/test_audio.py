@@ -1,10 +1,17 @@
-"""Serving stimuli: only the test's files, with Range requests, ETags and caching headers."""
+"""Serving stimuli: only the test's files, blind, with Range requests, ETags and caching."""
 
 from __future__ import annotations
 
+import io
+import shutil
+import subprocess
+
+import numpy as np
 import pytest
+import soundfile as sf
 
 from dmc.contracts.manifest import load_manifest
+from webapp.blinding import MIN_TAG, ROUND_BYTES, existing_tag_bytes, id3_tag, padded_audio
 
 
 @pytest.fixture
@@ -14,26 +21,69 @@ def files(render_dir):
     return {c.method: c for c in passage.conditions}
 
 
-def test_audio_has_etag_from_the_manifest_and_cache_headers(client, files, render_dir):
+def test_audio_is_served_blind_with_an_opaque_etag_and_cache_headers(client, files, render_dir):
     target = files["target"]
+    raw = (render_dir / target.file).read_bytes()
     with client.get(f"/audio/{target.file}") as response:
         assert response.status_code == 200 and response.mimetype == "audio/mpeg"
-        assert response.headers["ETag"] == f'"{target.sha256}"'
+        etag = response.headers["ETag"]
+        assert target.sha256 not in etag and len(etag.strip('"')) == 32
         assert (
             "public" in response.headers["Cache-Control"]
             and "max-age=3600" in response.headers["Cache-Control"]
         )
         assert response.headers["Accept-Ranges"] == "bytes"
-        assert response.data == (render_dir / target.file).read_bytes()
-    with client.get(
-        f"/audio/{target.file}", headers={"If-None-Match": f'"{target.sha256}"'}
-    ) as response:
+        # Nothing names the file or dates the render; no server timing either.
+        for header in ("Content-Disposition", "Last-Modified", "Server-Timing"):
+            assert header not in response.headers
+        assert response.data.endswith(raw) and len(response.data) % ROUND_BYTES == 0
+    with client.get(f"/audio/{target.file}", headers={"If-None-Match": etag}) as response:
         assert response.status_code == 304 and response.data == b""
 
 
-def test_range_requests_return_the_requested_bytes(client, files, render_dir):
+def test_every_condition_of_a_passage_has_the_same_length(client, files):
+    lengths = set()
+    for condition in files.values():
+        if condition.method.startswith("anchor_"):  # not in the default test
+            continue
+        with client.get(f"/audio/{condition.file}") as response:
+            lengths.add(len(response.data))
+    assert len(lengths) == 1
+
+
+def _decode_ffmpeg(data: bytes) -> np.ndarray:
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "f32le", "-ac", "2", "pipe:1"],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(out, dtype=np.float32)
+
+
+def test_padding_leaves_the_decoded_audio_unchanged(render_dir, files, tmp_path):
+    source = render_dir / files["mono"].file
+    raw = source.read_bytes()
+    padded = padded_audio(source, len(raw) + 5000, b"payload")
+    assert len(padded) == len(raw) + 5000 and padded.startswith(b"ID3\x04")
+    original, rate = sf.read(io.BytesIO(raw), dtype="float32")
+    decoded, padded_rate = sf.read(io.BytesIO(padded), dtype="float32")
+    assert padded_rate == rate and np.array_equal(decoded, original)
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): libsndfile alone checked")
+    assert np.array_equal(_decode_ffmpeg(padded), _decode_ffmpeg(raw))
+    # A file that already has an ID3v2 tag gets it replaced, not a second one.
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(id3_tag(MIN_TAG + 100, b"old") + raw)
+    again = padded_audio(tagged, len(raw) + 4096, b"new")
+    assert len(again) == len(raw) + 4096 and existing_tag_bytes(again) == 4096
+    assert again[existing_tag_bytes(again) :] == raw
+
+
+def test_range_requests_return_the_requested_bytes(client, files):
     target = files["console"]
-    data = (render_dir / target.file).read_bytes()
+    with client.get(f"/audio/{target.file}") as whole:
+        data = whole.data
     with client.get(f"/audio/{target.file}", headers={"Range": "bytes=100-199"}) as response:
         assert response.status_code == 206
         assert response.headers["Content-Range"] == f"bytes 100-199/{len(data)}"

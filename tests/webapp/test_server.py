@@ -49,6 +49,10 @@ def test_acknowledged_ratings_survive_kill_9(server_process, tmp_path):
                 )
                 if status != 201:
                     return
+                base = f"{server.url}/api/raters/{rater['token']}"
+                intro = {"experience_years": 3, "role": "producer", "playback_device": "earbuds"}
+                _call(f"{base}/questionnaire", intro)
+                _call(f"{base}/volume", {})
                 _, info = _call(f"{server.url}/api/raters/{rater['token']}")
                 for trial_id in info["trial_ids"]:
                     _, trial = _call(f"{server.url}/api/raters/{rater['token']}/trials/{trial_id}")

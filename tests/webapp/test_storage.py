@@ -14,8 +14,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select, text
 
+from dmc.contracts.ratings import EXPORT_COLUMNS
 from webapp.db import db
-from webapp.export import RATING_COLUMNS, questionnaire_frame, ratings_frame
+from webapp.export import questionnaire_frame, ratings_frame
 from webapp.models import Assignment, Rating, TrialResult
 
 
@@ -44,17 +45,21 @@ def test_concurrent_double_submits_store_one_row_per_method(
 ):
     app = make_app(SQLALCHEMY_DATABASE_URI=database_url)
     rater = rater_client(app.test_client())
-    trial_id = rater.status()["trial_ids"][1]
+    trial_id = rater.status()["trial_ids"][0]
     trial = rater.trial(trial_id)
-    bodies = [submission(trial, seed=i) for i in range(8)]
+    bodies = [submission(trial, seed=i % 2) for i in range(8)]  # two answers, four times each
 
     def submit(i):
         client = app.test_client()
-        return client.post(
-            f"/api/raters/{rater.token}/trials/{trial_id}", json=bodies[i]
-        ).status_code
+        response = client.post(f"/api/raters/{rater.token}/trials/{trial_id}", json=bodies[i])
+        return response.status_code, (response.get_json() or {}).get("resubmitted")
 
-    assert _run_threads(submit, 8) == [200] * 8
+    answers = _run_threads(submit, 8)
+    # The first one in is saved; its three twins are harmless resubmissions, the other four
+    # would change a saved trial and are refused.
+    assert sorted(answers, key=str) == sorted(
+        [(200, False)] + [(200, True)] * 3 + [(409, None)] * 4, key=str
+    )
     with app.app_context():
         rows = db.session.execute(select(Rating.label, Rating.rating)).all()
         assert db.session.scalar(select(func.count()).select_from(TrialResult)) == 1
@@ -86,10 +91,9 @@ def test_ratings_frame_matches_the_csv_export(make_app, database_url, rater_clie
     client = app.test_client()
     raters = [rater_client(client), rater_client(client, simulated=True)]
     for i, rater in enumerate(raters):
-        rater.pass_intro()
         rater.finish_all_trials(seed=10 * i)
     frame = ratings_frame(database_url)
-    assert tuple(frame.columns) == RATING_COLUMNS
+    assert tuple(frame.columns) == EXPORT_COLUMNS
     assert len(frame) == 2 * 19
     assert frame.groupby(["rater_id", "trial_id", "method"]).size().max() == 1
     assert set(frame["is_simulated"]) == {True, False} and frame["rating"].between(0, 1).all()
