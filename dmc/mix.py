@@ -12,6 +12,8 @@ most common rate when files differ). ``--params`` writes every track's parameter
 real units (dB, Hz, ms; pan as ``L30``/``C``/``R100`` percent); edit that file and
 render it again with ``--from-params``, through the TCN (what the console hears) or the
 real effects chain (what the TCN emulates), to hear how faithful the neural proxy is.
+``--report`` prints where every track sits in the stereo image and how far the mix leans
+(``dmc.stereo_image``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.inference import ConsoleMixer, default_checkpoint, load_console, params_matrix
 from dmc.roles import ROLES, role_from_name
 from dmc.staging import GainStaging
+from dmc.stereo_image import report_text
 
 PARAMS_FORMAT = "dmc-mix-params"
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -213,6 +216,11 @@ def get_parser() -> argparse.ArgumentParser:
         "--checkpoint", type=Path, default=None, help="console checkpoint (default the shipped one)"
     )
     parser.add_argument("--device", default=None, help="cpu or cuda (default cuda if available)")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="print every track's gain and pan (L/C/R) and the mix's R-L level, broadband and per band",
+    )
     return parser
 
 
@@ -266,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         f"mixed {len(document['tracks'])} tracks ({args.task}) -> {args.out}"
         + (f"; parameters -> {args.params}" if args.params else "")
     )
+    if args.report:
+        print(report_text(document, *read_audio(args.out)))
     return 0
 
 
