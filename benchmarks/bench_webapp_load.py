@@ -74,8 +74,9 @@ def get_parser() -> argparse.ArgumentParser:
     add(
         "--think-s",
         type=float,
-        default=5.0,
-        help="mean listening time per trial in s, uniform in [0.5x, 1.5x] (default 5)",
+        default=30.0,
+        help="mean listening time per trial in s, uniform in [0.5x, 1.5x] (default 30: "
+        "playing each of the five 5 s conditions once takes 25 s)",
     )
     add("--double-submit", type=float, default=0.1, help="share sent twice alike (0.1)")
     add("--overwrite", type=float, default=0.05, help="share sent again changed (0.05)")
@@ -566,7 +567,8 @@ def _print(args, base, stats, elapsed, server_cpu, kill, acknowledged, report, l
     print(
         f"{stats.requests} requests in {elapsed:.1f} s ({stats.requests / elapsed:.1f}/s), "
         f"{len(submit)} submissions ({len(submit) / elapsed:.1f}/s); server CPU "
-        f"{server_cpu:.1f} s ({1000 * server_cpu / max(1, stats.requests):.2f} ms per request)"
+        f"{server_cpu:.1f} s ({1000 * server_cpu / max(1, stats.requests):.2f} ms per request); "
+        f"load generator CPU {time.process_time():.1f} s"
     )
     for kind in ("submit", "page", "audio", "create"):
         print(f"  {kind:7s} {_summary(stats.latency[kind])}")

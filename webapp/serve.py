@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             connection_limit=args.connection_limit,
             max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
             ident="dmc-webapp",
-            clear_untrusted_proxy_headers=True,
+            # Behind the proxy the app reads X-Forwarded-* itself (ProxyFix, one hop).
+            clear_untrusted_proxy_headers=not args.behind_proxy,
             asyncore_use_poll=True,
         )
         return 0
