@@ -4,6 +4,9 @@ With no options it renders the embedded demo test set of both tasks with every
 method into ``./renders/testset``. Every user mistake (an unknown task or method, a
 missing dataset folder or checkpoint, a passage longer than a song) is found before
 anything is rendered and reported as one line on stderr with exit status 2.
+
+``python -m dmc.render transform`` renders the emulation table instead (clean passages
+through the real chain and the trained TCNs): :mod:`dmc.render.transform`.
 """
 
 from __future__ import annotations
