@@ -184,6 +184,19 @@ def _select(songs, seconds: float, selection: str | None) -> list[Source]:
         raise RenderError(str(exc)) from None
 
 
+def _device(name: str | None) -> torch.device:
+    """``--device``, or cuda when there is one; refuses a device this machine lacks."""
+    try:
+        device = torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except RuntimeError:
+        raise RenderError(f"unknown --device {name!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RenderError(
+            f"--device {name} asks for CUDA, which this machine does not have; use cpu"
+        )
+    return device
+
+
 def plan(args) -> Plan:
     """Validate everything and load the data and networks; nothing is written."""
     if not args.seconds > 0:
@@ -203,12 +216,11 @@ def plan(args) -> Plan:
             )
     if args.data == "signaltrain" and args.root is not None and not args.root.is_dir():
         raise RenderError(f"dataset folder {args.root} does not exist")
+    device = _device(args.device)
     result = Plan(_select(_songs(args), args.seconds, args.passages), checkpoints)
     for name, path in checkpoints.items():
         try:
-            model = load_model(
-                path, device=args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-            )
+            model = load_model(path, device=device)
         except CheckpointError as exc:
             raise RenderError(str(exc)) from None
         if not isinstance(model, TCN):

@@ -302,6 +302,7 @@ BAD_INPUT = [
     (["--passages", "0"], "--passages must be from 1 to 26, got 0"),
     (["--passages", "A,nosuch"], "unknown passage(s) nosuch; use labels A, B, ... or passage ids"),
     (["--checkpoints", "{missing}"], "checkpoint folder {missing} does not exist"),
+    (["--device", "abacus"], "unknown --device 'abacus'; use cpu, cuda or cuda:N"),
 ]
 
 
