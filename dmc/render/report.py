@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dmc import figures
 from dmc.contracts.conditions import sort_methods
 from dmc.contracts.manifest import Manifest
 from dmc.metrics import METRIC_NAMES
@@ -99,29 +100,11 @@ def summary_text(frame: pd.DataFrame) -> str:
 
 
 def plot_metrics(frame: pd.DataFrame, path: str | os.PathLike, metric: str = "sd_mrstft") -> Path:
-    """Box plot of one metric per task and method, saved as PNG (written through a temporary file)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Box plot of one metric per task and method, saved as PNG (atomically)."""
     if metric not in METRIC_NAMES:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_NAMES)}")
-    path = Path(path)
-    tasks = list(dict.fromkeys(frame["task"]))
-    fig, axes = plt.subplots(1, max(1, len(tasks)), figsize=(4.5 * max(1, len(tasks)), 3.6), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        rows = frame[frame["task"] == task]
-        methods = _method_order(rows["method"].unique())
-        data = [rows.loc[rows["method"] == m, metric].dropna().to_numpy() for m in methods]
-        ax.boxplot(data, showmeans=True)
-        ax.set_xticks(range(1, len(methods) + 1), methods, rotation=30)
-        ax.set_title(f"{task}: {metric} vs target")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0][0].set_ylabel(f"{metric} (lower is better)")
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    figure = figures.box_plot(
+        frame, metric, ylabel=f"{metric} (lower is better)",
+        panel_title=lambda task, rows: f"{task}: {metric} vs target",
+    )  # fmt: skip
+    return figures.save(figure, Path(path), dpi=120)[0]
