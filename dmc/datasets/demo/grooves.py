@@ -14,9 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Drum pieces a performance may use (the kit supplies a sample group for each).
-PIECES = ("kick", "snare", "hihat_closed", "hihat_pedal", "hihat_open",
-          "tom_high", "tom_mid", "tom_low", "crash", "ride")
 #: Groove styles and their tempo ranges (BPM); every range lies in 70-170.
 STYLES = {
     "rock": (80.0, 150.0),

@@ -164,7 +164,3 @@ def pad_part(plan: SongPlan, rng: np.random.Generator, low: int = 52, high: int 
             notes.append(_humanise(plan, rng, bar, 0.0, 4.05, pitch, velocity, timing_ms=10.0))
     return notes
 
-
-def notes_per_second(notes: list[Note], duration_seconds: float) -> float:
-    """Onsets per second (chords count each note): how busy a part is."""
-    return len(notes) / max(duration_seconds, 1e-9)
