@@ -258,6 +258,9 @@ _FIND_ASSIGNMENT = (
         (Assignment.rater_pk == Rater.id) & (Assignment.trial_id == bindparam("trial_id")),
     )
     .where(Rater.token == bindparam("token"))
+    # One submission per rater at a time on PostgreSQL, whose transactions would otherwise
+    # both see the trial unsaved (SQLite's BEGIN IMMEDIATE serialises them already).
+    .with_for_update(of=Rater)
 )
 #: The rater's plan in order, each trial with its stored result id and comment (or None).
 _PLAN = (

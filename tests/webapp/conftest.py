@@ -126,7 +126,6 @@ def make_app(tmp_path, render_dir):
             "MANIFEST_PATH": str(render_dir / "manifest.json"),
             "TEST_CONFIG": None,
             "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "ADMIN_LOGIN_DELAY_S": 0.0,
         }
         config.update(overrides)
         app = create_app(config)
