@@ -59,6 +59,8 @@ MAX_RATERS = 1000
 LOOPBACK = "127.0.0.1"
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_TIMEOUT_S = 30.0
+#: A browser drops a keep-alive connection it left idle this long (the server closes it at 5 s).
+IDLE_RECONNECT_S = 4.0
 GOAL_P99_MS = 200.0
 INTRO = {"experience_years": "5", "role": "producer", "playback_device": "earbuds"}
 
@@ -237,6 +239,7 @@ class Client:
         self.port, self.address = port, address
         self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=CLIENT_TIMEOUT_S)
         self.server_ms = float("nan")
+        self.last_used = time.monotonic()
 
     def call(self, method: str, path: str, body=None, form: bool = False):
         """(status, parsed JSON or text or byte count, seconds)."""
@@ -249,6 +252,8 @@ class Client:
             headers["Content-Type"] = "application/json"
         else:
             data = None
+        if time.monotonic() - self.last_used > IDLE_RECONNECT_S:
+            self.connection.close()  # a new connection, as a browser opens after a pause
         start = time.perf_counter()
         try:
             self.connection.request(method, path, body=data, headers=headers)
@@ -258,6 +263,7 @@ class Client:
             self.connection.close()  # reconnect on the next call
             raise
         elapsed = time.perf_counter() - start
+        self.last_used = time.monotonic()
         self.server_ms = _server_timing_ms(response.getheader("Server-Timing", ""))
         kind = response.getheader("Content-Type", "")
         if kind.startswith("application/json"):
