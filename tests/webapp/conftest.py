@@ -355,6 +355,27 @@ class ServerProcess:
             self._log_handle.close()
 
 
+@pytest.fixture(scope="module")
+def bs1534_server(tmp_path_factory):
+    """A real server of the shipped ``evaluation/configs/bs1534.yaml`` on nine passages.
+
+    Five drums and four full-mix passages: six scored per rater, two training passages
+    from the other three, and one left over for the volume page.
+    """
+    folder = tmp_path_factory.mktemp("bs1534")
+    write_render(folder / "render", {"drums": 5, "full": 4})
+    config = folder / "test.yaml"
+    config.write_text((ROOT / "evaluation" / "configs" / "bs1534.yaml").read_text())
+    server = ServerProcess(
+        folder / "instance",
+        folder / "render" / "manifest.json",
+        ("--config", str(config), "--server", "waitress"),
+        cwd=folder,
+    ).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def server_process(tmp_path, render_dir):
     """Factory of server processes sharing one instance folder; all stopped at the end."""

@@ -8,13 +8,37 @@
  * cross-fade). Looping is the source nodes' own seamless loop; a 5 ms dip is
  * scheduled on the master gain around each loop point. The loop region (at least
  * 0.5 s) can be set on a waveform drawn from all conditions together, so the picture
- * says nothing about any single condition.
+ * says nothing about any single condition; its edges can be dragged or set at the
+ * playhead. Everything goes through one output gain, the in-page level control.
+ *
+ * Loading fetches every file with retries (a few attempts with growing pauses); files
+ * that still fail are listed, and `retry()` loads only those again.
  */
 "use strict";
 
 const FADE_S = 0.005;
 const MIN_LOOP_S = 0.5;
 const LOOKAHEAD_S = 0.02;
+const LOAD_ATTEMPTS = 3;
+const EDGE_GRAB_PX = 10;
+
+function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+/* Fetch and decode one file, trying again after a failure (network, server, decoding). */
+async function fetchAudio(ctx, url, attempts = LOAD_ATTEMPTS) {
+  let last = null;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (attempt) await sleep(400 * 2 ** attempt);
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      return await ctx.decodeAudioData(await response.arrayBuffer());
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw last;
+}
 
 function raisedCosine(rising, points = 64) {
   const curve = new Float32Array(points);
@@ -38,6 +62,11 @@ function dipCurve(points = 128) {
 class MultiPlayer {
   constructor(context) {
     this.ctx = context || new (window.AudioContext || window.webkitAudioContext)();
+    this.output = this.ctx.createGain();
+    this.output.connect(this.ctx.destination);
+    this.levelDb = 0;
+    this.urls = [];
+    this.failed = [];
     this.buffers = [];
     this.duration = 0;
     this.loopStart = 0;
@@ -53,22 +82,50 @@ class MultiPlayer {
   on(name, fn) { this.listeners[name].push(fn); }
   emit(name, ...args) { for (const fn of this.listeners[name]) fn(...args); }
 
+  /* Load every URL; resolves when all are decoded, rejects listing the files that failed
+   * (`this.failed`, their indices) after every attempt. `onProgress(done, total)`. */
   async load(urls, onProgress) {
-    let loaded = 0;
-    const decode = async (url) => {
-      const response = await fetch(url, { credentials: "same-origin" });
-      if (!response.ok) throw new Error(`audio ${response.status} for ${url}`);
-      const data = await response.arrayBuffer();
-      const buffer = await this.ctx.decodeAudioData(data);
-      loaded += 1;
-      if (onProgress) onProgress(loaded, urls.length);
-      return buffer;
+    this.urls = urls;
+    this.buffers = new Array(urls.length).fill(null);
+    return this.loadMissing(onProgress);
+  }
+
+  async retry(onProgress) { return this.loadMissing(onProgress); }
+
+  async loadMissing(onProgress) {
+    const report = () => {
+      if (onProgress) onProgress(this.buffers.filter(Boolean).length, this.urls.length);
     };
-    this.buffers = await Promise.all(urls.map(decode));
+    report();
+    const errors = [];
+    await Promise.all(this.urls.map(async (url, i) => {
+      if (this.buffers[i]) return;
+      try {
+        this.buffers[i] = await fetchAudio(this.ctx, url);
+        report();
+      } catch (error) {
+        errors.push(error);
+      }
+    }));
+    this.failed = this.buffers.map((b, i) => (b ? -1 : i)).filter((i) => i >= 0);
+    if (this.failed.length) {
+      const error = new Error(`${this.failed.length} of ${this.urls.length} audio files could not be loaded (${errors[0].message})`);
+      error.failed = this.failed.slice();
+      throw error;
+    }
     this.duration = Math.min(...this.buffers.map((b) => b.duration));
     this.loopStart = 0;
     this.loopEnd = this.duration;
   }
+
+  /* The in-page level control: decibels relative to the level set on the volume page. */
+  setLevel(db) {
+    this.levelDb = db;
+    const gain = 10 ** (db / 20);
+    this.output.gain.setTargetAtTime(gain, this.ctx.currentTime, 0.02);
+  }
+
+  get wholeLoop() { return this.loopStart <= 1e-6 && this.loopEnd >= this.duration - 1e-6; }
 
   get period() { return this.loopEnd - this.loopStart; }
 
@@ -96,7 +153,7 @@ class MultiPlayer {
     const ctx = this.ctx;
     if (offset < this.loopStart || offset >= this.loopEnd - 0.01) offset = this.loopStart;
     const master = ctx.createGain();
-    master.connect(ctx.destination);
+    master.connect(this.output);
     const when = ctx.currentTime + LOOKAHEAD_S;
     const gains = [];
     const sources = [];
@@ -162,6 +219,13 @@ class MultiPlayer {
     this.emit("state", false);
   }
 
+  /* Stop: silence, and go back to the start of the loop. */
+  stop() {
+    this.pause();
+    this.pausedAt = this.loopStart;
+    this.emit("state", false);
+  }
+
   toggle(index) {
     if (this.playing) { this.pause(); return false; }
     return this.play(index >= 0 ? index : 0);
@@ -190,6 +254,15 @@ class MultiPlayer {
     this.pausedAt = start;
     if (wasPlaying) this.start(index, start);
     return [start, end];
+  }
+
+  /* Move one edge of the loop to `seconds`, keeping the other (and the minimum length). */
+  setLoopStart(seconds) {
+    return this.setLoop(Math.min(seconds, this.loopEnd - MIN_LOOP_S), this.loopEnd);
+  }
+
+  setLoopEnd(seconds) {
+    return this.setLoop(this.loopStart, Math.max(seconds, this.loopStart + MIN_LOOP_S));
   }
 
   /* Peak envelope over all conditions, `columns` values in [0, 1]. */
@@ -232,23 +305,50 @@ class WaveformView {
     return (x / rect.width) * this.player.duration;
   }
 
-  down(event) {
-    this.canvas.setPointerCapture(event.pointerId);
-    this.drag = { start: this.secondsAt(event), end: this.secondsAt(event), x: event.clientX };
+  /* Which loop edge is under the pointer ("start", "end") or null. */
+  edgeAt(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    const x = event.clientX - rect.left;
+    const px = (s) => (s / (this.player.duration || 1)) * rect.width;
+    if (this.player.wholeLoop) return null;
+    const toStart = Math.abs(x - px(this.player.loopStart));
+    const toEnd = Math.abs(x - px(this.player.loopEnd));
+    if (Math.min(toStart, toEnd) > EDGE_GRAB_PX) return null;
+    return toStart <= toEnd ? "start" : "end";
   }
 
-  move(event) { if (this.drag) this.drag.end = this.secondsAt(event); }
+  down(event) {
+    this.canvas.setPointerCapture(event.pointerId);
+    const at = this.secondsAt(event);
+    const edge = this.edgeAt(event);
+    this.drag = edge
+      ? { edge, start: edge === "start" ? at : this.player.loopStart, end: edge === "end" ? at : this.player.loopEnd, x: event.clientX }
+      : { edge: null, start: at, end: at, x: event.clientX };
+  }
+
+  move(event) {
+    if (!this.drag) {
+      this.canvas.style.cursor = this.edgeAt(event) ? "ew-resize" : "crosshair";
+      return;
+    }
+    const at = this.secondsAt(event);
+    if (this.drag.edge === "start") this.drag.start = at; else this.drag.end = at;
+  }
 
   up(event) {
     if (!this.drag) return;
     const drag = this.drag;
     this.drag = null;
-    if (Math.abs(event.clientX - drag.x) < 4) {
+    if (!drag.edge && Math.abs(event.clientX - drag.x) < 4) {
       this.player.seek(drag.start);
-    } else {
-      const [start, end] = this.player.setLoop(drag.start, this.secondsAt(event));
-      if (this.onLoop) this.onLoop(start, end);
+      return;
     }
+    const at = this.secondsAt(event);
+    let range;
+    if (drag.edge === "start") range = this.player.setLoopStart(at);
+    else if (drag.edge === "end") range = this.player.setLoopEnd(at);
+    else range = this.player.setLoop(drag.start, at);
+    if (this.onLoop) this.onLoop(...range);
   }
 
   draw() {
@@ -260,6 +360,11 @@ class WaveformView {
                              : [player.loopStart, player.loopEnd];
     g.fillStyle = "rgba(60, 120, 220, 0.15)";
     g.fillRect((region[0] / d) * w, 0, ((region[1] - region[0]) / d) * w, h);
+    if (this.drag || !player.wholeLoop) {  // the edges, which can be dragged
+      g.fillStyle = "#2b6cb0";
+      g.fillRect((region[0] / d) * w, 0, 3, h);
+      g.fillRect((region[1] / d) * w - 3, 0, 3, h);
+    }
     g.fillStyle = "#4a5568";
     for (let x = 0; x < w; x++) {
       const half = (this.peaks[x] || 0) * (h / 2 - 2);
