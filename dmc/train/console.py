@@ -52,6 +52,7 @@ class ConsoleRecipe:
         config: dict | None = None,
         tcn_warmup_steps: int = 0,
         w_stereo: float = 0.0,
+        w_balance: float = 0.0,
     ):
         self.model = console
         self.tcn_warmup_steps = tcn_warmup_steps
@@ -61,10 +62,10 @@ class ConsoleRecipe:
             ConsoleSegments(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET), val_items
         )
         self.batch_size = batch_size
-        self.objective = ConsoleLoss(w_stereo)
-        # Validation reports both terms on their own, comparable across objectives.
-        self.criterion = self.objective.sum_difference
-        self.stereo_criterion = self.objective.stereo
+        self.objective = ConsoleLoss(w_stereo, w_balance)
+        # Validation ranks checkpoints by the whole objective, and reports every term on
+        # its own so that runs with different objectives can be compared.
+        self.criterion = self.objective
         self.seed = seed
         self.config = config or {"model": console.init_kwargs}
 
@@ -108,7 +109,9 @@ class ConsoleRecipe:
         ]
         return {
             "val_loss": self._mean_loss(mixes, device),
-            "val_stereo": self._mean_loss(mixes, device, self.stereo_criterion),
+            "val_sum_difference": self._mean_loss(mixes, device, self.objective.sum_difference),
+            "val_balance": self._mean_loss(mixes, device, self.objective.balance),
+            "val_stereo": self._mean_loss(mixes, device, self.objective.stereo),
         }
 
     @torch.no_grad()
@@ -196,6 +199,13 @@ def get_parser() -> argparse.ArgumentParser:
         "loss; 0 is the paper's objective (default 0)",
     )
     parser.add_argument(
+        "--w-balance",
+        type=float,
+        default=0.0,
+        help="weight of the mirror-invariant per-band left/right balance term "
+        "(dmc.losses.StereoBalanceLoss); 0 is the paper's objective (default 0)",
+    )
+    parser.add_argument(
         "--init",
         type=Path,
         default=None,
@@ -247,6 +257,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     config["tcn_warmup_steps"] = args.tcn_warmup_steps
     config["w_stereo"] = args.w_stereo
+    if args.w_balance:  # absent from earlier runs' configs, so they still resume
+        config["w_balance"] = args.w_balance
     config["init"] = str(args.init) if args.init else None
     recipe = ConsoleRecipe(
         console,
@@ -259,6 +271,7 @@ def main(argv: list[str] | None = None) -> dict:
         config,
         tcn_warmup_steps=args.tcn_warmup_steps,
         w_stereo=args.w_stereo,
+        w_balance=args.w_balance,
     )
     record = train(recipe, loop)
     cli.export(record, loop.run_dir, args.export)

@@ -6,6 +6,7 @@ from dmc.effects.chain import constant_power_pan
 from dmc.losses import (
     ConsoleLoss,
     EmulationLoss,
+    StereoBalanceLoss,
     StereoSumDifferenceLoss,
     SwapInvariantStereoLoss,
     sum_difference_distance,
@@ -111,3 +112,66 @@ def test_console_loss_without_the_stereo_term_is_the_papers_objective(music_ster
         ConsoleLoss(w_stereo=-1)
     with pytest.raises(ValueError, match="stereo"):
         SwapInvariantStereoLoss()(torch.zeros(1, 1, 8000), torch.zeros(1, 1, 8000))
+
+
+def test_balance_term_sees_what_the_sum_difference_loss_cannot(music_stereo):
+    """A one-sided mix of a balanced target: nearly free for the paper's loss, not for the balance."""
+    balanced = _two_sources(music_stereo, 0.15, 0.85)
+    one_sided = _two_sources(music_stereo, 0.85, 0.85)
+    balance = StereoBalanceLoss()
+    assert float(balance(balanced, balanced)) == pytest.approx(0.0, abs=1e-6)
+    assert float(balance(balanced.flip(1), balanced)) == pytest.approx(0.0, abs=1e-6)  # mirrored
+    assert float(balance(one_sided, balanced)) > 1.0  # more than 6 dB off on average
+
+
+def test_centring_same_sounding_tracks_beats_putting_both_on_one_side():
+    """Two tracks that sound alike (overheads L/R), panned apart in the target: a console
+    that must give them one setting does better centring both than sending both one way."""
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(1, 1, 2 * 44100, generator=g), torch.randn(1, 1, 2 * 44100, generator=g)
+
+    def mix(pan_a, pan_b):
+        out = 0
+        for source, p in ((a, pan_a), (b, pan_b)):
+            theta = p * np.pi / 2
+            out = out + torch.cat([np.cos(theta) * source, np.sin(theta) * source], dim=1)
+        return out
+
+    target, loss = mix(0.0, 1.0), StereoBalanceLoss()
+    assert float(loss(mix(0.5, 0.5), target)) < 0.05
+    assert float(loss(mix(0.8, 0.8), target)) > 1.0
+
+
+def test_balance_term_is_in_decibels_of_the_level_difference():
+    """One source panned at p: R-L = 20 log10(tan(pi p / 2)) in every band."""
+    noise = torch.randn(1, 1, 4 * 44100, generator=torch.Generator().manual_seed(0))
+
+    def pan(p):
+        theta = p * np.pi / 2
+        return torch.cat([np.cos(theta) * noise, np.sin(theta) * noise], dim=1)
+
+    loss = StereoBalanceLoss(scale_db=1.0)
+    expected = abs(20 * np.log10(np.tan(0.7 * np.pi / 2)) - 20 * np.log10(np.tan(0.6 * np.pi / 2)))
+    assert float(loss(pan(0.7), pan(0.6))) == pytest.approx(expected, rel=1e-3)
+
+
+def test_balance_term_gradients_reach_the_pans(music_stereo):
+    source = torch.from_numpy(music_stereo[:1, : 2 * 44100])[None]
+    pan = torch.tensor(0.8, requires_grad=True)
+    theta = pan * np.pi / 2
+    mix = torch.cat([torch.cos(theta) * source, torch.sin(theta) * source], dim=1)
+    target = torch.cat([source, source], dim=1) * np.sqrt(0.5)  # centred
+    StereoBalanceLoss()(mix, target).backward()
+    assert pan.grad > 0  # moving towards the centre lowers the loss
+
+
+def test_console_loss_adds_the_balance_term_with_its_weight(music_stereo):
+    x, y = _two_sources(music_stereo, 0.2, 0.7), _two_sources(music_stereo, 0.6, 0.6)
+    paper = float(StereoSumDifferenceLoss()(x, y))
+    extra = float(StereoBalanceLoss()(x, y))
+    assert extra > 0
+    assert float(ConsoleLoss(w_balance=2.0)(x, y)) == pytest.approx(paper + 2 * extra, rel=1e-5)
+    with pytest.raises(ValueError, match="w_balance"):
+        ConsoleLoss(w_balance=-1)
+    with pytest.raises(ValueError, match="shorter than"):
+        StereoBalanceLoss()(torch.zeros(1, 2, 4000), torch.zeros(1, 2, 4000))
