@@ -22,6 +22,7 @@ Both use spectral convergence + log magnitude per resolution, as auraloss define
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import auraloss
@@ -211,7 +212,7 @@ class StereoBalanceLoss(nn.Module):
         while edges[-1] * 2 <= high_hz * 1.001:
             edges.append(edges[-1] * 2)
         freqs = torch.fft.rfftfreq(fft_size, 1.0 / sample_rate)
-        bins = [(freqs >= lo) & (freqs < hi) for lo, hi in zip(edges, edges[1:])]
+        bins = [(freqs >= lo) & (freqs < hi) for lo, hi in itertools.pairwise(edges)]
         bins.append((freqs >= edges[0]) & (freqs < edges[-1]))  # the whole range: overall lean
         self.register_buffer("band_bins", torch.stack(bins).float(), persistent=False)
         band_weight = torch.ones(len(bins))
