@@ -227,4 +227,67 @@ def test_cli_lists_trials_and_reports_errors(manifest, tmp_path, capsys):
     bad.write_text("conditions: [console, consol]\n")
     assert main(["--manifest", str(manifest.root), "--config", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("python -m evaluation.design: error: ") and "unknown condition 'consol'" in err
+    assert (
+        err.startswith("python -m evaluation.design: error: ")
+        and "unknown condition 'consol'" in err
+    )
+
+
+def test_training_comes_from_passages_the_rater_does_not_rate(manifest):
+    design = build_design(
+        manifest, parse_config({"trials_per_rater": 4, "training": {"trials": 2}})
+    )
+    assert design.training_unrated and len(design.training) == 7  # one candidate per passage
+    chosen = Counter()
+    for i in range(40):
+        plan = plan_for_rater(design, f"r{i:05d}")
+        passages = [(t.trial_id.split(":")[-2], t.trial_id.split(":")[-1]) for t in plan.trials]
+        training = {p for p, t in zip(passages, plan.trials) if t.is_training}
+        scored = {p for p, t in zip(passages, plan.trials) if not t.is_training}
+        assert len(training) == 2 and len(scored) == 4 and not training & scored
+        assert plan == plan_for_rater(design, f"r{i:05d}")  # seeded
+        chosen.update(training)
+    assert len(chosen) == 7  # every passage serves as training for somebody
+    # Without room (every rater rates everything) the first passages are used, as before;
+    # asking for it explicitly then is an error that names the fix.
+    assert not build_design(manifest, parse_config({"training": {"trials": 1}})).training_unrated
+    with pytest.raises(DesignError, match="lower trials_per_rater or set training.unrated"):
+        build_design(manifest, parse_config({"training": {"trials": 1, "unrated": True}}))
+    fixed = parse_config({"trials_per_rater": 4, "training": {"trials": 2, "unrated": False}})
+    assert not build_design(manifest, fixed).training_unrated
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (None, (False, 6, 5)),
+        (True, (True, 6, 5)),
+        ({"trials": 8, "min_correct": 6}, (True, 8, 6)),
+        ({"enabled": False}, (False, 6, 5)),
+    ],
+)
+def test_headphone_check_settings(data, expected):
+    check = parse_config({} if data is None else {"headphone_check": data}).headphone_check
+    assert (check.enabled, check.trials, check.min_correct) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"headphone_check": {"trials": 0}}, "headphone_check.trials must be a whole number"),
+        ({"headphone_check": {"trials": 4, "min_correct": 5}}, "min_correct .5. is more than"),
+        ({"headphone_check": {"loud": True}}, "unknown key"),
+        ({"training": {"unrated": "yes"}}, "training.unrated"),
+    ],
+)
+def test_bad_headphone_and_training_settings_are_named(data, message):
+    with pytest.raises(DesignError, match=message):
+        parse_config(data)
+
+
+def test_conditions_the_render_lacks_say_how_to_render_them(tmp_path):
+    m = load_manifest(_write_manifest(tmp_path, {"drums": 1}, methods=ALL[:5]))
+    with pytest.raises(DesignError, match=r"unknown condition 'anchor_7k'.*testset --anchors"):
+        build_design(m, load_config(CONFIGS / "bs1534.yaml"))
+    with pytest.raises(DesignError, match=r"--methods target,console,demucs,random,mono,tcn10"):
+        build_design(m, parse_config({"conditions": ["console", "tcn10"]}))
