@@ -11,10 +11,6 @@ Writes ``boxplots.png``/``.pdf`` and the screening report to ``--out``
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a path: import the package, not this folder's modules
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from analysis import cli, pipeline
 

@@ -2,14 +2,13 @@
 
 Every script takes its ratings from ``--ratings FILE`` or ``--db URL`` (default: the
 web app's database), writes to ``--out`` (default ``./analysis_out/``) and turns a
-user mistake or an empty database into one line on stderr and exit status 1, never a
-traceback.
+user mistake or an empty database into one line on stderr and exit status 2 (the
+project's convention, :mod:`dmc.cli`), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,13 +16,12 @@ from analysis.inference import N_RESAMPLES
 from analysis.pipeline import DEFAULT_OUT_DIR, AnalysisOptions, load_ratings
 from analysis.ratings import SIMULATED_CHOICES, RatingsError
 from analysis.screening import MID_ANCHOR, REFERENCE_METHOD, ScreeningRules
-
-EXIT_NO_RATINGS = 1
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, Parser, fail
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """A parser with the input, output, screening and simulation options of every script."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = Parser(prog=prog, description=description)
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--ratings",
@@ -110,11 +108,9 @@ def run(prog: str, body: Callable[[], int]) -> int:
     try:
         return body()
     except RatingsError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
-        return EXIT_NO_RATINGS
+        return fail(prog, str(error), EXIT_BAD_INPUT)
     except OSError as error:
-        print(f"{prog}: cannot write the results: {error}", file=sys.stderr)
-        return 2
+        return fail(prog, f"cannot write the results: {error}", EXIT_FAILED)
 
 
 def print_paths(label: str, paths) -> None:

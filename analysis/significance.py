@@ -13,10 +13,6 @@ writes them.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a path: import the package, not this folder's modules
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from analysis import cli, pipeline
 from analysis.tables import to_markdown

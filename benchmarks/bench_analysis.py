@@ -22,9 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
 import numpy as np
 import pandas as pd
 from scipy import stats

@@ -24,9 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
 from dmc.datasets.demo import SPLIT_SIZES, generate_song, load_demo, prepare_demo
 from dmc.datasets.demo.cache import demo_root
 

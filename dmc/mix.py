@@ -31,6 +31,7 @@ import torch
 from dmc import SAMPLE_RATE
 from dmc.audio import AudioError, read_audio, resample, write_audio
 from dmc.checkpoint import CheckpointError
+from dmc.cli import EXIT_BAD_INPUT, Parser, fail
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.inference import ConsoleMixer, default_checkpoint, load_console, params_matrix
@@ -190,7 +191,7 @@ def read_params(
 
 # ---------------------------------------------------------------------------- command line
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m dmc.mix",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -268,8 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         document = run(args)
     except (MixError, AudioError, CheckpointError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail("python -m dmc.mix", str(exc), EXIT_BAD_INPUT)
     print(
         f"mixed {len(document['tracks'])} tracks ({args.task}) -> {args.out}"
         + (f"; parameters -> {args.params}" if args.params else "")

@@ -18,15 +18,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
+
+from dmc.cli import EXIT_BAD_INPUT, Parser, fail
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m webapp", description="MUSHRA-style listening-test web app."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     serve = commands.add_parser("serve", help="serve the test on waitress")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: loopback only)"
@@ -89,8 +90,7 @@ def default_workers() -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
+    return fail("python -m webapp serve", message, EXIT_BAD_INPUT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from dmc.audio import AudioError
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, Parser
 from dmc.contracts.manifest import default_render_dir
 from dmc.datasets import DATASETS, DatasetError, load_songs
 from dmc.effects.params import TASKS
@@ -37,15 +38,6 @@ from dmc.render.workers import default_workers
 
 #: Tasks each dataset holds, rendered when ``--task`` is not given.
 DATASET_TASKS = {"demo": ("drums", "full"), "enst": ("drums",), "medleydb": ("full",)}
-EXIT_BAD_INPUT = 2
-EXIT_FAILED = 1
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (no usage dump), like every other error here."""
-
-    def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
 def _comma_list(text: str) -> list[str]:
@@ -53,38 +45,79 @@ def _comma_list(text: str) -> list[str]:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m dmc.render", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="python -m dmc.render", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     testset = commands.add_parser(
-        "testset", help="render every method's mix of every test passage (MP3 + manifest + metrics)",
+        "testset",
+        help="render every method's mix of every test passage (MP3 + manifest + metrics)",
         description="Render every method's mix of every passage of a test split: -23 LUFS VBR MP3 under "
         "opaque names, manifest.json, params.json (console settings) and metrics.csv.",
     )
-    testset.add_argument("--task", type=_comma_list, default=None,
-                         help=f"task(s), comma-separated: {', '.join(TASKS)} (default: every task the data holds)")
-    testset.add_argument("--data", default="demo",
-                         help=f"dataset: {', '.join(DATASETS)} (default demo, the embedded demo multitracks)")
-    testset.add_argument("--root", type=Path, default=None, help="dataset folder (for --data enst or medleydb)")
+    testset.add_argument(
+        "--task",
+        type=_comma_list,
+        default=None,
+        help=f"task(s), comma-separated: {', '.join(TASKS)} (default: every task the data holds)",
+    )
+    testset.add_argument(
+        "--data",
+        default="demo",
+        help=f"dataset: {', '.join(DATASETS)} (default demo, the embedded demo multitracks)",
+    )
+    testset.add_argument(
+        "--root", type=Path, default=None, help="dataset folder (for --data enst or medleydb)"
+    )
     testset.add_argument("--split", default="test", help="split to render (default test)")
-    testset.add_argument("--methods", type=_comma_list, default=None,
-                         help="methods, comma-separated (default: console, mono, random, target and, for drums, "
-                         "demucs once its checkpoint exists)")
-    testset.add_argument("--anchors", action="store_true",
-                         help="also render the BS.1534-3 anchors (target low-passed at 3.5 and 7 kHz)")
-    testset.add_argument("--passages", default=None,
-                         help="a number N (the first N passages per task) or comma-separated song or passage ids")
-    testset.add_argument("--seconds", type=float, default=10.0, help="passage length in seconds (default 10)")
-    testset.add_argument("--seed", type=int, default=0, help="base seed of the random baseline (default 0)")
-    testset.add_argument("--out", type=Path, default=None, help="output folder (default ./renders/testset)")
-    testset.add_argument("--force", action="store_true", help="render again even what is up to date")
-    testset.add_argument("--checkpoints", type=Path, default=None,
-                         help="folder of console_<task>.pt and demucs_drums.pt (default: the shipped dmc/checkpoints)")
-    testset.add_argument("--device", default=None, help="torch device for the models (default: cuda if available)")
-    testset.add_argument("--workers", type=int, default=None,
-                         help="processes that encode and measure while the models mix (default: cores - 1; 0: none)")
-    testset.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    testset.add_argument(
+        "--methods",
+        type=_comma_list,
+        default=None,
+        help="methods, comma-separated (default: console, mono, random, target and, for drums, "
+        "demucs once its checkpoint exists)",
+    )
+    testset.add_argument(
+        "--anchors",
+        action="store_true",
+        help="also render the BS.1534-3 anchors (target low-passed at 3.5 and 7 kHz)",
+    )
+    testset.add_argument(
+        "--passages",
+        default=None,
+        help="a number N (the first N passages per task) or comma-separated song or passage ids",
+    )
+    testset.add_argument(
+        "--seconds", type=float, default=10.0, help="passage length in seconds (default 10)"
+    )
+    testset.add_argument(
+        "--seed", type=int, default=0, help="base seed of the random baseline (default 0)"
+    )
+    testset.add_argument(
+        "--out", type=Path, default=None, help="output folder (default ./renders/testset)"
+    )
+    testset.add_argument(
+        "--force", action="store_true", help="render again even what is up to date"
+    )
+    testset.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="folder of console_<task>.pt and demucs_drums.pt (default: the shipped dmc/checkpoints)",
+    )
+    testset.add_argument(
+        "--device", default=None, help="torch device for the models (default: cuda if available)"
+    )
+    testset.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that encode and measure while the models mix (default: cores - 1; 0: none)",
+    )
+    testset.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
+    )
     emulation = commands.add_parser(
-        "transform", help="the emulation table: input, real chain and TCN-10/20/30 per passage (MP3 + manifest)",
+        "transform",
+        help="the emulation table: input, real chain and TCN-10/20/30 per passage (MP3 + manifest)",
         description="Render the paper's emulation table: clean passages A-F as input, through the real "
         "EQ -> compressor -> reverb (target) and through each trained TCN, -23 LUFS VBR MP3 under opaque names, "
         "manifest.json (task 'emulation'), params.json and metrics.csv.",
@@ -104,8 +137,10 @@ def _tasks(args) -> list[str]:
         if task not in TASKS:
             raise RenderError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
         if task not in DATASET_TASKS[args.data]:
-            raise RenderError(f"--data {args.data} holds no {task!r} multitracks; use --task "
-                              f"{','.join(DATASET_TASKS[args.data])}")
+            raise RenderError(
+                f"--data {args.data} holds no {task!r} multitracks; use --task "
+                f"{','.join(DATASET_TASKS[args.data])}"
+            )
     return list(dict.fromkeys(tasks))
 
 
@@ -120,7 +155,9 @@ def _check_data(args) -> None:
         raise RenderError(f"dataset folder {args.root} does not exist")
 
 
-def select_passages(songs: list[Song], seconds: float, selection: str | None) -> list[tuple[Song, Passage]]:
+def select_passages(
+    songs: list[Song], seconds: float, selection: str | None
+) -> list[tuple[Song, Passage]]:
     """One passage per song (its loudest ``seconds``), narrowed to ``selection``.
 
     Args:
@@ -140,7 +177,11 @@ def select_passages(songs: list[Song], seconds: float, selection: str | None) ->
         songs = songs[: int(selection)]
     elif selection is not None:
         wanted = set(_comma_list(selection))
-        songs = [s for s in songs if s.song_id in wanted or any(w.startswith(f"{s.song_id}@") for w in wanted)]
+        songs = [
+            s
+            for s in songs
+            if s.song_id in wanted or any(w.startswith(f"{s.song_id}@") for w in wanted)
+        ]
     chosen = []
     for song in songs:
         try:
@@ -164,7 +205,9 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
     resolved = {}
     notes: list[str] = []
     for task in tasks:
-        specs, skipped = resolve_methods(task, args.methods, anchors=args.anchors, checkpoint_dir=args.checkpoints)
+        specs, skipped = resolve_methods(
+            task, args.methods, anchors=args.anchors, checkpoint_dir=args.checkpoints
+        )
         resolved[task] = specs
         notes += skipped
     _check_data(args)
@@ -183,14 +226,23 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
                 try:
                     spec.check_roles(song.roles)
                 except ValueError as exc:
-                    raise RenderError(f"method {spec.name!r} cannot mix song {song.song_id!r}: {exc}") from None
+                    raise RenderError(
+                        f"method {spec.name!r} cannot mix song {song.song_id!r}: {exc}"
+                    ) from None
         plans.append(TaskPlan(task, passages, resolved[task]))
     if args.passages is not None and not args.passages.strip().isdigit():
-        found = {i for p in plans for song, passage in p.passages for i in (song.song_id, passage.passage_id)}
+        found = {
+            i
+            for p in plans
+            for song, passage in p.passages
+            for i in (song.song_id, passage.passage_id)
+        }
         missing = [w for w in _comma_list(args.passages) if w not in found]
         if missing:
-            raise RenderError(f"unknown passage or song id(s) {', '.join(missing)}; "
-                              f"songs: {', '.join(sorted(s.song_id for s in all_songs))}")
+            raise RenderError(
+                f"unknown passage or song id(s) {', '.join(missing)}; "
+                f"songs: {', '.join(sorted(s.song_id for s in all_songs))}"
+            )
     plans = [p for p in plans if p.passages]  # ids of one task leave the other task out
     return plans, notes
 
@@ -205,15 +257,21 @@ def render(args, plans: list[TaskPlan]) -> RenderResult:
         RenderError: a method cannot be loaded or a passage cannot be rendered.
     """
     out_dir = args.out if args.out is not None else default_render_dir()
-    settings = RenderSettings(seconds=args.seconds, seed=args.seed, device=args.device,
-                              checkpoint_dir=args.checkpoints)
+    settings = RenderSettings(
+        seconds=args.seconds, seed=args.seed, device=args.device, checkpoint_dir=args.checkpoints
+    )
     workers = args.workers
     if workers is None:
         workers = default_workers(sum(len(p.passages) * len(p.methods) for p in plans))
     # the models mix here while the workers encode: share the cores instead of oversubscribing them
     with torch_threads(max(1, (os.cpu_count() or 1) - workers)):
         result = render_testset(
-            plans, out_dir, settings, force=args.force, progress=args.progress, workers=workers,
+            plans,
+            out_dir,
+            settings,
+            force=args.force,
+            progress=args.progress,
+            workers=workers,
             extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
         )
     frame = metrics_frame(result.manifest)

@@ -12,9 +12,11 @@ import sys
 
 from dmc.audio import AudioError
 from dmc.checkpoint import CheckpointError
+from dmc.cli import EXIT_BAD_INPUT, EXIT_OK, fail
 from dmc.datasets import DatasetError
 from dmc.train.loop import TrainingError
 
+PROG = "python -m dmc.train"
 #: Mistakes a user can make (wrong path, bad file, incompatible run dir): one line, no traceback.
 USER_ERRORS = (AudioError, CheckpointError, DatasetError, TrainingError)
 
@@ -30,23 +32,18 @@ SUBCOMMANDS: dict[str, str] = {
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(
-            f"usage: python -m dmc.train {{{','.join(SUBCOMMANDS)}}} [options]\n\n{__doc__.strip()}"
-        )
-        return 0 if argv else 2
+        print(f"usage: {PROG} {{{','.join(SUBCOMMANDS)}}} [options]\n\n{__doc__.strip()}")
+        return EXIT_OK if argv else EXIT_BAD_INPUT
     what, rest = argv[0], argv[1:]
     if what not in SUBCOMMANDS:
-        print(
-            f"error: unknown training subcommand {what!r}; choose one of {', '.join(SUBCOMMANDS)}",
-            file=sys.stderr,
+        return fail(
+            PROG, f"unknown training subcommand {what!r}; choose one of {', '.join(SUBCOMMANDS)}"
         )
-        return 2
     try:
         importlib.import_module(SUBCOMMANDS[what]).main(rest)
     except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return fail(f"{PROG} {what}", str(exc))
+    return EXIT_OK
 
 
 if __name__ == "__main__":
