@@ -66,7 +66,7 @@ def rated_database(tmp_path):
             "SQLALCHEMY_DATABASE_URI": url,
             "MANIFEST_PATH": str(manifest_path),
             "TEST_CONFIG": str(config),
-            "ADMIN_PASSWORD": "pw",
+            "ADMIN_PASSWORD": "integration-password",
         }
     )
     files = {

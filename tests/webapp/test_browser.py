@@ -54,6 +54,11 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 KEYS = "1234567890-="
+#: The page's own record of what it fetched: (path, bytes over the network; 0 = cache).
+RESOURCES = (
+    "performance.getEntriesByType('resource')"
+    ".map(e => [decodeURIComponent(new URL(e.name).pathname), e.transferSize])"
+)
 SECRET_KEY = "x" * 48  # what ServerProcess gives the server
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
@@ -285,8 +290,10 @@ def _run(browser, server, name: str) -> dict:
             assert "original engineer's mix" in page.locator("#reference-text").text_content()
         urls = [c["url"] for c in data["conditions"]] + [data["reference_url"]]
         rated_urls.update(urls)
-        if number > 0:  # fetched while the rater was on the previous trial
-            assert all(net.of(url, phase=net.phase - 1) for url in urls), "no prefetch"
+        if number in (1, 2):  # prefetched on the previous page: now from the browser cache
+            # (only before the test routes requests, which turns Playwright's cache off)
+            sizes = dict(page.evaluate(RESOURCES))
+            assert all(sizes[unquote(url)] == 0 for url in urls), sizes
         _check_blinding(page, net, data, etags)
         assert all(volume_body != r.body() for u in urls for r in net.of(u)[-1:])
 
@@ -324,18 +331,20 @@ def _run(browser, server, name: str) -> dict:
         if number == 3:  # transport: play, loop edges at the playhead, stop
             loop_trial = data["trial_id"]
             _tap(page, page.locator("#play"), phone)
-            deadline = time.monotonic() + 5
-            while page.evaluate("window.dmcTrial.player.position()") < 0.2:
+            deadline = time.monotonic() + 10
+            while not 0.2 <= page.evaluate("window.dmcTrial.player.position()") < 0.4:
                 assert time.monotonic() < deadline, "playback does not move"
-                page.wait_for_timeout(50)
+                page.wait_for_timeout(20)
+            _tap(page, page.locator("#play"), phone)  # pause: the playhead stays put
+            playhead = page.evaluate("window.dmcTrial.player.position()")
             if phone:
                 _tap(page, page.locator("#loop-start"), phone)
             else:
                 page.keyboard.press("[")
             start = page.evaluate("window.dmcTrial.player.loopStart")
-            assert start >= 0.2 and page.locator("#loop-label").inner_text().startswith(
-                f"Loop {start:.2f}"
-            )
+            assert start == pytest.approx(playhead) and start > 0.1
+            assert page.locator("#loop-label").inner_text().startswith(f"Loop {start:.2f}")
+            _tap(page, page.locator("#play"), phone)  # play on, then stop
             if phone:
                 _tap(page, page.locator("#stop"), phone)
             else:
@@ -408,6 +417,8 @@ def _run(browser, server, name: str) -> dict:
             assert page.locator("#load-error").is_hidden()
         submitted[data["trial_id"]] = values
         page.wait_for_selector("body[data-prefetched='true']")
+        fetched = dict(page.evaluate(RESOURCES))  # what the page itself received
+        assert all(unquote(url) in fetched for url in data["prefetch_urls"]), "no prefetch"
         with page.expect_navigation():
             page.locator("#next").click()
         if number == 6:
