@@ -181,3 +181,15 @@ def test_the_analysis_reads_exports_with_and_without_the_later_columns(
         assert not set(LATER_COLUMNS) & set(ratings.columns)
     document = json.loads(client.get("/admin/export/ratings.json").data)
     assert document["columns"] == list(RATING_COLUMNS + LATER_COLUMNS)
+
+
+def test_the_dashboard_shows_the_headphone_result(make_app, tmp_path, rater_client, admin_login):
+    config = tmp_path / "test.yaml"
+    config.write_text("headphone_check: true\n")
+    client = make_app(TEST_CONFIG=str(config)).test_client()
+    passed, failed = rater_client(client, intro=False), rater_client(client, intro=False)
+    passed.pass_intro()
+    failed.pass_intro(headphones_right=False)
+    admin_login(client)
+    page = client.get("/admin/").data.decode()
+    assert "passed (6 right)" in page and "failed (0 right)" in page
