@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,10 +22,10 @@ import pyloudnorm
 import soundfile as sf
 from scipy import signal
 
+from dmc.contracts.files import atomic_write
+
 #: File suffixes read and written losslessly.
 LOSSLESS_SUFFIXES = {".wav": "WAV", ".flac": "FLAC"}
-#: Suffixes ``read_audio`` accepts.
-READABLE_SUFFIXES = {".wav", ".flac", ".mp3", ".aif", ".aiff", ".ogg"}
 
 #: Integrated loudness below this is treated as silence (the BS.1770 absolute gate).
 SILENCE_LUFS = -70.0
@@ -93,22 +92,9 @@ def read_audio(
     return audio, int(file_rate)
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-
-
 def _replace_atomically(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename: never a half file."""
-    fd, tmp = _atomic_target(path)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, write)
 
 
 def write_audio(
@@ -160,12 +146,22 @@ def to_stereo(audio: np.ndarray) -> np.ndarray:
     raise ValueError(f"cannot make stereo from {audio.shape[0]} channels")
 
 
+#: The one floor of every dB conversion (silence is this many dB, never minus infinity).
+DB_FLOOR = -200.0
+
+
 def db_to_gain(db: float | np.ndarray) -> float | np.ndarray:
     return 10.0 ** (np.asarray(db) / 20.0)
 
 
-def gain_to_db(gain: float | np.ndarray, eps: float = 1e-12) -> float | np.ndarray:
-    return 20.0 * np.log10(np.maximum(np.abs(gain), eps))
+def gain_to_db(gain: float | np.ndarray, floor_db: float = DB_FLOOR) -> float | np.ndarray:
+    """Amplitude (any sign) to dB, at least ``floor_db``."""
+    return 20.0 * np.log10(np.maximum(np.abs(gain), 10.0 ** (floor_db / 20.0)))
+
+
+def power_to_db(power: float | np.ndarray, floor_db: float = DB_FLOOR) -> float | np.ndarray:
+    """Power (energy, mean square) to dB, at least ``floor_db``."""
+    return 10.0 * np.log10(np.maximum(power, 10.0 ** (floor_db / 10.0)))
 
 
 # --------------------------------------------------------------------------- loudness

@@ -13,17 +13,17 @@ killed while saving leaves the previous file intact.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import importlib.util
 import inspect
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from dmc.contracts.files import atomic_write
 
 MODEL_FORMAT = "dmc-model"
 STATE_FORMAT = "dmc-training-state"
@@ -141,19 +141,7 @@ def build_model(package: dict, source: str = "checkpoint") -> nn.Module:
 
 
 def _atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; checkpoints are for everyone
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _load(path: str | os.PathLike) -> dict:
@@ -198,11 +186,3 @@ def load_training_state(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path} is not a version-{FORMAT_VERSION} dmc training state")
     return state
 
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Content hash of a file, for records and manifests."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

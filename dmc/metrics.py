@@ -2,7 +2,7 @@
 
 Listening tests are slow and small, so every rendered passage is also scored against
 its target with the measures later automatic-mixing work reports (see
-``shared/reference/dmc-model.md``, "Objective metrics"):
+``docs/render.md``, "Objective metrics"):
 
 - the stereo sum/difference multi-resolution STFT distance the console is trained
   with (Steinmetz et al. 2021), after matching the mix's loudness to the target's,
@@ -32,7 +32,14 @@ import math
 import numpy as np
 import torch
 
-from dmc.audio import SILENCE_LUFS, db_to_gain, integrated_loudness, true_peak_db
+from dmc.audio import (
+    SILENCE_LUFS,
+    db_to_gain,
+    gain_to_db,
+    integrated_loudness,
+    power_to_db,
+    true_peak_db,
+)
 
 #: Frame length of the feature STFTs: 2048 samples at 44.1 kHz (the nearest power of two
 #: at other rates), hop half a frame.
@@ -150,8 +157,7 @@ def _stft(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     return spectrum, np.fft.rfftfreq(frame, 1.0 / sample_rate)
 
 
-def _level_db(power: np.ndarray) -> np.ndarray:
-    return 10 * np.log10(np.maximum(power, 1e-20))
+_level_db = power_to_db
 
 
 def _active(est_power: np.ndarray, tgt_power: np.ndarray, which: str) -> np.ndarray:
@@ -442,8 +448,8 @@ def dynamics_features(audio, sample_rate: int) -> dict[str, np.ndarray]:
     long_rms = np.sqrt(np.mean(long**2, axis=1))
     return {
         "rms_db": _level_db(np.mean(short**2, axis=1)),
-        "crest_db": 20 * np.log10(np.maximum(np.max(np.abs(long), axis=1), 1e-10) / np.maximum(long_rms, 1e-10)),
-        "long_rms_db": 20 * np.log10(np.maximum(long_rms, 1e-10)),
+        "crest_db": gain_to_db(np.max(np.abs(long), axis=1)) - gain_to_db(long_rms),
+        "long_rms_db": gain_to_db(long_rms),
     }
 
 

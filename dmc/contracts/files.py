@@ -8,25 +8,59 @@ folder and is then renamed over the target, which POSIX and Windows make atomic.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(temporary_path)``, then rename the result over ``path`` (creating its folder).
+
+    The temporary file sits beside ``path`` and keeps its suffix, so writers that choose
+    a format by suffix (soundfile, pandas, torch) work unchanged; it is removed on error.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; keep the usual mode
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Read once at import (setting and restoring the umask later could race other threads).
+_UMASK = _read_umask()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (creating its folder); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    """Write ``data`` to ``path`` atomically, flushed to disk before the rename."""
+
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+
+    return atomic_write(path, write)
+
+
+def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
+    """``data`` as indented JSON (no NaN) with a final newline, atomically."""
+    return atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

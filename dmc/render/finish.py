@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from dmc.audio import decode_mp3, encode_mp3, integrated_loudness, normalize_loudness, true_peak_db
+from dmc.contracts.files import file_sha256
 from dmc.metrics import all_metrics
-from dmc.render.naming import file_sha256
 
 #: Above this true peak (dBTP) at the target loudness a mix is limited (to the -1 dBTP
 #: ceiling, keeping its loudness) rather than risk clipping in the MP3 encoder; between

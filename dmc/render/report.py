@@ -14,6 +14,7 @@ import pandas as pd
 
 from dmc import figures
 from dmc.contracts.conditions import sort_methods
+from dmc.contracts.files import atomic_write
 from dmc.contracts.manifest import Manifest
 from dmc.metrics import METRIC_NAMES
 
@@ -61,11 +62,8 @@ def metrics_frame(manifest: Manifest) -> pd.DataFrame:
 
 def write_metrics_csv(manifest: Manifest, path: str | os.PathLike) -> Path:
     """Write :func:`metrics_frame` as CSV through a temporary file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    metrics_frame(manifest).to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, path)
-    return path
+    frame = metrics_frame(manifest)
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
 
 
 _method_order = sort_methods

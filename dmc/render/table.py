@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 import dmc
 from dmc.audio import db_to_gain
+from dmc.contracts.files import atomic_write_json, file_sha256
 from dmc.contracts.manifest import Condition, Manifest, ManifestError, PassageEntry, load_manifest
 from dmc.effects.chain import process_channel
 from dmc.effects.params import TCN_PARAMETERS
@@ -39,7 +40,6 @@ from dmc.render.naming import (
     OPAQUE_NAME,
     content_key,
     display_path,
-    file_sha256,
     new_name_key,
     opaque_name,
     passage_seed,
@@ -81,13 +81,7 @@ class TableResult:
     removed: int = 0
 
 
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+_write_json = atomic_write_json
 
 
 def _previous(out_dir: Path) -> tuple[Manifest | None, dict[str, dict]]:

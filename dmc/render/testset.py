@@ -25,6 +25,7 @@ from typing import Any
 from tqdm import tqdm
 
 import dmc
+from dmc.contracts.files import atomic_write_json, file_sha256
 from dmc.contracts.manifest import Condition, Manifest, ManifestError, PassageEntry, load_manifest
 from dmc.methods import MethodSpec, build_method
 from dmc.multitrack import Passage, Song
@@ -39,7 +40,6 @@ from dmc.render.naming import (
     OPAQUE_NAME,
     content_key,
     display_path,
-    file_sha256,
     new_name_key,
     opaque_name,
     passage_seed,
@@ -100,9 +100,6 @@ class RenderResult:
     method_seconds: dict[str, float] = field(default_factory=dict)
     audio_seconds: dict[str, float] = field(default_factory=dict)
 
-    def real_time_factors(self) -> dict[str, float]:
-        return {m: self.method_seconds[m] / self.audio_seconds[m] for m in self.method_seconds}
-
 
 @dataclass
 class _Slot:
@@ -131,13 +128,7 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+_write_json = atomic_write_json
 
 
 class _Renderer:

@@ -31,6 +31,7 @@ import dmc
 from dmc.audio import AudioError
 from dmc.checkpoint import CheckpointError, load_model
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
+from dmc.contracts.files import atomic_write
 from dmc.contracts.manifest import Manifest
 from dmc.datasets import DatasetError, load_songs, load_sources
 from dmc.metrics import METRIC_NAMES
@@ -262,8 +263,8 @@ def metrics_rows(manifest: Manifest, params: dict) -> list[dict]:
 
 def write_metrics_csv(manifest: Manifest, params: dict, path: Path) -> Path:
     """Write :func:`metrics_rows` as CSV through a temporary file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+
+    def write(tmp: Path) -> None:
         with open(tmp, "w", newline="") as handle:
             writer = csv.DictWriter(handle, [*ID_COLUMNS, *METRIC_COLUMNS])
             writer.writeheader()
@@ -271,9 +272,8 @@ def write_metrics_csv(manifest: Manifest, params: dict, path: Path) -> Path:
                 writer.writerow(
                     {k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()}
                 )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    return atomic_write(path, write)
     return path
 
 

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from dmc.audio import db_to_gain
+from dmc.audio import db_to_gain, power_to_db
 from dmc.effects.chain import process_channel
 from dmc.effects.params import TCN_PARAMETERS, expand_to_strip
 from dmc.multitrack import Song
@@ -101,7 +101,7 @@ def stage_songs(
 
 
 def _rms_db(x: np.ndarray) -> float:
-    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
+    return float(power_to_db(np.mean(np.square(x, dtype=np.float64))))
 
 
 def _start(rng: np.random.Generator, length: int, segment: int) -> int:

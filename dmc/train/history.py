@@ -7,19 +7,22 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from dmc.contracts.files import atomic_write
+
 
 def write_csv(path: Path, rows: Sequence[dict]) -> Path:
     """All rows with the union of their keys as columns (blank where a row lacks one)."""
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(path, write)
 
 
 def _smooth(values: list[float], width: int) -> list[float]:

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 import dmc.methods
+from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.render.cli import main
-from dmc.render.naming import file_sha256
 
 
 def run_main(argv, capsys):

@@ -13,10 +13,10 @@ import pytest
 
 from dmc.audio import decode_mp3, integrated_loudness, true_peak_db
 from dmc.baselines import MonoMixer, RandomMixer
+from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.methods import MethodSpec
 from dmc.metrics import METRIC_NAMES
-from dmc.render.naming import file_sha256
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.testset import RenderSettings
 

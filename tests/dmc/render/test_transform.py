@@ -13,12 +13,13 @@ import torch
 
 from dmc.audio import decode_mp3, integrated_loudness, write_audio
 from dmc.checkpoint import save_model
+from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.effects.params import TCN_PARAMETERS, effect_activity
 from dmc.nn.tcn import TCN
 from dmc.render.cli import main
 from dmc.render.emulation import GAIN_RANGE_DB, ROLE_GROUPS, draw_settings
-from dmc.render.naming import OPAQUE_NAME, file_sha256
+from dmc.render.naming import OPAQUE_NAME
 from dmc.train.data import EffectTriples
 
 METHODS = ["input", "target", "tcn10", "tcn20", "tcn30"]
