@@ -376,6 +376,7 @@
     window.dmcTrial = { player, ratings, plays, moves, state, elapsedMs };  // for tests and debugging
     document.body.dataset.ready = "true";
     startClock();
+    setInterval(remember, 5000);  // a crash or a killed tab loses at most a few seconds
     refresh();
     prefetch();
   }
