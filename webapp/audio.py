@@ -59,9 +59,12 @@ def _send(study, filename: str, url: str):
         abort(404)
     if not path.is_file():
         abort(404)
+    length = study.padded_sizes.get(filename)
+    if length is None:  # unreadable when the test was loaded
+        abort(404)
     sha256 = study.manifest.files()[filename].sha256
     tag = opaque_tag(url, sha256)
-    data = padded_audio(path, study.padded_sizes[filename], tag.encode())
+    data = padded_audio(path, length, tag.encode())
     mimetype = MIMETYPES.get(path.suffix.lower(), "application/octet-stream")
     return send_bytes(data, mimetype, opaque_tag("etag", url, sha256))
 

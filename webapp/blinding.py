@@ -67,9 +67,15 @@ def padded_length(paths: Iterable[Path]) -> int:
 
 
 def padded_audio(path: Path, length: int, payload: bytes) -> bytes:
-    """The file's audio behind a tag that makes it exactly ``length`` bytes long."""
+    """The file's audio behind a tag that makes it exactly ``length`` bytes long.
+
+    A file that has grown since ``length`` was worked out (re-rendered in place) gets the
+    next length with room for the tag rather than an error.
+    """
     data = Path(path).read_bytes()
     audio = data[existing_tag_bytes(data[:ID3_HEADER]) :]
     if path.suffix.lower() != ".mp3":  # other containers are served as they are
         return data
+    if length - len(audio) < MIN_TAG:
+        length = math.ceil((len(audio) + MIN_TAG) / ROUND_BYTES) * ROUND_BYTES
     return id3_tag(length - len(audio), payload) + audio

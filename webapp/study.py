@@ -56,7 +56,7 @@ class Study:
             names = list(trial.files.values())
             try:
                 length = padded_length(self.manifest.path_of(n) for n in names)
-            except OSError:  # a file vanished after loading: served as a 404 later
+            except (ManifestError, OSError, RuntimeError):  # unreadable: a 404 when asked
                 continue
             for name in names:
                 sizes[name] = max(sizes.get(name, 0), length)

@@ -120,3 +120,11 @@ def test_rendered_files_the_test_does_not_use_are_not_served(client, files):
         assert response.status_code == 404
     with client.get(f"/audio/{files['mono'].file}") as response:
         assert response.status_code == 200
+
+
+def test_a_file_grown_since_the_lengths_were_worked_out_still_gets_a_tag(render_dir, files):
+    source = render_dir / files["console"].file
+    raw = source.read_bytes()
+    grown = padded_audio(source, len(raw), b"payload")  # no room left for the tag
+    assert grown.endswith(raw) and len(grown) % ROUND_BYTES == 0
+    assert len(grown) - len(raw) >= MIN_TAG
