@@ -144,13 +144,21 @@ class ConsoleRecipe:
         return model
 
 
-def _load_weights(console: DifferentiableMixingConsole, path: Path) -> None:
-    """Copy a trained console's weights into ``console`` (a clear error if they do not fit)."""
+def _load_weights(console: DifferentiableMixingConsole, path: Path, keep_tcn: bool) -> None:
+    """Copy a trained console's weights into ``console`` (a clear error if they do not fit).
+
+    With ``keep_tcn`` the transformation network stays the one ``console`` was built
+    with (``--tcn``): a console trained on one TCN can continue on a better one.
+    """
     trained = load_model(path)
     if getattr(trained, "task", None) != console.task:
         raise TrainingError(f"--init {path}: not a {console.task} console")
+    state = trained.state_dict()
+    if keep_tcn:
+        own = console.state_dict()
+        state = {k: own[k] if ".tcn." in k else v for k, v in state.items()}
     try:
-        console.load_state_dict(trained.state_dict())
+        console.load_state_dict(state)
     except RuntimeError as exc:
         raise TrainingError(f"--init {path}: weights do not fit this console ({exc})") from None
 
@@ -210,7 +218,7 @@ def get_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="start from this console checkpoint's weights (same task), e.g. to fine-tune; "
-        "for full, its TCN comes from that checkpoint too",
+        "for full, the TCN stays the one of --tcn (with --finetune-tcn: the checkpoint's)",
     )
     parser.add_argument(
         "--tcn-warmup-steps",
@@ -235,7 +243,7 @@ def main(argv: list[str] | None = None) -> dict:
         finetune_tcn=args.finetune_tcn,
     )
     if args.init is not None:
-        _load_weights(console, args.init)
+        _load_weights(console, args.init, keep_tcn=not args.finetune_tcn)
     train_songs = cli.staged_songs(
         args.data, [args.task], "train", args.root, args.num_songs, args.progress
     )

@@ -20,6 +20,7 @@ from dmc.baselines import MonoMixer, RandomMixer
 from dmc.effects.params import TASKS
 from dmc.inference import load_console
 from dmc.losses import sum_difference_distance
+from dmc.metrics import rl_levels_db, stereo_image_metrics
 from dmc.train.cli import staged_songs
 
 METHODS = ("console", "mono", "random")
@@ -46,6 +47,7 @@ def evaluate_task(
             "mono": MonoMixer(task),
             "random": RandomMixer(task, seed=index),
         }
+        target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
         for name in METHODS:
             audio = mixers[name].mix(tracks, staged.sample_rate).audio
             rows.append(
@@ -54,9 +56,38 @@ def evaluate_task(
                     "song_id": staged.song_id,
                     "method": name,
                     "sum_difference_mrstft": sum_difference_distance(audio, target),
+                    "target_rl_level_db": target_lean,
+                    **stereo_image_metrics(audio, target, staged.sample_rate),
                 }
             )
     return rows
+
+
+STEREO_COLUMNS = {
+    "rl_level_db": "R-L dB",
+    "target_rl_level_db": "target R-L dB",
+    "balance_error_db": "balance err dB",
+    "balance_error_db_low": "low",
+    "balance_error_db_mid": "mid",
+    "balance_error_db_high": "high",
+    "panning_error_mi_high": "pan err high",
+}
+
+
+def stereo_markdown(rows: list[dict]) -> str:
+    """Mean stereo-image figures per task and method (mirror-invariant errors; see dmc.metrics)."""
+    lines = [
+        "| task | method | " + " | ".join(STEREO_COLUMNS.values()) + " | worst balance err dB |",
+        "| --- | --- |" + " ---: |" * (len(STEREO_COLUMNS) + 1),
+    ]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        for method in METHODS:
+            part = [r for r in rows if r["task"] == task and r["method"] == method]
+            means = [np.mean([r[c] for r in part]) for c in STEREO_COLUMNS]
+            worst = max(r["balance_error_db"] for r in part)
+            cells = " | ".join(f"{v:+.2f}" if i < 2 else f"{v:.2f}" for i, v in enumerate(means))
+            lines.append(f"| {task} | {method} | {cells} | {worst:.2f} |")
+    return "\n".join(lines)
 
 
 #: Emulation cases: which effect groups are active (the others bypassed at their defaults).
@@ -186,6 +217,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"sum/difference MR-STFT distance to the target, {args.data} {args.split} split (lower is better)\n"
     )
     print(markdown(rows))
+    print("\nstereo image (mirror-invariant errors; R-L > 0 leans right)\n")
+    print(stereo_markdown(rows))
     return rows
 
 
