@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import sys
@@ -169,7 +170,11 @@ def end_admin_sessions() -> None:
 
 
 def _client() -> str:
-    return (request.remote_addr or "unknown")[:64]
+    """The client's address, normalised; anything else (a forged header) is "unknown"."""
+    try:
+        return str(ipaddress.ip_address(request.remote_addr or ""))
+    except ValueError:
+        return "unknown"
 
 
 def _retry_after(times: list, limit: int, window_s: float, now) -> int:

@@ -154,6 +154,20 @@ def rater_client_body(rater, trial_id: str) -> dict:
     return {"ratings": dict.fromkeys(labels, 1.0), "plays": plays, "time_on_trial_ms": 100}
 
 
+def test_a_forged_forwarded_address_is_no_500_at_login(make_app, database_url):
+    client = make_app(SQLALCHEMY_DATABASE_URI=database_url, PROXY_FIX=True).test_client()
+    client.get("/admin/login")
+    with client.session_transaction() as session:
+        token = session["csrf"]
+    for forged in ("\x00", "not an address", "1.2.3.4\x00"):
+        response = client.post(
+            "/admin/login",
+            data={"password": "wrong password", "csrf_token": token},
+            headers={"X-Forwarded-For": forged},
+        )
+        assert response.status_code == 401
+
+
 @pytest.mark.parametrize(
     "target",
     ["/admin/\r\nSet-Cookie: x=1", "/admin/\nx", "//evil.example", "/admin/..\\x", "https://x/"],
