@@ -3,6 +3,8 @@
 - ``demo``: the embedded demo multitracks (generated from shipped samples, cached).
 - ``enst``: ENST-Drums read from its published layout (drums task).
 - ``medleydb``: MedleyDB read from its published layout (full task).
+- ``folder``: your own multitracks, one subfolder per song with tracks named by role and
+  an optional reference mix (:mod:`dmc.datasets.folder`; both tasks).
 
 and clean single sources behind ``load_sources(data, split, root)``, for the
 transformation network (its pre-training and the emulation table):
@@ -22,7 +24,7 @@ from dmc.multitrack import Song
 
 __all__ = ["DATASETS", "SOURCE_DATASETS", "SPLITS", "DatasetError", "load_songs", "load_sources"]
 
-DATASETS = ("demo", "enst", "medleydb")
+DATASETS = ("demo", "enst", "medleydb", "folder")
 #: Datasets of clean single sources, not multitracks: only :func:`load_sources` reads them.
 SOURCE_DATASETS = ("signaltrain",)
 
@@ -47,7 +49,7 @@ def load_songs(data: str, task: str, split: str, root: str | Path | None = None,
         from dmc.datasets.demo import load_demo
 
         return load_demo(task, split, **options)
-    if data in ("enst", "medleydb") and root is None:
+    if data in ("enst", "medleydb", "folder") and root is None:
         raise DatasetError(f"--data {data} needs --root PATH pointing at the dataset folder")
     if data == "enst":
         if task != "drums":
@@ -61,6 +63,10 @@ def load_songs(data: str, task: str, split: str, root: str | Path | None = None,
         from dmc.datasets.medleydb import load_medleydb
 
         return load_medleydb(root, split, **options)
+    if data == "folder":
+        from dmc.datasets.folder import load_folder
+
+        return load_folder(root, task, split, **options)
     raise DatasetError(f"unknown dataset {data!r}; choose one of {', '.join(DATASETS)}")
 
 

@@ -119,7 +119,8 @@ def add_data_arguments(
         "--root",
         type=Path,
         default=None,
-        help=f"dataset folder ({', '.join(('enst', 'medleydb', *(SOURCE_DATASETS if sources else ())))})",
+        help=f"dataset folder ({', '.join(('enst', 'medleydb', 'folder', *(SOURCE_DATASETS if sources else ())))}; "
+        "folder: one subfolder per song, tracks named by role, songs per split in DIR/split.csv)",
     )
     group.add_argument(
         "--num-songs",
