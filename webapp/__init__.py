@@ -7,7 +7,7 @@ vertical sliders with the five BS.1534 bands. Each trial is saved in one transac
 the moment it is submitted, so a closed tab loses nothing and the link resumes.
 
 Run ``flask --app webapp run`` while developing and ``python -m webapp serve`` (on
-waitress) for a real panel; see ``docs/webapp.md``.
+gunicorn) for a real panel; see ``docs/webapp.md``.
 """
 
 from __future__ import annotations

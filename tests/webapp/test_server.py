@@ -1,4 +1,4 @@
-"""A real ``python -m webapp serve`` process (waitress): crash safety and start-up behaviour."""
+"""A real ``python -m webapp serve`` process (gunicorn): crash safety and start-up behaviour."""
 
 from __future__ import annotations
 
