@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
         "model": model.init_kwargs,
         "task": "drums",
         "data": args.data,
+        "data_fingerprint": cli.data_fingerprint(args.data),
         "segment_samples": segment,
         "batch_size": args.batch_size,
         "train_songs": len(songs["train"]),
