@@ -7,6 +7,9 @@ anything is rendered and reported as one line on stderr with exit status 2.
 
 ``python -m dmc.render transform`` renders the emulation table instead (clean passages
 through the real chain and the trained TCNs): :mod:`dmc.render.transform`.
+``python -m dmc.render import`` adds an outside system's mixes to a rendered test
+(:mod:`dmc.render.importer`), ``python -m dmc.render page`` publishes a rendered test as
+a static companion page (:mod:`dmc.render.page`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from pathlib import Path
 
 from dmc.audio import AudioError
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, Parser
+from dmc.contracts.conditions import ANCHORS
 from dmc.contracts.manifest import default_render_dir
 from dmc.datasets import DATASETS, DatasetError, load_songs
+from dmc.datasets.folder import folder_tasks
 from dmc.effects.params import TASKS
 from dmc.methods import MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
-from dmc.render import transform
+from dmc.render import importer, page, transform
 from dmc.render.finish import torch_threads
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.testset import (
@@ -37,7 +42,12 @@ from dmc.render.testset import (
 from dmc.render.workers import default_workers
 
 #: Tasks each dataset holds, rendered when ``--task`` is not given.
-DATASET_TASKS = {"demo": ("drums", "full"), "enst": ("drums",), "medleydb": ("full",)}
+DATASET_TASKS = {
+    "demo": ("drums", "full"),
+    "enst": ("drums",),
+    "medleydb": ("full",),
+    "folder": ("drums", "full"),
+}
 
 
 def _comma_list(text: str) -> list[str]:
@@ -65,7 +75,11 @@ def get_parser() -> argparse.ArgumentParser:
         help=f"dataset: {', '.join(DATASETS)} (default demo, the embedded demo multitracks)",
     )
     testset.add_argument(
-        "--root", type=Path, default=None, help="dataset folder (for --data enst or medleydb)"
+        "--root",
+        type=Path,
+        default=None,
+        help="dataset folder (for --data enst, medleydb or folder: one subfolder per song, "
+        "tracks named by role, optional mix.wav)",
     )
     testset.add_argument("--split", default="test", help="split to render (default test)")
     testset.add_argument(
@@ -123,6 +137,20 @@ def get_parser() -> argparse.ArgumentParser:
         "manifest.json (task 'emulation'), params.json and metrics.csv.",
     )
     transform.add_arguments(emulation)
+    importer.add_arguments(
+        commands.add_parser(
+            "import",
+            help="add an outside system's mixes of the passages to a rendered test",
+            description=importer.__doc__.split("\n\n")[0],
+        )
+    )
+    page.add_arguments(
+        commands.add_parser(
+            "page",
+            help="publish a rendered test as a static companion page (audio, metrics, ratings)",
+            description=page.__doc__.split("\n\n")[0],
+        )
+    )
     return parser
 
 
@@ -133,6 +161,11 @@ def _tasks(args) -> list[str]:
     if args.data not in DATASET_TASKS:
         raise RenderError(f"unknown dataset {args.data!r}; choose one of {', '.join(DATASETS)}")
     tasks = args.task or list(DATASET_TASKS[args.data])
+    if args.data == "folder" and args.task is None and args.root is not None and args.root.is_dir():
+        try:
+            tasks = list(folder_tasks(args.root))
+        except DatasetError as exc:
+            raise RenderError(str(exc)) from None
     for task in tasks:
         if task not in TASKS:
             raise RenderError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
@@ -147,7 +180,7 @@ def _tasks(args) -> list[str]:
 def _check_data(args) -> None:
     if args.data == "demo":
         if args.root is not None:
-            raise RenderError("--root is only used with --data enst or medleydb")
+            raise RenderError("--root is only used with --data enst, medleydb or folder")
         return
     if args.root is None:
         raise RenderError(f"--data {args.data} needs --root PATH, the dataset's folder")
@@ -220,7 +253,15 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
         except ImportError as exc:  # a loader this installation does not have yet
             raise RenderError(f"cannot load --data {args.data}: {exc}") from None
         all_songs += songs
+        if not songs and args.data == "folder":
+            raise RenderError(
+                f"{args.root} holds no {task!r} songs (a song is 'drums' when every track has a drum "
+                f"role, else 'full'); use --task {','.join(folder_tasks(args.root))}"
+            )
         passages = select_passages(songs, args.seconds, args.passages)
+        resolved[task] = _without_reference(
+            task, resolved[task], [s for s, _ in passages], args, notes
+        )
         for spec in resolved[task]:
             for song, _ in passages:
                 try:
@@ -245,6 +286,34 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
             )
     plans = [p for p in plans if p.passages]  # ids of one task leave the other task out
     return plans, notes
+
+
+def _without_reference(task: str, specs: list, songs: list[Song], args, notes: list[str]) -> list:
+    """Leave out (by default) or refuse (when asked for) the methods made from the target
+    (``target``, the anchors) when a song has no reference mix (``--data folder``)."""
+    lacking = [s.song_id for s in songs if s.target is None]
+    derived = [s.name for s in specs if s.source == "target"]
+    if not lacking or not derived:
+        return specs
+    which = f"{lacking[0]!r}" + (
+        f" and {len(lacking) - 1} other song(s)" if len(lacking) > 1 else ""
+    )
+    asked = [n for n in derived if n in (args.methods or ()) or (args.anchors and n in ANCHORS)]
+    if asked:
+        raise RenderError(
+            f"{', '.join(asked)} need(s) a reference mix, which {which} lack(s): put mix.wav in the "
+            "song's folder, or leave them out of --methods and --anchors"
+        )
+    notes.append(
+        f"task {task}: {which} without a reference mix: rendering no {', '.join(derived)} "
+        "(rate it with reference: none in the test config); metrics need a target and are left empty"
+    )
+    kept = [s for s in specs if s.source != "target"]
+    if not kept:
+        raise RenderError(
+            f"task {task}: nothing to render without a reference mix; name systems with --methods"
+        )
+    return kept
 
 
 # ---------------------------------------------------------------------- main
@@ -272,7 +341,13 @@ def render(args, plans: list[TaskPlan]) -> RenderResult:
             force=args.force,
             progress=args.progress,
             workers=workers,
-            extra_settings={"data": args.data, "split": args.split, "anchors": args.anchors},
+            extra_settings={
+                "data": args.data,
+                "split": args.split,
+                "anchors": args.anchors,
+                # so `python -m dmc.render import` can score against the same lossless targets
+                "root": str(args.root.resolve()) if args.root is not None else None,
+            },
         )
     frame = metrics_frame(result.manifest)
     write_metrics_csv(result.manifest, out_dir / "metrics.csv")
@@ -285,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     if args.command == "transform":
         return transform.run(args)
+    if args.command == "import":
+        return importer.run(args)
+    if args.command == "page":
+        return page.run(args)
     started = time.perf_counter()
     try:
         plans, notes = plan(args)
@@ -299,6 +378,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dmc.render: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     out_dir = result.manifest_path.parent
+    if result.dropped_imports:
+        print(
+            f"dmc.render: note: imported system(s) dropped, their passage changed: "
+            f"{'; '.join(result.dropped_imports[:5])}; import them again with `python -m dmc.render import`",
+            file=sys.stderr,
+        )
     print(summary_text(metrics_frame(result.manifest)))
     print(
         f"\n{result.rendered} rendered, {result.skipped} up to date, {result.removed} stale removed "

@@ -99,6 +99,8 @@ class RenderResult:
     #: per method: seconds spent (mix + finish) and seconds of audio produced, for rendered conditions
     method_seconds: dict[str, float] = field(default_factory=dict)
     audio_seconds: dict[str, float] = field(default_factory=dict)
+    #: imported systems (``python -m dmc.render import``) dropped because their passage changed
+    dropped_imports: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -195,10 +197,11 @@ class _Renderer:
         tracks = excerpt.track_audio()
         gains_db = self.settings.staging.gains_db(tracks, sample_rate)
         staged = self.settings.staging.apply(tracks, sample_rate, gains_db)
-        target = excerpt.target_audio()
+        # a song without a reference mix (``--data folder``) has no target: nothing is scored
+        target = excerpt.target_audio() if excerpt.target is not None else None
         where = f"{task} passage {passage.passage_id}"
         try:
-            reference = normalized_reference(target, sample_rate, self.settings.loudness)
+            reference = None if target is None else normalized_reference(target, sample_rate, self.settings.loudness)
         except ValueError as exc:
             raise RenderError(f"{where}, the target mix: {exc}") from None
         inputs = content_key(staged, target, excerpt.track_names, song.roles, sample_rate)
@@ -269,6 +272,7 @@ class _Renderer:
                 methods[slot.spec.name] = slot.params
             pending.entry.conditions.append(slot.done)
             bar.update(1)
+        pending.entry.conditions += self._kept_imports(pending.task, pending.entry)
         self.params.setdefault(pending.task, {})[pending.entry.passage_id] = pending.params
         return pending.entry
 
@@ -299,6 +303,27 @@ class _Renderer:
                 if intact:
                     out.setdefault(task, []).append(replace(entry, conditions=intact))
         return out
+
+    def _kept_imports(self, task: str, entry: PassageEntry) -> list[Condition]:
+        """The passage's imported systems (``python -m dmc.render import``) from the previous manifest.
+
+        The render cannot make them, so they are kept as they are while the passage's window
+        is the same and their files intact; otherwise they are dropped (and named in the result).
+        """
+        try:
+            old = self.previous.passage(task, entry.passage_id) if self.previous is not None else None
+        except KeyError:
+            old = None
+        kept = []
+        for condition in old.conditions if old is not None else []:
+            if not condition.extra.get("imported") or condition.method in entry.methods:
+                continue
+            same = (old.start_seconds, old.length_seconds) == (entry.start_seconds, entry.length_seconds)
+            if same and self._intact(condition):
+                kept.append(condition)
+            else:
+                self.result.dropped_imports.append(f"{condition.method} ({task} {entry.passage_id})")
+        return kept
 
     def _intact(self, condition: Condition) -> bool:
         path = self.out_dir / condition.file

@@ -135,6 +135,18 @@ def _rated_methods(
         wanted = list(config.conditions)
     else:
         wanted = [m for m in available if m != REFERENCE_METHOD and m not in ANCHORS]
+    if REFERENCE_METHOD not in task_methods and (config.reference != "none" or config.anchors):
+        # a render of multitracks without a reference mix (dmc.render testset --data folder)
+        raise DesignError(
+            f"task {task!r} has no {REFERENCE_METHOD!r} condition (its multitracks have no reference "
+            "mix), so the test cannot use one: set reference: none"
+            + (
+                " and anchors: false (anchors are the reference low-passed)"
+                if config.anchors
+                else ""
+            )
+            + " in the test config"
+        )
     wanted += list(config.anchors)
     if config.reference in ("hidden", "both"):
         wanted.append(REFERENCE_METHOD)

@@ -1,0 +1,264 @@
+"""The HTML of the companion page (``python -m dmc.render page``): one self-contained file.
+
+Everything the page shows is plain HTML with inline style; the only script pauses the
+other players when one starts. Every text from a manifest, a config or a table is
+escaped. Audio, figures and the analysis's files are linked by relative paths, so the
+folder works from ``file://`` and from any static host.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+
+import pandas as pd
+
+import dmc
+from dmc.contracts.conditions import LOW_ANCHOR, MID_ANCHOR, REFERENCE, sort_methods
+from dmc.contracts.manifest import Manifest
+from dmc.render.report import SUMMARY_COLUMNS, summary_frame
+
+#: Marks an ``index.html`` as this command's, so a re-run may replace its folder.
+GENERATOR = '<meta name="generator" content="dmc.render page">'
+#: One line per built-in condition; a page config's ``methods`` overrides any of them.
+DESCRIPTIONS = {
+    REFERENCE: "the reference: the engineer's mix of the multitracks",
+    "console": "the differentiable mixing console (Steinmetz et al. 2021)",
+    "demucs": "the Demucs baseline adapted to mixing",
+    "random": "random gains, pans and channel-strip settings from the console's ranges",
+    "mono": "every track at unity gain, centred",
+    "input": "the clean input passage",
+    "tcn10": "the TCN-10 emulation of the effects chain",
+    "tcn20": "the TCN-20 emulation of the effects chain",
+    "tcn30": "the TCN-30 emulation of the effects chain",
+    MID_ANCHOR: "anchor: the reference low-passed at 7 kHz (ITU-R BS.1534-3)",
+    LOW_ANCHOR: "anchor: the reference low-passed at 3.5 kHz (ITU-R BS.1534-3)",
+}
+#: Objective metrics shown per task (all of them are in the render's metrics.csv).
+METRICS = (
+    "sd_mrstft", "centroid_error_hz", "contrast_error_db", "panning_error", "balance_error_db",
+    "rms_error_db", "crest_factor_error_db",
+)  # fmt: skip
+#: Columns of the analysis's tables shown on the page (the rest stay in the CSV files).
+TABLE_COLUMNS = {
+    "descriptives.csv": (
+        "task",
+        "method",
+        "ratings",
+        "raters",
+        "median",
+        "iqr",
+        "mean",
+        "ci_low",
+        "ci_high",
+    ),
+    "friedman.csv": ("task", "blocks", "methods", "statistic", "p_value", "kendalls_w"),
+    "wilcoxon.csv": (
+        "task",
+        "method_a",
+        "method_b",
+        "median_difference",
+        "p_holm",
+        "significant",
+        "rank_biserial",
+    ),
+}
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 1.8em; }
+.authors { font-size: 1.1em; color: #444; } .abstract { max-width: 52em; line-height: 1.45; }
+.scroll { overflow-x: auto; } table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; text-align: left; }
+th { background: #f4f4f4; } td.num, th.num { text-align: right; } audio { width: 190px; height: 36px; }
+.metric { color: #666; font-size: 0.8em; } .caption { color: #555; font-size: 0.9em; } img { max-width: 100%; }
+"""
+SCRIPT = (
+    "document.addEventListener('play', function (event) {"
+    " document.querySelectorAll('audio').forEach(function (player) {"
+    " if (player !== event.target) { player.pause(); } }); }, true);"
+)
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _number(value, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "\N{EN DASH}"
+    if isinstance(value, bool) or str(value) in ("True", "False"):
+        return "yes" if str(value) == "True" else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if column.startswith("p_"):
+            return "< 0.001" if value < 0.001 else f"{value:.3g}"
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def table(frame: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """``frame`` as an HTML table, numbers right-aligned and rounded for reading."""
+    labels = labels or {}
+    numeric = {
+        c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        for c in frame
+    }
+    head = "".join(
+        f'<th class="{"num" if numeric[c] else ""}">{_e(labels.get(c, c))}</th>'
+        for c in frame.columns
+    )
+    rows = []
+    for record in frame.to_dict("records"):
+        cells = "".join(
+            f'<td class="{"num" if numeric[c] else ""}">{_e(_number(record[c], str(c)))}</td>'
+            for c in frame.columns
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _description(method: str, manifest: Manifest, overrides: dict[str, str]) -> str:
+    if method in overrides:
+        return overrides[method]
+    if method in DESCRIPTIONS:
+        return DESCRIPTIONS[method]
+    sources = {
+        c.extra["imported"].get("source", "")
+        for es in manifest.tasks.values() for e in es for c in e.conditions
+        if c.method == method and c.extra.get("imported")
+    }  # fmt: skip
+    return "an imported system" + (
+        f" ({len(sources)} file(s), e.g. {min(sources)})" if sources else ""
+    )
+
+
+def _task_section(task: str, manifest: Manifest, config, audio: dict, frame: pd.DataFrame) -> str:
+    entries = manifest.passages(task)
+    methods = sort_methods(m for e in entries for m in e.methods)
+    scores = {
+        (r["passage_id"], r["method"]): r["sd_mrstft"]
+        for r in frame.to_dict("records")
+        if r["task"] == task
+    }
+    legend = "".join(
+        f"<li><b>{_e(m)}</b>: {_e(_description(m, manifest, config.methods))}</li>" for m in methods
+    )
+    head = "<th>passage</th>" + "".join(f"<th>{_e(m)}</th>" for m in methods)
+    rows = []
+    for entry in entries:
+        end = entry.start_seconds + entry.length_seconds
+        cells = [
+            f"<td><b>{_e(entry.song_id)}</b><br><span class='metric'>{entry.start_seconds:.1f}-{end:.1f} s</span></td>"
+        ]
+        for method in methods:
+            path = audio.get((task, entry.passage_id, method))
+            if path is None:
+                cells.append("<td>\N{EN DASH}</td>")
+                continue
+            score = scores.get((entry.passage_id, method))
+            note = (
+                ""
+                if score is None or score != score
+                else f"<br><span class='metric'>MR-STFT {score:.3f}</span>"
+            )
+            cells.append(
+                f'<td><audio controls preload="metadata" src="{_e(path)}"></audio>{note}</td>'
+            )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    heading = config.tasks.get(task, f"Task: {task}")
+    return (
+        f'<h2 id="task-{_e(task)}">{_e(heading)}</h2><ul>{legend}</ul>'
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        "<p class='caption'>Every mix is loudness-normalised to the same level (BS.1770), as listeners heard it; "
+        "MR-STFT: distance to the reference (smaller is closer).</p>"
+    )
+
+
+def _metrics_section(frame: pd.DataFrame, figure: str | None) -> str:
+    if frame.empty:
+        return "<h2 id='metrics'>Objective metrics</h2><p>No metrics: the render has no reference mix to compare with.</p>"
+    parts = [
+        "<h2 id='metrics'>Objective metrics</h2><p class='caption'>Mean error against the reference per method "
+        "(smaller is better). Imported systems are scored against the decoded reference MP3.</p>"
+    ]
+    summary = summary_frame(frame)
+    columns = [c for c in METRICS if c in summary]
+    for task, rows in summary.groupby("task", sort=False):
+        shown = rows[["method", "passages", *columns]].reset_index(drop=True)
+        parts.append(f"<h3>{_e(task)}</h3>" + table(shown, SUMMARY_COLUMNS))
+    if figure:
+        parts.append(f'<img src="{_e(figure)}" alt="MR-STFT distance per task and method">')
+    return "".join(parts)
+
+
+def _analysis_section(analysis_dir: Path, out_dir: Path) -> str:
+    base = analysis_dir.relative_to(out_dir).as_posix()
+    parts = ["<h2 id='listening-test'>Listening test</h2>"]
+    if (analysis_dir / "boxplots.png").is_file():
+        parts.append(f'<img src="{_e(base)}/boxplots.png" alt="ratings per task and method">')
+    captions = {
+        "descriptives.csv": "Ratings per method: median, interquartile range, mean with bootstrap 95 % CI",
+        "friedman.csv": "Friedman test across methods per task",
+        "wilcoxon.csv": "Pairwise Wilcoxon signed-rank tests, Holm-corrected per task",
+    }
+    for name, caption in captions.items():
+        path = analysis_dir / name
+        if path.is_file():
+            frame = pd.read_csv(path)
+            frame = frame[[c for c in TABLE_COLUMNS[name] if c in frame.columns]]
+            parts.append(f"<h3>{_e(caption)}</h3>" + table(frame))
+    if (analysis_dir / "report.html").is_file():
+        parts.append(
+            f'<p><a href="{_e(base)}/report.html">The whole analysis</a> (screening, every table and view).</p>'
+        )
+    return "".join(parts)
+
+
+def render(
+    manifest: Manifest,
+    config,
+    audio: dict,
+    frame: pd.DataFrame,
+    figure,
+    analysis_dir,
+    out_dir: Path,
+) -> str:
+    """The whole ``index.html``."""
+    parts = [f"<h1>{_e(config.title)}</h1>"]
+    if config.authors:
+        parts.append(f"<p class='authors'>{_e(', '.join(config.authors))}</p>")
+    if config.links:
+        parts.append(
+            "<p>"
+            + " | ".join(f'<a href="{_e(url)}">{_e(text)}</a>' for text, url in config.links)
+            + "</p>"
+        )
+    for paragraph in [p for p in config.abstract.split("\n\n") if p.strip()]:
+        parts.append(f"<p class='abstract'>{_e(' '.join(paragraph.split()))}</p>")
+    sections = [(f"task-{t}", config.tasks.get(t, f"Task: {t}")) for t in manifest.tasks]
+    sections.append(("metrics", "Objective metrics"))
+    if analysis_dir is not None:
+        sections.append(("listening-test", "Listening test"))
+    parts.append(
+        "<nav><ul>"
+        + "".join(f'<li><a href="#{_e(a)}">{_e(t)}</a></li>' for a, t in sections)
+        + "</ul></nav>"
+    )
+    parts += [_task_section(task, manifest, config, audio, frame) for task in manifest.tasks]
+    parts.append(_metrics_section(frame, figure))
+    if analysis_dir is not None:
+        parts.append(_analysis_section(analysis_dir, out_dir))
+    footer = (
+        f"Made with dmc {_e(dmc.__version__)} (<code>python -m dmc.render page</code>) from a render of "
+        f"{_e(manifest.created_at)}: every mix at {manifest.loudness_target_lufs:g} LUFS, VBR MP3."
+    )
+    if config.footer:
+        footer += f"<br>{_e(config.footer)}"
+    parts.append(f"<hr><p class='caption'>{footer}</p>")
+    head = f"<meta charset='utf-8'>{GENERATOR}<meta name='viewport' content='width=device-width, initial-scale=1'>"
+    return (
+        f"<!DOCTYPE html><html lang='en'><head>{head}<title>{_e(config.title)}</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(parts)}<script>{SCRIPT}</script></body></html>\n"
+    )

@@ -1,0 +1,291 @@
+"""``python -m dmc.render page``: a self-contained companion page that works from file://.
+
+Built from a small synthetic render with an imported system; the listening-test part
+comes from the analysis's own command line (a subprocess) on a small ratings table.
+The browser test opens the page from disk in Debian's Chromium and waits for every
+player's metadata.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dmc.audio import decode_mp3, write_audio
+from dmc.contracts.manifest import load_manifest
+from dmc.contracts.ratings import RATING_COLUMNS
+from dmc.render.cli import main
+
+from .conftest import make_song, oracle_registry, plans_for, render
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: As tests/webapp/test_browser.py launches it: headless, no sandbox (containers), no network chatter.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def run(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def render_dir(tmp_path_factory):
+    """Three passages (mono, random, target) and an imported system, ``mix_bot``."""
+    out = tmp_path_factory.mktemp("render")
+    render(
+        plans_for(
+            [make_song(i) for i in range(3)], oracle_registry(), ["mono", "random", "target"]
+        ),
+        out,
+    )
+    source = tmp_path_factory.mktemp("mix_bot")
+    for entry in load_manifest(out).passages("drums"):
+        audio, rate = decode_mp3(out / entry.condition("target").file)
+        write_audio(
+            source / f"{entry.passage_id}.wav", 0.5 * audio[::-1], rate
+        )  # the target, mirrored
+    assert (
+        main(
+            [
+                "import",
+                "--method",
+                "mix_bot",
+                "--from",
+                str(source),
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def ratings_csv(render_dir, tmp_path_factory):
+    """Four raters who rate the target on top and the mirrored target just below it."""
+    quality = {"target": 0.95, "mix_bot": 0.8, "random": 0.4, "mono": 0.3}
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("ratings") / "ratings.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, RATING_COLUMNS)
+        writer.writeheader()
+        for rater in range(4):
+            for entry in load_manifest(render_dir).passages("drums"):
+                for method, mean in quality.items():
+                    writer.writerow({
+                        "rater_id": f"r{rater}", "task": "drums", "passage_id": entry.passage_id,
+                        "trial_id": f"drums:{entry.passage_id}", "method": method,
+                        "rating": round(float(np.clip(mean + rng.normal(0, 0.04), 0, 1)), 3),
+                        "is_training": "false", "is_simulated": "false",
+                        "submitted_at": "2026-11-28T12:00:00+00:00", "time_on_trial_ms": 30000, "plays": 2,
+                    })  # fmt: skip
+    return path
+
+
+CONFIG = """\
+title: "Mixing <systems> & their listeners"
+authors: [Ada Lovelace, Alan Turing]
+abstract: |
+  First paragraph about the test.
+
+  Second paragraph.
+links:
+  Paper: https://arxiv.org/abs/2010.10291
+  Code: code/index.html
+methods:
+  mix_bot: "our new model, exported as WAV"
+"""
+
+
+def audio_sources(index: Path) -> list[str]:
+    return re.findall(r'<audio[^>]* src="([^"]+)"', index.read_text())
+
+
+def test_the_page_reveals_methods_links_relatively_and_holds_its_audio(
+    render_dir, tmp_path, capsys
+):
+    (tmp_path / "page.yaml").write_text(CONFIG)
+    out = tmp_path / "site"
+    code, stdout, err = run(
+        [
+            "page",
+            "--render",
+            str(render_dir),
+            "--out",
+            str(out),
+            "--config",
+            str(tmp_path / "page.yaml"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "12 players" in stdout
+    text = (out / "index.html").read_text()
+    sources = audio_sources(out / "index.html")
+    assert len(sources) == 12 and len(set(sources)) == 12
+    for source in sources:
+        assert not source.startswith(("/", "http", "file:")) and (out / source).is_file()
+        method = Path(source).stem
+        assert method in ("target", "random", "mono", "mix_bot")
+    manifest = load_manifest(render_dir)
+    entry = manifest.passages("drums")[0]
+    copied = next(s for s in sources if s.endswith("/mix_bot.mp3") and entry.song_id in s)
+    assert (out / copied).read_bytes() == (
+        render_dir / entry.condition("mix_bot").file
+    ).read_bytes()
+    assert "fetch(" not in text and "XMLHttpRequest" not in text and str(tmp_path) not in text
+    assert (
+        "Mixing &lt;systems&gt; &amp; their listeners" in text
+        and "Ada Lovelace, Alan Turing" in text
+    )
+    assert 'href="https://arxiv.org/abs/2010.10291"' in text and "Second paragraph." in text
+    assert "our new model, exported as WAV" in text
+    assert re.search(
+        r"<th>target</th><th>random</th><th>mono</th><th>mix_bot</th>", text
+    )  # built-in first
+    assert 'src="figures/metrics.png"' in text and (out / "figures" / "metrics.png").is_file()
+    assert "Listening test" not in text
+    # a second run replaces its own page; a folder it did not make is refused
+    assert run(["page", "--render", str(render_dir), "--out", str(out)], capsys)[0] == 0
+    assert "Listening examples" in (out / "index.html").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site")]
+
+
+def test_ratings_run_the_analysis_command_and_its_figures_and_tables_are_embedded(
+    render_dir, ratings_csv, tmp_path, capsys
+):
+    out = tmp_path / "site"
+    argv = ["page", "--render", str(render_dir), "--out", str(out), "--ratings", str(ratings_csv)]
+    code, _, err = run([*argv, "--resamples", "200"], capsys)
+    assert code == 0, err
+    text = (out / "index.html").read_text()
+    assert (
+        '<img src="analysis/boxplots.png"' in text and (out / "analysis" / "boxplots.png").is_file()
+    )
+    assert (out / "analysis" / "report.html").is_file() and 'href="analysis/report.html"' in text
+    assert "Pairwise Wilcoxon" in text and '<td class="">mix_bot</td>' in text
+    # an existing analysis folder is taken as it is
+    again = tmp_path / "again"
+    code, _, err = run(
+        [
+            "page",
+            "--render",
+            str(render_dir),
+            "--out",
+            str(again),
+            "--analysis",
+            str(out / "analysis"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert (again / "analysis" / "wilcoxon.csv").read_bytes() == (
+        out / "analysis" / "wilcoxon.csv"
+    ).read_bytes()
+
+
+def _foreign(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "notes.txt").write_text("mine")
+
+
+BAD_INPUT = [
+    (lambda t: None, ["--render", "{tmp}/nothing"], "no render manifest"),
+    (
+        lambda t: (t / "c.yaml").write_text("colour: red\n"),
+        ["--config", "{tmp}/c.yaml"],
+        "unknown key 'colour'",
+    ),
+    (
+        lambda t: (t / "c.yaml").write_text("links: {x: 'javascript:alert(1)'}\n"),
+        ["--config", "{tmp}/c.yaml"],
+        "must be http(s), mailto or a relative path",
+    ),
+    (_foreign, [], "exists and is not a page made by"),
+    (lambda t: None, ["--ratings", "{tmp}/none.csv"], "no ratings file"),
+    (
+        lambda t: (t / "bad.csv").write_text("rater_id,rating\nr1,2\n"),
+        ["--ratings", "{tmp}/bad.csv"],
+        "the analysis (-m analysis report) failed: report: error: ",
+    ),
+    (
+        lambda t: (t / "empty").mkdir(),
+        ["--analysis", "{tmp}/empty"],
+        "is not an analysis output folder",
+    ),
+]
+
+
+@pytest.mark.parametrize(("setup", "options", "message"), BAD_INPUT)
+def test_bad_input_is_one_line_exit_2_and_leaves_the_output_alone(
+    render_dir, tmp_path, capsys, setup, options, message
+):
+    setup(tmp_path)
+    options = [o.format(tmp=tmp_path) for o in options]
+    if "--render" not in options:
+        options += ["--render", str(render_dir)]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code, out, err = run(["page", "--out", str(tmp_path / "site"), *options], capsys)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert out == "" and sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_every_player_loads_its_audio_from_file_urls(render_dir, tmp_path, capsys):
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed"
+    if reason is None and not CHROMIUM.is_file():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set, so the browser tests must run: {reason}")
+        pytest.skip(reason)
+    site = tmp_path / "published" / "site"
+    assert run(["page", "--render", str(render_dir), "--out", str(site)], capsys)[0] == 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            failed = []
+            page.on("requestfailed", lambda request: failed.append(request.url))
+            page.goto(site.joinpath("index.html").as_uri())
+            page.wait_for_function(
+                "Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)",
+                timeout=30000,
+            )
+            players = page.evaluate(
+                "Array.from(document.querySelectorAll('audio')).map(a => [a.readyState, a.duration, a.error])"
+            )
+            images = page.evaluate("Array.from(document.images).map(i => i.naturalWidth)")
+        finally:
+            browser.close()
+    assert len(players) == 12 and failed == []
+    assert all(
+        state >= 1 and duration == pytest.approx(2.0, abs=0.05) and error is None
+        for state, duration, error in players
+    )
+    assert images and all(width > 0 for width in images)
