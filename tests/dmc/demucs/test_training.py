@@ -141,8 +141,9 @@ def test_arrays_are_laid_out_by_role():
     ],
 )
 def test_bad_command_options_are_one_line_errors(option, message, capsys):
+    from dmc.cli import EXIT_BAD_INPUT
     from dmc.train.__main__ import main as train_main
 
     argv = ["demucs", "--data", "synthetic", "--num-songs", "1", "--no-progress", *option]
-    assert train_main(argv) == 1
+    assert train_main(argv) == EXIT_BAD_INPUT
     assert message in capsys.readouterr().err
