@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from dmc.mixing import MixResult
+from dmc.apply import MixResult
 
 #: Anchor method names (as in ``dmc.contracts.manifest.ANCHORS``) and their cut-off frequencies (Hz).
 ANCHOR_CUTOFFS_HZ = {"anchor_3k5": 3500.0, "anchor_7k": 7000.0}
@@ -46,7 +46,7 @@ def lowpass(audio: np.ndarray, sample_rate: int, cutoff_hz: float) -> np.ndarray
 class ReferenceCondition:
     """A condition rendered from the target mix: the target itself or a low-passed anchor.
 
-    Unlike a :class:`dmc.mixing.Mixer` it reads the target, not the tracks.
+    Unlike a :class:`dmc.apply.Mixer` it reads the target, not the tracks.
 
     Args:
         name: ``target``, ``anchor_3k5`` or ``anchor_7k``.

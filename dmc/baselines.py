@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dmc.apply import MixResult
 from dmc.effects.chain import constant_power_pan, mix
 from dmc.effects.params import task_parameters
-from dmc.mixing import MixResult
 
 #: Stages of the reference chain each task's random console uses. The drums task
 #: controls gain and pan only, so its effects would stay neutral: skipping them gives

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -29,15 +28,16 @@ import numpy as np
 import torch
 
 from dmc import SAMPLE_RATE
+from dmc.apply import ConsoleMixer, load_console, params_matrix
 from dmc.audio import AudioError, read_audio, resample, write_audio
 from dmc.checkpoint import CheckpointError
 from dmc.cli import EXIT_BAD_INPUT, Parser, fail
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
-from dmc.inference import ConsoleMixer, default_checkpoint, load_console, params_matrix
+from dmc.pretrained import checkpoint_path
 from dmc.roles import ROLES, role_from_name
 from dmc.staging import GainStaging
-from dmc.stereo_image import report_text
+from dmc.stereo_image import pan_from_text, pan_to_text, report_text
 
 PARAMS_FORMAT = "dmc-mix-params"
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -47,28 +47,6 @@ class MixError(ValueError):
     """A user mistake (folder, file, task, parameters file); the message says which and why."""
 
 
-# ---------------------------------------------------------------------------- pan as L/R %
-def pan_to_text(pan: float) -> str:
-    """0..1 -> ``"L100"`` .. ``"C"`` .. ``"R100"`` (percent of the way to one side)."""
-    percent = round((float(pan) - 0.5) * 200.0, 1)
-    if abs(percent) < 0.05:
-        return "C"
-    return f"{'L' if percent < 0 else 'R'}{abs(percent):g}"
-
-
-def pan_from_text(text, track: str = "") -> float:
-    """``"L30"``, ``"R 100%"``, ``"C"`` (or a number 0..1) -> pan 0..1; raises MixError naming the value."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool) and 0.0 <= text <= 1.0:
-        return float(text)
-    match = re.fullmatch(
-        r"\s*(?:(C)|([LR])\s*(\d+(?:\.\d+)?)\s*%?)\s*", str(text), flags=re.IGNORECASE
-    )
-    if not match or (match.group(3) is not None and float(match.group(3)) > 100):
-        raise MixError(f"track {track!r}: pan {text!r} is not C, L0-L100 or R0-R100")
-    if match.group(1):
-        return 0.5
-    side = -1.0 if match.group(2).upper() == "L" else 1.0
-    return 0.5 + side * float(match.group(3)) / 200.0
 
 
 # ---------------------------------------------------------------------------- reading the song
@@ -173,7 +151,10 @@ def read_params(
     for p in files:
         entry = dict(by_file[p.name])
         if "pan" in entry:
-            entry["pan"] = pan_from_text(entry["pan"], p.name)
+            try:
+                entry["pan"] = pan_from_text(entry["pan"], p.name)
+            except ValueError as exc:
+                raise MixError(str(exc)) from None
         settings.append(entry)
     try:
         values = params_matrix(task_parameters(task), settings)
@@ -235,7 +216,7 @@ def run(args: argparse.Namespace) -> dict:
     gains_db = staging.gains_db(tracks, SAMPLE_RATE)
     staged = staging.apply(tracks, SAMPLE_RATE, gains_db)
     need_console = args.from_params is None or args.renderer == "tcn"
-    checkpoint = args.checkpoint or default_checkpoint(args.task)
+    checkpoint = args.checkpoint or checkpoint_path(f"console_{args.task}")
     mixer = load_console(args.task, checkpoint, args.device) if need_console else None
     if args.from_params is not None:
         values, roles = read_params(args.from_params, args.task, files)

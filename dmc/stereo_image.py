@@ -11,6 +11,8 @@ spread to both sides, and how far does the whole mix lean.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from dmc.metrics import PANNING_BANDS_HZ, rl_levels_db
@@ -21,10 +23,31 @@ CENTRED_ROLES = ("kick", "snare", "bass", "lead", "vocals", "drums")
 CENTRE_TOLERANCE_PERCENT = 10.0
 
 
+def pan_to_text(pan: float) -> str:
+    """0..1 -> ``"L100"`` .. ``"C"`` .. ``"R100"`` (percent of the way to one side)."""
+    percent = round((float(pan) - 0.5) * 200.0, 1)
+    if abs(percent) < 0.05:
+        return "C"
+    return f"{'L' if percent < 0 else 'R'}{abs(percent):g}"
+
+
+def pan_from_text(text, track: str = "") -> float:
+    """``"L30"``, ``"R 100%"``, ``"C"`` (or a number 0..1) -> pan 0..1; raises ValueError naming the value."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool) and 0.0 <= text <= 1.0:
+        return float(text)
+    match = re.fullmatch(
+        r"\s*(?:(C)|([LR])\s*(\d+(?:\.\d+)?)\s*%?)\s*", str(text), flags=re.IGNORECASE
+    )
+    if not match or (match.group(3) is not None and float(match.group(3)) > 100):
+        raise ValueError(f"track {track!r}: pan {text!r} is not C, L0-L100 or R0-R100")
+    if match.group(1):
+        return 0.5
+    side = -1.0 if match.group(2).upper() == "L" else 1.0
+    return 0.5 + side * float(match.group(3)) / 200.0
+
+
 def pan_percent(text: str) -> float:
     """``"L34"`` -> -34, ``"C"`` -> 0, ``"R99.9"`` -> 99.9 (the parameters file's pan)."""
-    from dmc.mix import pan_from_text  # dmc.mix imports this module
-
     return round((pan_from_text(text) - 0.5) * 200.0, 1)
 
 

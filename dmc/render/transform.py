@@ -37,6 +37,7 @@ from dmc.datasets import DatasetError, load_songs, load_sources
 from dmc.metrics import METRIC_NAMES
 from dmc.nn.effects import NeuralEffects
 from dmc.nn.tcn import PRESETS, TCN
+from dmc.pretrained import CHECKPOINT_DIR
 from dmc.render.emulation import LABELS, TASK, Source, iter_sources
 from dmc.render.finish import torch_threads
 from dmc.render.table import TableResult, render_table
@@ -47,7 +48,7 @@ PROG = "dmc.render"
 DATA = ("demo", "signaltrain")
 DEFAULT_PASSAGES = 6
 DEFAULT_OUT = Path("renders") / "transform"
-CHECKPOINT_DIR = Path(dmc.__file__).resolve().parent / "checkpoints"
+
 #: ``metrics.csv``: who is who, then the TCN's own emulation error, then the test-set metrics.
 ID_COLUMNS = ("task", "label", "passage_id", "song_id", "track", "role", "method", "file")
 METRIC_COLUMNS = ("mrstft", *METRIC_NAMES)

@@ -20,8 +20,8 @@ from dmc.checkpoint import load_model
 from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
-from dmc.inference import CHECKPOINT_DIR
 from dmc.losses import ConsoleLoss
+from dmc.pretrained import CHECKPOINT_DIR
 from dmc.train import cli
 from dmc.train.data import (
     VAL_SEED_OFFSET,

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from dmc.apply import load_console
 from dmc.baselines import MonoMixer, RandomMixer
 from dmc.effects.params import TASKS
-from dmc.inference import load_console
 from dmc.losses import sum_difference_distance
 from dmc.metrics import rl_levels_db, stereo_image_metrics
 from dmc.train.cli import staged_songs

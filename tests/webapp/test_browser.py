@@ -332,11 +332,23 @@ def _run(browser, server, name: str) -> dict:
             loop_trial = data["trial_id"]
             _tap(page, page.locator("#play"), phone)
             deadline = time.monotonic() + 10
-            while not 0.2 <= page.evaluate("window.dmcTrial.player.position()") < 0.4:
+            while page.evaluate("window.dmcTrial.player.position()") < 0.05:
                 assert time.monotonic() < deadline, "playback does not move"
                 page.wait_for_timeout(20)
-            _tap(page, page.locator("#play"), phone)  # pause: the playhead stays put
+            _tap(page, page.locator("#play"), phone)  # pause
+            assert page.evaluate("window.dmcTrial.player.playing") is False
+            # A click (tap) on the waveform moves the playhead to 30 % of the passage.
+            duration = page.evaluate("window.dmcTrial.player.duration")
+            waveform = page.locator("#waveform")
+            waveform.scroll_into_view_if_needed()
+            box = waveform.bounding_box()
+            x, y = box["x"] + 0.3 * box["width"], box["y"] + box["height"] / 2
+            if phone:
+                page.touchscreen.tap(x, y)
+            else:
+                page.mouse.click(x, y)
             playhead = page.evaluate("window.dmcTrial.player.position()")
+            assert playhead == pytest.approx(0.3 * duration, abs=0.02)
             if phone:
                 _tap(page, page.locator("#loop-start"), phone)
             else:
@@ -352,9 +364,8 @@ def _run(browser, server, name: str) -> dict:
             assert page.evaluate("window.dmcTrial.player.playing") is False
             assert page.evaluate("window.dmcTrial.player.position()") == pytest.approx(start)
             if not phone:  # drag the loop's start edge to 0.1 of the passage
-                page.locator("#waveform").scroll_into_view_if_needed()
-                box = page.locator("#waveform").bounding_box()
-                duration = page.evaluate("window.dmcTrial.player.duration")
+                waveform.scroll_into_view_if_needed()
+                box = waveform.bounding_box()
                 y = box["y"] + box["height"] / 2
                 page.mouse.move(box["x"] + box["width"] * start / duration + 1, y)
                 page.mouse.down()

@@ -1,4 +1,4 @@
-"""``dmc.inference.load_demucs``: the trained baseline behind the Mixer contract."""
+"""``dmc.apply.load_demucs``: the trained baseline behind the Mixer contract."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from dmc.apply import MixResult, load_demucs
 from dmc.checkpoint import CheckpointError, save_model, serialize_model
-from dmc.inference import load_demucs
-from dmc.mixing import MixResult
 from dmc.nn.demucs import DemucsMixer
 
 

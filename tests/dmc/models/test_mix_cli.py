@@ -8,7 +8,8 @@ import soundfile as sf
 
 from dmc.audio import db_to_gain, read_audio, write_audio
 from dmc.checkpoint import save_model
-from dmc.mix import main, pan_from_text, pan_to_text
+from dmc.mix import main
+from dmc.stereo_image import pan_from_text, pan_to_text
 
 
 @pytest.fixture
@@ -111,7 +112,7 @@ def test_bad_inputs_give_one_clear_line_and_a_nonzero_exit(tmp_path, song_dir, c
         "no WAV or FLAC files": [str(empty), "--task", "drums"],
         "unknown task 'piano'": [str(song_dir), "--task", "piano"],
         "song folder not found": [str(tmp_path / "nowhere")],
-        "console checkpoint not found": [
+        "checkpoint not found": [
             str(song_dir),
             "--task",
             "drums",
@@ -120,11 +121,11 @@ def test_bad_inputs_give_one_clear_line_and_a_nonzero_exit(tmp_path, song_dir, c
         ],
     }
     for message, argv in cases.items():
-        assert main(argv) == 1, message
+        assert main(argv) == 2, message
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
     (song_dir / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
-    assert main([str(song_dir), "--task", "drums", "--checkpoint", str(checkpoints["drums"])]) == 1
+    assert main([str(song_dir), "--task", "drums", "--checkpoint", str(checkpoints["drums"])]) == 2
     err = capsys.readouterr().err.strip()
     assert "broken.wav" in err and len(err.splitlines()) == 1
 
@@ -149,7 +150,7 @@ def test_bad_pan_in_edited_file_names_track_and_value(song_dir, checkpoints, tmp
                 str(tmp_path / "b.wav"),
             ]
         )
-        == 1
+        == 2
     )
     assert "'X7'" in capsys.readouterr().err
 

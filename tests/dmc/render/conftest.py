@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dmc.apply import MixResult
 from dmc.effects.chain import mix
-from dmc.methods import REGISTRY, MethodSpec, resolve_methods
-from dmc.mixing import MixResult
 from dmc.multitrack import Song, Track, find_passages
+from dmc.render.methods import REGISTRY, MethodSpec, resolve_methods
 from dmc.render.testset import RenderSettings, TaskPlan, render_testset
 from dmc.staging import GainStaging
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-import dmc.methods
+import dmc.render.methods
 from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.render.cli import main
@@ -57,7 +57,7 @@ def test_bad_input_stops_with_one_line_and_exit_status_2(options, message, enst_
 
 
 def test_a_missing_console_checkpoint_is_refused_before_loading_any_data(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(dmc.methods, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr(dmc.render.methods, "CHECKPOINT_DIR", tmp_path / "checkpoints")
     code, _, stderr = run_main(["testset", "--data", "enst", "--root", str(tmp_path / "nowhere"),
                                 "--out", str(tmp_path / "out")], capsys)
     assert code == 2

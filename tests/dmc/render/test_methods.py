@@ -6,10 +6,10 @@ import importlib
 
 import pytest
 
-import dmc.methods
+import dmc.render.methods
 from dmc.anchors import ReferenceCondition
 from dmc.baselines import MonoMixer, RandomMixer
-from dmc.methods import (
+from dmc.render.methods import (
     REGISTRY,
     WHEN_AVAILABLE,
     MethodError,
@@ -48,7 +48,7 @@ def test_a_method_not_available_yet_is_skipped_from_the_defaults_with_a_note_but
 
 def test_the_real_demucs_entry_runs_exactly_when_its_loader_and_checkpoint_exist():
     spec = REGISTRY["demucs"]
-    inference = importlib.import_module("dmc.inference")
+    inference = importlib.import_module("dmc.apply")
     ready = hasattr(inference, "load_demucs") and spec.checkpoint_path("drums").is_file()
     if ready:
         assert [s.name for s in resolve_methods("drums", ["demucs"])[0]] == ["demucs"]
@@ -72,7 +72,7 @@ def test_bad_names_are_refused_in_one_line(task, names, message, registry):
 
 
 def test_a_missing_checkpoint_is_named_with_how_to_make_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(dmc.methods, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(dmc.render.methods, "CHECKPOINT_DIR", tmp_path)
     spec = REGISTRY["console"]
     assert spec.checkpoint_path("full") == tmp_path / "console_full.pt"
     with pytest.raises(MethodError) as info:

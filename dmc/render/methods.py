@@ -6,8 +6,8 @@ loads (hashed into the manifest), whether it is seeded per passage, whether it i
 rendered by default, and -- before anything is rendered -- why it cannot run here
 (a missing loader or checkpoint), in one line a user can act on.
 
-Methods: ``console`` (the trained console, ``dmc.inference.load_console``), ``mono`` and
-``random`` (``dmc.baselines``), ``demucs`` (drums only, ``dmc.inference.load_demucs``:
+Methods: ``console`` (the trained console, ``dmc.apply.load_console``), ``mono`` and
+``random`` (``dmc.baselines``), ``demucs`` (drums only, ``dmc.apply.load_demucs``:
 rendered by default as soon as its loader and checkpoint exist), ``target`` and the
 optional BS.1534-3 anchors ``anchor_3k5`` / ``anchor_7k`` (``dmc.anchors``).
 """
@@ -25,9 +25,7 @@ import numpy as np
 from dmc.anchors import ANCHOR_CUTOFFS_HZ, ReferenceCondition
 from dmc.baselines import MonoMixer, RandomMixer
 from dmc.effects.params import TASKS
-
-#: Where shipped checkpoints live (package data), as ``docs/CONTRACTS.md`` states.
-CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+from dmc.pretrained import CHECKPOINT_DIR
 
 #: ``default`` values: rendered unless ``--methods`` says otherwise; rendered by default
 #: only once available (skipped with a note until then); only when asked for (anchors).
@@ -55,7 +53,7 @@ class MethodSpec:
     Args:
         name: as in manifests and ratings (``dmc.contracts.manifest.METHODS``).
         tasks: tasks it serves.
-        source: ``tracks`` (a :class:`dmc.mixing.Mixer`: staged tracks in) or ``target``
+        source: ``tracks`` (a :class:`dmc.apply.Mixer`: staged tracks in) or ``target``
             (a :class:`dmc.anchors.ReferenceCondition`: the target mix in).
         build: factory ``BuildRequest -> mixer``.
         default: :data:`ALWAYS`, :data:`WHEN_AVAILABLE` or :data:`ON_REQUEST`.
@@ -112,13 +110,13 @@ class MethodSpec:
 
 
 def _console(request: BuildRequest):
-    from dmc.inference import load_console
+    from dmc.apply import load_console
 
     return load_console(request.task, checkpoint=request.checkpoint, device=request.device)
 
 
 def _demucs(request: BuildRequest):
-    from dmc.inference import load_demucs
+    from dmc.apply import load_demucs
 
     return load_demucs(checkpoint=request.checkpoint, device=request.device)
 
@@ -141,7 +139,7 @@ REGISTRY: dict[str, MethodSpec] = {
         MethodSpec(
             "console", TASKS, "tracks", _console,
             checkpoint=lambda task: f"console_{task}.pt",
-            needs=("dmc.inference", "load_console"),
+            needs=("dmc.apply", "load_console"),
             hint="train it with `python -m dmc.train console --task {task}`",
         ),
         MethodSpec("mono", TASKS, "tracks", lambda r: MonoMixer(r.task)),
@@ -149,7 +147,7 @@ REGISTRY: dict[str, MethodSpec] = {
         MethodSpec(
             "demucs", ("drums",), "tracks", _demucs, default=WHEN_AVAILABLE,
             checkpoint=lambda task: "demucs_drums.pt",
-            needs=("dmc.inference", "load_demucs"),
+            needs=("dmc.apply", "load_demucs"),
             hint="train it with `python -m dmc.train demucs`", arrange=_drum_slots,
         ),
         MethodSpec("target", TASKS, "target", lambda r: ReferenceCondition("target")),

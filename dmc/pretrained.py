@@ -1,0 +1,92 @@
+"""Trained models by name or path: the one place that knows where checkpoints live.
+
+``get_model("console_drums")`` loads a shipped checkpoint from ``dmc/checkpoints/``;
+``get_model("runs/console-drums/best.pt")`` loads any other file. Every checkpoint is
+self-describing (:mod:`dmc.checkpoint`), so the name alone rebuilds the model. The
+shipped files, what makes each and how, are listed in ``dmc/checkpoints/README.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dmc.checkpoint import CheckpointError, load_model
+
+#: Where shipped checkpoints live (package data).
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+
+#: Shipped models by name, and the command that makes each (``{path}`` is the file).
+SHIPPED = {
+    "encoder": "python -m dmc.train encoder --export {path}",
+    "tcn10": "python -m dmc.train transform --preset tcn10 --export {path}",
+    "tcn20": "python -m dmc.train transform --preset tcn20 --export {path}",
+    "tcn30": "python -m dmc.train transform --preset tcn30 --export {path}",
+    "console_drums": "python -m dmc.train console --task drums --export {path}",
+    "console_full": "python -m dmc.train console --task full --export {path}",
+    "demucs_drums": "python -m dmc.train demucs --export {path}",
+}
+
+
+def default_device() -> str:
+    """``cuda`` when a GPU is there, else ``cpu``."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def checkpoint_path(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The file of shipped model ``name`` in ``folder`` (default :data:`CHECKPOINT_DIR`)."""
+    if name not in SHIPPED:
+        raise ValueError(f"unknown model name {name!r}; shipped models: {', '.join(SHIPPED)}")
+    return Path(folder if folder is not None else CHECKPOINT_DIR) / f"{name}.pt"
+
+
+def resolve(
+    name_or_path: str | os.PathLike,
+    folder: str | os.PathLike | None = None,
+    make: str | None = None,
+) -> Path:
+    """A shipped model's file (by name) or the given path, checked to exist.
+
+    Args:
+        make: the command that makes a missing file (``{path}`` is filled in); default
+            the shipped model's command when the name or file name is one of :data:`SHIPPED`.
+
+    Raises:
+        CheckpointError: the file is missing; the message says how to make it.
+    """
+    text = str(name_or_path)
+    path = checkpoint_path(text, folder) if text in SHIPPED else Path(text)
+    if not path.is_file():
+        how = make or SHIPPED.get(text) or next(
+            (command for name, command in SHIPPED.items() if path.name == f"{name}.pt"), None
+        )
+        hint = f" (make it with `{how.format(path=path)}`)" if how else ""
+        raise CheckpointError(f"checkpoint not found: {path}{hint}")
+    return path
+
+
+def get_model(
+    name_or_path: str | os.PathLike,
+    kind: type[nn.Module] | None = None,
+    device: str | torch.device | None = None,
+    folder: str | os.PathLike | None = None,
+) -> nn.Module:
+    """A trained model in eval mode, by shipped name or file path.
+
+    Args:
+        name_or_path: a name of :data:`SHIPPED` or a checkpoint file.
+        kind: the class the model must be (a clear error otherwise).
+        device: where to put it. Default: cpu (``default_device()`` for a GPU when there is one).
+        folder: where shipped names are looked up. Default: :data:`CHECKPOINT_DIR`.
+
+    Raises:
+        CheckpointError: a missing file, a file that is not a checkpoint, or another kind of model.
+    """
+    path = resolve(name_or_path, folder)
+    model = load_model(path)
+    if kind is not None and not isinstance(model, kind):
+        raise CheckpointError(f"{path} holds a {type(model).__name__}, not a {kind.__name__}")
+    return model.to(device or "cpu").eval()
