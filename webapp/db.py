@@ -195,9 +195,19 @@ def upsert(session: Session, model, rows: list[dict], keys: list[str]) -> None:
 
 
 def lock_for_assignment(session: Session) -> None:
-    """Serialise rater creation on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
+    """Serialise rater creation on PostgreSQL (SQLite's BEGIN IMMEDIATE already does).
+
+    Creations queue on this lock for the whole transaction, so the commit's WAL flush
+    (an fsync, ~10 ms) would cap a launch burst at a few dozen raters per second and hold
+    every worker thread that waits. These commits alone are asynchronous: the WAL is
+    flushed a moment later with the next synchronous commit, and every trial saved by
+    the new rater is such a commit, so no rating can outlive its rater; only a rater
+    created in the last fraction of a second before a crash of the database server
+    itself may be lost (its link then says so, and the start page makes a new one).
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(5150001)"))
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def init_db() -> None:

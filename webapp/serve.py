@@ -24,11 +24,9 @@ from dmc.cli import EXIT_BAD_INPUT, Parser, fail
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="python -m webapp", description="MUSHRA-style listening-test web app."
-    )
+    parser = Parser(prog="python -m webapp", description="MUSHRA-style listening-test web app.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    serve = commands.add_parser("serve", help="serve the test on waitress")
+    serve = commands.add_parser("serve", help="serve the test (gunicorn, or --server waitress)")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: loopback only)"
     )
