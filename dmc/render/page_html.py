@@ -17,6 +17,7 @@ import pandas as pd
 import dmc
 from dmc.contracts.conditions import LOW_ANCHOR, MID_ANCHOR, REFERENCE, sort_methods
 from dmc.contracts.manifest import Manifest
+from dmc.render.references import DECODED_MP3
 from dmc.render.report import SUMMARY_COLUMNS, summary_frame
 
 #: Marks an ``index.html`` as this command's, so a re-run may replace its folder.
@@ -70,7 +71,7 @@ h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 1.8
 .authors { font-size: 1.1em; color: #444; } .abstract { max-width: 52em; line-height: 1.45; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; text-align: left; }
-th { background: #f4f4f4; } td.num, th.num { text-align: right; } audio { width: 190px; height: 36px; }
+th { background: #f4f4f4; } td.num, th.num { text-align: right; } audio { width: 170px; height: 36px; }
 .metric { color: #666; font-size: 0.8em; } .caption { color: #555; font-size: 0.9em; } img { max-width: 100%; }
 """
 SCRIPT = (
@@ -119,16 +120,25 @@ def table(frame: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
-def _description(method: str, manifest: Manifest, overrides: dict[str, str]) -> str:
+def _imported(manifest: Manifest, task: str | None = None) -> list:
+    """Every imported condition (``python -m dmc.render import``), of one task or all."""
+    return [
+        c
+        for name, entries in manifest.tasks.items() if task in (None, name)
+        for e in entries for c in e.conditions if c.extra.get("imported")
+    ]  # fmt: skip
+
+
+def _description(method: str, manifest: Manifest, task: str, overrides: dict[str, str]) -> str:
     if method in overrides:
         return overrides[method]
     if method in DESCRIPTIONS:
         return DESCRIPTIONS[method]
     sources = {
         c.extra["imported"].get("source", "")
-        for es in manifest.tasks.values() for e in es for c in e.conditions
-        if c.method == method and c.extra.get("imported")
-    }  # fmt: skip
+        for c in _imported(manifest, task)
+        if c.method == method
+    }
     return "an imported system" + (
         f" ({len(sources)} file(s), e.g. {min(sources)})" if sources else ""
     )
@@ -143,7 +153,8 @@ def _task_section(task: str, manifest: Manifest, config, audio: dict, frame: pd.
         if r["task"] == task
     }
     legend = "".join(
-        f"<li><b>{_e(m)}</b>: {_e(_description(m, manifest, config.methods))}</li>" for m in methods
+        f"<li><b>{_e(m)}</b>: {_e(_description(m, manifest, task, config.methods))}</li>"
+        for m in methods
     )
     head = "<th>passage</th>" + "".join(f"<th>{_e(m)}</th>" for m in methods)
     rows = []
@@ -176,13 +187,23 @@ def _task_section(task: str, manifest: Manifest, config, audio: dict, frame: pd.
     )
 
 
-def _metrics_section(frame: pd.DataFrame, figure: str | None) -> str:
+def _metrics_section(manifest: Manifest, frame: pd.DataFrame, figure: str | None) -> str:
     if frame.empty:
         return "<h2 id='metrics'>Objective metrics</h2><p>No metrics: the render has no reference mix to compare with.</p>"
-    parts = [
-        "<h2 id='metrics'>Objective metrics</h2><p class='caption'>Mean error against the reference per method "
-        "(smaller is better). Imported systems are scored against the decoded reference MP3.</p>"
-    ]
+    stand_in = sorted(
+        {
+            c.method
+            for c in _imported(manifest)
+            if c.extra["imported"].get("metrics_reference") == DECODED_MP3
+        }
+    )
+    caption = "Mean error against the reference per method (smaller is better), every method against the same reference."
+    if stand_in:
+        caption += (
+            f" Not so for {', '.join(stand_in)}: scored against the decoded reference MP3, which its codec's "
+            "low-pass alone puts about 1 away in MR-STFT."
+        )
+    parts = [f"<h2 id='metrics'>Objective metrics</h2><p class='caption'>{_e(caption)}</p>"]
     summary = summary_frame(frame)
     columns = [c for c in METRICS if c in summary]
     for task, rows in summary.groupby("task", sort=False):
@@ -247,7 +268,7 @@ def render(
         + "</ul></nav>"
     )
     parts += [_task_section(task, manifest, config, audio, frame) for task in manifest.tasks]
-    parts.append(_metrics_section(frame, figure))
+    parts.append(_metrics_section(manifest, frame, figure))
     if analysis_dir is not None:
         parts.append(_analysis_section(analysis_dir, out_dir))
     footer = (

@@ -163,6 +163,8 @@ def test_the_page_reveals_methods_links_relatively_and_holds_its_audio(
         r"<th>target</th><th>random</th><th>mono</th><th>mix_bot</th>", text
     )  # built-in first
     assert 'src="figures/metrics.png"' in text and (out / "figures" / "metrics.png").is_file()
+    # its songs live in memory only, so the import had no lossless target: the page says so
+    assert "Not so for mix_bot: scored against the decoded reference MP3" in text
     assert "Listening test" not in text
     # a second run replaces its own page; a folder it did not make is refused
     assert run(["page", "--render", str(render_dir), "--out", str(out)], capsys)[0] == 0
