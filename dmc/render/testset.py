@@ -27,7 +27,6 @@ from tqdm import tqdm
 import dmc
 from dmc.contracts.files import atomic_write_json, file_sha256
 from dmc.contracts.manifest import Condition, Manifest, ManifestError, PassageEntry, load_manifest
-from dmc.methods import MethodSpec, build_method
 from dmc.multitrack import Passage, Song
 from dmc.render.finish import (
     FinishError,
@@ -35,6 +34,7 @@ from dmc.render.finish import (
     finish_condition,
     normalized_reference,
 )
+from dmc.render.methods import MethodSpec, build_method
 from dmc.render.naming import (
     AUDIO_FOLDER,
     OPAQUE_NAME,
