@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             # X-Forwarded-* is the app's business (ProxyFix behind --behind-proxy).
             "forwarded_allow_ips": "127.0.0.1,::1" if args.behind_proxy else "",
             "proc_name": "dmc-webapp",
+            # No management socket in $HOME shared by every instance (systemd manages us).
+            "control_socket_disable": True,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "info",
