@@ -59,16 +59,25 @@ IMPORT_VERSION = 1
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m dmc.render import`` (the subcommand's parser)."""
-    parser.add_argument("--method", default=None, help="name of the system: a lowercase identifier")
     parser.add_argument(
-        "--from", dest="source", type=Path, default=None,
+        "--method", metavar="NAME", default=None, help="name of the system: a lowercase identifier"
+    )
+    parser.add_argument(
+        "--from", dest="source", metavar="DIR", type=Path, default=None,
         help="folder of its mixes: <passage_id>.<ext> or <song_id>.<ext>, any audio format",
     )  # fmt: skip
     parser.add_argument(
-        "--out", type=Path, default=None, help="the rendered test (default ./renders/testset)"
+        "--out",
+        metavar="RENDER_DIR",
+        type=Path,
+        default=None,
+        help="the rendered test (default ./renders/testset)",
     )
     parser.add_argument(
-        "--task", default=None, help="import into these tasks only, comma-separated (default all)"
+        "--task",
+        metavar="TASKS",
+        default=None,
+        help="import into these tasks only, comma-separated (default all)",
     )
     parser.add_argument(
         "--partial",
@@ -82,11 +91,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--remove", metavar="NAME", default=None, help="take an imported system out (its files too)"
     )
     parser.add_argument(
-        "--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS,
+        "--tolerance", metavar="SECONDS", type=float, default=DEFAULT_TOLERANCE_SECONDS,
         help=f"how far (s) a file may be longer or shorter than its passage (default {DEFAULT_TOLERANCE_SECONDS})",
     )  # fmt: skip
     parser.add_argument(
-        "--workers", type=int, default=None,
+        "--workers", metavar="N", type=int, default=None,
         help="processes that encode and measure (default: none for up to 12 passages, else one per core)",
     )  # fmt: skip
     parser.add_argument(

@@ -150,24 +150,37 @@ def load_config(path: Path | None) -> PageConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m dmc.render page`` (the subcommand's parser)."""
     parser.add_argument(
-        "--render", type=Path, default=None, help="the rendered test (default ./renders/testset)"
+        "--render",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="the rendered test (default ./renders/testset)",
     )
     results = parser.add_mutually_exclusive_group()
     results.add_argument(
-        "--ratings", type=Path, default=None,
+        "--ratings", metavar="FILE", type=Path, default=None,
         help="ratings export (CSV/JSON): runs `python -m analysis report` and embeds its figures and tables",
     )  # fmt: skip
     results.add_argument(
         "--analysis",
+        metavar="DIR",
         type=Path,
         default=None,
         help="an existing output folder of `python -m analysis report`",
     )
     parser.add_argument(
-        "--config", type=Path, default=None, help="page texts: YAML or TOML (title, authors, ...)"
+        "--config",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="page texts: YAML or TOML (title, authors, ...)",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default ./renders/page)"
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="output folder (default ./renders/page)",
     )
     parser.add_argument(
         "--simulated", choices=("exclude", "only", "include"), default=None,
@@ -175,6 +188,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--resamples",
+        metavar="N",
         type=int,
         default=None,
         help="passed to the analysis: bootstrap/permutation resamples",
