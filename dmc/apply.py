@@ -195,8 +195,12 @@ class ConsoleMixer:
     @torch.no_grad()
     def predict_parameters(self, tracks: np.ndarray) -> np.ndarray:
         """Real-unit parameters ``(T, P)`` for staged tracks ``(T, S)`` at the console's rate."""
-        embeddings = self.embed_song(torch.as_tensor(tracks, dtype=torch.float32))
-        normalised = self.console.predict(embeddings[None])[0]
+        tensor = torch.as_tensor(tracks, dtype=torch.float32)
+        embeddings = self.embed_song(tensor)
+        relations = self.console.relations(tensor[None])
+        if relations is not None:
+            relations = relations.to(self.device)
+        normalised = self.console.predict(embeddings[None], relations=relations)[0]
         return self.space.denormalize(normalised.double()).cpu().numpy()
 
     # ---------------------------------------------------------------- rendering

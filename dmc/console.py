@@ -18,6 +18,8 @@ The encoder is always frozen (eval mode). The TCN is frozen or fine-tuned
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -28,6 +30,9 @@ from dmc.nn.effects import channel_strip
 from dmc.nn.encoder import TrackEncoder
 from dmc.nn.postprocessor import PostProcessor
 from dmc.nn.tcn import TCN
+
+#: What a track's parameters see besides its own embedding (see ``context`` below).
+CONTEXTS = ("mean", "mean+related")
 
 
 @register_model
@@ -41,6 +46,14 @@ class DifferentiableMixingConsole(nn.Module):
         hidden_dim (int): post-processor width. Default: 256.
         dropout (float): post-processor dropout. Default: 0.2.
         finetune_tcn (bool): train the TCN with the console. Default: False.
+        context (str): what each track's parameters see besides its own embedding.
+            ``"mean"`` (the paper): the mean embedding of all tracks. ``"mean+related"``
+            also a *related context*: the other tracks' embeddings weighted by how well
+            their level envelopes correlate with this track's (a softmax with a learnt
+            temperature). Same-role tracks whose embeddings are alike (overhead L and R)
+            then see different contexts (the left one hears more of the hi-hat), so they
+            can take different settings; the console stays permutation equivariant.
+            Default: ``"mean"``.
         sample_rate (int): the rate every track must have (Hz). Default: 44100.
 
     Shape:
@@ -56,10 +69,14 @@ class DifferentiableMixingConsole(nn.Module):
         hidden_dim: int = 256,
         dropout: float = 0.2,
         finetune_tcn: bool = False,
+        context: str = "mean",
         sample_rate: int = SAMPLE_RATE,
     ):
         super().__init__()
+        if context not in CONTEXTS:
+            raise ValueError(f"unknown context {context!r}; choose one of {', '.join(CONTEXTS)}")
         self.task = task
+        self.context = context
         self.space: ParameterSpace = task_parameters(task)
         self.sample_rate = sample_rate
         self.encoder = TrackEncoder(**(encoder or {}))
@@ -72,8 +89,11 @@ class DifferentiableMixingConsole(nn.Module):
             raise RuntimeError(
                 f"strip parameters {self.strip.parameter_names} differ from task {self.space.names}"
             )
+        if context == "mean+related":
+            # softmax temperature of the envelope correlations, as a log (learnt)
+            self.log_relation_temperature = nn.Parameter(torch.tensor(math.log(0.1)))
         self.postprocessor = PostProcessor(
-            2 * self.encoder.output_dim,
+            (3 if context == "mean+related" else 2) * self.encoder.output_dim,
             len(self.space),
             hidden_dim,
             dropout,
@@ -125,14 +145,46 @@ class DifferentiableMixingConsole(nn.Module):
             )
         return out
 
-    def predict(self, embeddings: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Normalised parameters ``(batch, tracks, P)`` in (0, 1) from embeddings and their mask."""
+    def predict(
+        self,
+        embeddings: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        relations: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Normalised parameters ``(batch, tracks, P)`` in (0, 1) from embeddings and their mask.
+
+        ``relations`` ``(batch, tracks, tracks)`` (:func:`envelope_correlation`) is needed
+        with ``context="mean+related"``.
+        """
         if mask is None:
             mask = torch.ones(embeddings.shape[:2], dtype=torch.bool, device=embeddings.device)
         weights = mask.to(embeddings.dtype).unsqueeze(-1)
         context = (embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
-        features = torch.cat([embeddings, context.unsqueeze(1).expand_as(embeddings)], dim=-1)
-        return self.postprocessor(features)
+        parts = [embeddings, context.unsqueeze(1).expand_as(embeddings)]
+        if self.context == "mean+related":
+            if relations is None:
+                raise ValueError("context 'mean+related' needs the tracks' envelope relations")
+            parts.append(self._related(embeddings, mask, relations))
+        return self.postprocessor(torch.cat(parts, dim=-1))
+
+    def _related(
+        self, embeddings: torch.Tensor, mask: torch.Tensor, relations: torch.Tensor
+    ) -> torch.Tensor:
+        count = embeddings.shape[1]
+        others = mask.unsqueeze(1) & ~torch.eye(count, dtype=torch.bool, device=mask.device)
+        logits = relations / self.log_relation_temperature.exp()
+        logits = logits.masked_fill(~others, float("-inf"))
+        alone = ~others.any(dim=-1, keepdim=True)  # a single track has no others
+        weights = torch.softmax(logits.masked_fill(alone, 0.0), dim=-1).masked_fill(alone, 0.0)
+        return weights @ embeddings
+
+    def relations(
+        self, tracks: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """The envelope correlations the context needs, or None with the paper's mean context."""
+        if self.context != "mean+related":
+            return None
+        return envelope_correlation(tracks, mask)
 
     def render(
         self, tracks: torch.Tensor, params: torch.Tensor, mask: torch.Tensor | None = None
@@ -153,8 +205,32 @@ class DifferentiableMixingConsole(nn.Module):
         self, tracks: torch.Tensor, mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         tracks, mask = _check(tracks, mask)
-        params = self.space.denormalize(self.predict(self.embed(tracks, mask), mask))
+        relations = self.relations(tracks, mask)
+        params = self.space.denormalize(self.predict(self.embed(tracks, mask), mask, relations))
         return self.render(tracks, params, mask), params
+
+
+@torch.no_grad()
+def envelope_correlation(
+    tracks: torch.Tensor, mask: torch.Tensor | None = None, frame_samples: int = 2048
+) -> torch.Tensor:
+    """Pearson correlation of the tracks' log-energy envelopes, ``(batch, T, S)`` -> ``(batch, T, T)``.
+
+    Frames of ``frame_samples``; silent or padded tracks correlate 0 with everything.
+    How much of one track's rhythm another holds: an overhead correlates more with the
+    drum nearest to it.
+    """
+    tracks, mask = _check(tracks, mask)
+    batch, count, samples = tracks.shape
+    frames = max(1, samples // frame_samples)
+    used = tracks[..., : frames * frame_samples] if samples >= frame_samples else tracks
+    energy = used.reshape(batch, count, frames, -1).double().square().mean(dim=-1)
+    envelope = torch.log10(energy + 1e-10)
+    envelope = envelope - envelope.mean(dim=-1, keepdim=True)
+    norm = envelope.norm(dim=-1, keepdim=True)
+    unit = torch.where(norm > 1e-6, envelope / norm.clamp_min(1e-12), torch.zeros_like(envelope))
+    unit = unit * mask.unsqueeze(-1)
+    return (unit @ unit.transpose(1, 2)).to(tracks.dtype)
 
 
 def _check(tracks: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
