@@ -62,9 +62,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Outermost: an oversized body is refused from its Content-Length, before anything reads it.
     app.wsgi_app = config_module.BodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
 
-    from webapp import admin, api, audio, cli, db, rater, study, throttle
+    from webapp import admin, api, audio, cli, db, rater, schema, study, throttle
 
     db.init_app(app)
+    schema.init_app(app)
     throttle.init_app(app)
     study.init_app(app)
     cli.init_app(app)
@@ -72,7 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     if app.config.get("INIT_DB", True):
         with app.app_context():
-            db.init_db()
+            schema.init_db()
 
     @app.before_request
     def _start_clock():

@@ -39,44 +39,16 @@ from sqlalchemy import delete, func, select, text
 from werkzeug.exceptions import BadRequest
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.db import db, init_db, upsert, write_session
+from webapp.db import db, upsert, write_session
 from webapp.models import LoginFailure, Setting, utcnow
+from webapp.passwords import password_problem
+from webapp.schema import init_db
 
 PASSWORD_SETTING = "admin_password_hash"
 SESSION_VERSION_SETTING = "admin_session_version"
-MIN_PASSWORD_CHARS = 10
-MIN_DISTINCT_CHARS = 5
-MAX_PASSWORD_CHARS = 1024
-#: Refused whatever their length: the first guesses of any attacker.
-COMMON_PASSWORDS = frozenset(
-    {
-        "password", "password1", "password123", "passw0rd", "adminadmin", "administrator",
-        "1234567890", "0123456789", "qwertyuiop", "letmein123", "iloveyou12", "changeme12",
-        "welcome123", "listening1", "mushramushra",
-    }
-)  # fmt: skip
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-def password_problem(password: str) -> str | None:
-    """Why ``password`` is too weak for the admin area, or ``None`` when it is acceptable.
-
-    At least :data:`MIN_PASSWORD_CHARS` characters with :data:`MIN_DISTINCT_CHARS`
-    different ones, and not a well-known password. Applied to every plain-text way of
-    setting it (``set-admin-password``, ``DMC_ADMIN_PASSWORD``); a hash cannot be checked.
-    """
-    if len(password) < MIN_PASSWORD_CHARS:
-        return (
-            f"the admin password must have at least {MIN_PASSWORD_CHARS} characters, "
-            f"got {len(password)}"
-        )
-    if len(password) > MAX_PASSWORD_CHARS:
-        return f"the admin password must have at most {MAX_PASSWORD_CHARS} characters"
-    if len(set(password)) < MIN_DISTINCT_CHARS:
-        return f"the admin password must use at least {MIN_DISTINCT_CHARS} different characters"
-    if password.lower() in COMMON_PASSWORDS:
-        return "the admin password is a well-known one; choose another"
-    return None
 
 
 def _configured_hash() -> str | None:

@@ -79,7 +79,7 @@ def check_settings(config) -> None:
             ``set-admin-password``; a hash cannot be checked), a ``PUBLIC_URL`` that is
             not a plain http(s) address, or a malformed ``RATER_CREATION_LIMIT``.
     """
-    from webapp.auth import password_problem
+    from webapp.passwords import password_problem
     from webapp.throttle import parse_limit
 
     if config.get("ADMIN_PASSWORD"):

@@ -17,6 +17,7 @@ import torch
 
 from dmc import SAMPLE_RATE
 from dmc.checkpoint import load_model
+from dmc.cli import Parser, note
 from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
@@ -164,7 +165,7 @@ def _load_weights(console: DifferentiableMixingConsole, path: Path, keep_tcn: bo
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m dmc.train console",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -232,6 +233,13 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     loop = cli.loop_config(args, f"console-{args.task}")
+    # Said every time: a console trained on someone else's encoder is an easy surprise.
+    note(
+        "python -m dmc.train console",
+        f"building on the encoder {args.encoder}"
+        + (f" and the TCN {args.tcn}" if args.task == "full" else "")
+        + " (choose others with --encoder/--tcn)",
+    )
     segment = round(args.segment_seconds * SAMPLE_RATE)
     torch.manual_seed(args.seed)
     console = DifferentiableMixingConsole.from_pretrained(
