@@ -11,9 +11,19 @@ from pathlib import Path
 import torch
 
 from dmc import SAMPLE_RATE
-from dmc.datasets import DATASETS, SOURCE_DATASETS, load_songs, load_sources
+from dmc.cli import SMOKE_ENV, note, smoke
+from dmc.datasets import DATASETS, SOURCE_DATASETS, DatasetError, load_songs, load_sources
 from dmc.train.data import StagedSong, stage_songs
-from dmc.train.loop import LR_SCHEDULES, LoopConfig
+from dmc.train.loop import LR_SCHEDULES, LoopConfig, TrainingError
+
+#: What ``DMC_SMOKE=1`` caps (:func:`apply_smoke`): enough to run every stage of a run.
+SMOKE_CAPS = {
+    "steps": 2,
+    "num_songs": 2,
+    "batch_size": 2,
+    "val_items": 2,
+    "segment_seconds": 0.5,
+}
 
 
 def add_loop_arguments(
@@ -130,11 +140,34 @@ def add_data_arguments(
     )
 
 
+def apply_smoke(args: argparse.Namespace, prog: str) -> None:
+    """Under ``DMC_SMOKE=1``, lower ``args`` to :data:`SMOKE_CAPS` (never raise them) and say so.
+
+    A smoke run passes through every stage of a real one (data, references, validation,
+    steps, checkpoints, export) in seconds, so a documented command can be tested as
+    written; its model is worthless.
+    """
+    if not smoke():
+        return
+    capped = []
+    for name, cap in SMOKE_CAPS.items():
+        value = getattr(args, name, None)
+        if hasattr(args, name) and (value is None or value > cap):
+            setattr(args, name, cap)
+            capped.append(f"--{name.replace('_', '-')} {cap:g}")
+    if capped:
+        note(prog, f"{SMOKE_ENV} is set: a smoke run ({', '.join(capped)})")
+
+
 def loop_config(args: argparse.Namespace, default_run_dir: str) -> LoopConfig:
+    """The loop settings of ``args`` (after :func:`apply_smoke`); bad values raise :class:`TrainingError`."""
+    apply_smoke(args, f"python -m dmc.train {default_run_dir.split('-')[0]}")
     if args.steps < 1 or args.batch_size < 1:
-        raise SystemExit(
-            f"error: --steps and --batch-size must be positive, got {args.steps} and {args.batch_size}"
+        raise TrainingError(
+            f"--steps and --batch-size must be positive, got {args.steps} and {args.batch_size}"
         )
+    if args.num_songs is not None and args.num_songs < 1:
+        raise TrainingError(f"--num-songs must be 1 or more, got {args.num_songs}")
     if args.threads:
         torch.set_num_threads(args.threads)
     return LoopConfig(
@@ -176,11 +209,18 @@ def staged_songs(
             from dmc.train.synthetic import synthetic_songs
 
             found = synthetic_songs(task, split, count=num_songs or 6)
+        elif data == "demo" and num_songs:
+            # Only the songs used are generated: the first N of the split, the same every time.
+            from dmc.datasets.demo import SPLIT_SIZES
+
+            found = load_songs(
+                data, task, split, num_songs=min(num_songs, SPLIT_SIZES[task][split])
+            )
         else:
             found = load_songs(data, task, split, root=root)
         songs += found[:num_songs] if num_songs else found
     if not songs:
-        raise SystemExit(f"error: no {split} songs in --data {data} for {', '.join(tasks)}")
+        raise DatasetError(f"no {split} songs in --data {data} for {', '.join(tasks)}")
     return stage_songs(songs, progress=progress, sample_rate=SAMPLE_RATE)
 
 

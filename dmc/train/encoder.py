@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from dmc import SAMPLE_RATE
+from dmc.cli import Parser
 from dmc.nn.encoder import TrackEncoder
 from dmc.train import cli
 from dmc.train.data import VAL_SEED_OFFSET, RoleExcerpts, batch_indices, fixed_items
@@ -99,7 +100,7 @@ class EncoderRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m dmc.train encoder",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -229,11 +229,12 @@ def _train(
     if cfg.resume and state_path.exists():
         state = load_training_state(state_path)
         saved = state["model"]
-        if saved["class_name"] != type(model).__name__ or state.get("config") != _plain_config(
-            recipe.config
-        ):
+        theirs, ours = state.get("config") or {}, _plain_config(recipe.config)
+        if saved["class_name"] != type(model).__name__ or theirs != ours:
+            differ = sorted(k for k in {*theirs, *ours} if theirs.get(k) != ours.get(k))
             raise TrainingError(
-                f"{run_dir} holds a run with other settings ({saved['class_name']}); "
+                f"{run_dir} holds a run with other settings "
+                f"({', '.join(differ) if differ else saved['class_name']}); "
                 "use another --run-dir, or --no-resume to start over there"
             )
         model.load_state_dict(saved["state_dict"])

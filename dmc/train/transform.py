@@ -16,6 +16,7 @@ import argparse
 import torch
 
 from dmc import SAMPLE_RATE
+from dmc.cli import Parser
 from dmc.datasets import SOURCE_DATASETS
 from dmc.losses import EmulationLoss
 from dmc.nn.tcn import PRESETS, TCN, preset
@@ -93,7 +94,7 @@ class TransformRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m dmc.train transform",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -185,7 +185,8 @@ def test_resuming_a_run_dir_with_other_settings_is_refused(tmp_path, tiny, capsy
             *_common(tmp_path / "run", 2, ["--hidden-dim", "64", "--segment-seconds", "0.5"]),
         ]
     )
-    assert code == 2 and "--no-resume" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "--no-resume" in err and "holds a run with other settings (model" in err
 
 
 def test_init_fine_tunes_a_trained_console_with_the_stereo_term(tmp_path, tiny, capsys):
