@@ -4,14 +4,18 @@
     python -m dmc.mix SONG_DIR --task full --from-params edited.json --renderer chain --out mix.wav
 
 SONG_DIR holds one WAV or FLAC per track (mono or stereo, any sample rate; stereo is
-averaged to mono, as a console channel is mono). A track's role comes from its file
+averaged to mono, as a console channel is mono); a reference mix named ``mix.*`` or
+``target.*`` (as in a ``--data folder`` song or a demo song exported with
+``python -m dmc.datasets export-song``) is left out, with a note. A track's role comes from its file
 name when the name holds one as a word (``03_kick_in.wav``), otherwise the encoder's
 role classifier infers it. Tracks are gain-staged over the whole song like every mixer's
 input, mixed, and written as a stereo WAV with the tracks' length and sample rate (the
 most common rate when files differ). ``--params`` writes every track's parameters in
 real units (dB, Hz, ms; pan as ``L30``/``C``/``R100`` percent); edit that file and
 render it again with ``--from-params``, through the TCN (what the console hears) or the
-real effects chain (what the TCN emulates), to hear how faithful the neural proxy is.
+real effects chain (what the TCN emulates), to hear how faithful the neural proxy is;
+``--renderer chain`` without ``--from-params`` renders the console's own parameters
+through the real chain.
 ``--report`` prints where every track sits in the stereo image and how far the mix leans
 (``dmc.stereo_image``).
 """
@@ -31,7 +35,8 @@ from dmc import SAMPLE_RATE
 from dmc.apply import ConsoleMixer, load_console, params_matrix
 from dmc.audio import AudioError, read_audio, resample, write_audio
 from dmc.checkpoint import CheckpointError
-from dmc.cli import EXIT_BAD_INPUT, Parser, fail
+from dmc.cli import EXIT_BAD_INPUT, Parser, fail, note
+from dmc.datasets.folder import MIX_NAMES
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.pretrained import checkpoint_path
@@ -47,18 +52,40 @@ class MixError(ValueError):
     """A user mistake (folder, file, task, parameters file); the message says which and why."""
 
 
-
-
 # ---------------------------------------------------------------------------- reading the song
+def track_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The track files of a song folder (sorted) and the reference mixes left out of them.
+
+    A file named ``mix.*`` or ``target.*`` (any case) is the song's reference mix, as in
+    a ``--data folder`` song (:data:`dmc.datasets.folder.MIX_NAMES`): mixing it in as one
+    more track would be wrong and silent.
+    """
+    if folder.is_file():
+        raise MixError(
+            f"{folder} is a file; give the folder that holds the song's tracks "
+            "(one WAV or FLAC per track)"
+        )
+    if not folder.is_dir():
+        raise MixError(
+            f"song folder not found: {folder} (get one to try with "
+            "`python -m dmc.datasets export-song demo_song`)"
+        )
+    audio = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in AUDIO_SUFFIXES
+    )
+    references = [p for p in audio if p.stem.lower() in MIX_NAMES]
+    return [p for p in audio if p not in references], references
+
+
 def read_song(folder: Path) -> tuple[list[Path], np.ndarray, int, int]:
     """Mono tracks at the console's rate ``(T, S)``, their files, the output rate and length."""
-    if not folder.is_dir():
-        raise MixError(f"song folder not found: {folder}")
-    files = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-    )
+    files, _ = track_files(folder)
     if not files:
-        raise MixError(f"no WAV or FLAC files in {folder}")
+        raise MixError(
+            f"no WAV or FLAC tracks in {folder} (mix.* and target.* are reference mixes)"
+        )
     mono, rates = [], []
     for path in files:
         audio, rate = read_audio(path, mono=True)
@@ -192,7 +219,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--renderer",
         default="tcn",
         choices=("tcn", "chain"),
-        help="with --from-params: the console's TCN or the real effects chain (default tcn)",
+        help="the console's TCN or the real effects chain (default tcn); chain without "
+        "--from-params renders the console's parameters through the real chain",
     )
     parser.add_argument(
         "--checkpoint", type=Path, default=None, help="console checkpoint (default the shipped one)"
@@ -212,6 +240,12 @@ def run(args: argparse.Namespace) -> dict:
     if args.out.suffix.lower() != ".wav":
         raise MixError(f"--out must be a .wav file, got {args.out}")
     files, tracks, out_rate, out_length = read_song(args.song_dir)
+    _, references = track_files(args.song_dir)
+    if references:
+        note(
+            "python -m dmc.mix",
+            f"left out {', '.join(p.name for p in references)}: a reference mix, not a track",
+        )
     staging = GainStaging()
     gains_db = staging.gains_db(tracks, SAMPLE_RATE)
     staged = staging.apply(tracks, SAMPLE_RATE, gains_db)
@@ -223,7 +257,7 @@ def run(args: argparse.Namespace) -> dict:
     else:
         roles = infer_roles(files, staged, mixer)
         values = mixer.predict_parameters(staged)
-    if args.from_params is not None and args.renderer == "chain":
+    if args.renderer == "chain":
         space = task_parameters(args.task)
         audio, _ = chain_mix(staged, SAMPLE_RATE, list(expand_to_strip(values, space)))
     else:

@@ -97,6 +97,40 @@ def test_edited_parameters_render_through_tcn_and_chain(song_dir, checkpoints, t
     )  # gain and pan need no proxy
 
 
+@pytest.mark.parametrize("reference", ["mix.wav", "target.flac", "MIX.WAV"])
+def test_a_reference_mix_in_the_folder_is_left_out_and_named(
+    reference, song_dir, checkpoints, tmp_path, capsys
+):
+    write_audio(song_dir / reference, np.ones((2, 44100), dtype=np.float32) * 0.5, 44100)
+    write_audio(song_dir / ".hidden.wav", np.ones(44100, dtype=np.float32) * 0.5, 44100)
+    params = tmp_path / "params.json"
+    assert _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "a.wav", "--params", params) == 0
+    files = [t["file"] for t in json.loads(params.read_text())["tracks"]]
+    assert sorted(files) == sorted(["03_kick_in.wav", "overhead_L.flac", "Bass DI.wav", "track7.wav"])
+    assert capsys.readouterr().err == (
+        f"python -m dmc.mix: note: left out {reference}: a reference mix, not a track\n"
+    )
+
+
+def test_the_chain_renderer_without_a_parameters_file_renders_the_consoles_parameters(
+    song_dir, checkpoints, tmp_path
+):
+    """--renderer chain is never ignored: the console's own parameters go through the real chain."""
+    params = tmp_path / "params.json"
+    tcn, chain, again = (tmp_path / f"{name}.wav" for name in ("tcn", "chain", "again"))
+    assert _mix(song_dir, "full", checkpoints["full"], tcn, "--params", params) == 0
+    assert _mix(song_dir, "full", checkpoints["full"], chain, "--renderer", "chain") == 0
+    options = ("--from-params", params, "--renderer", "chain")
+    assert _mix(song_dir, "full", checkpoints["full"], again, *options) == 0
+    chain_audio, tcn_audio = read_audio(chain)[0], read_audio(tcn)[0]
+
+    def relative_error(audio):
+        return np.sqrt(np.mean((audio - chain_audio) ** 2) / np.mean(chain_audio**2))
+
+    assert relative_error(read_audio(again)[0]) < 0.01  # the same parameters, rounded in the file
+    assert relative_error(tcn_audio) > 0.1  # a random tiny TCN is no chain
+
+
 @pytest.mark.parametrize(
     "text, pan", [("C", 0.5), ("L100", 0.0), ("R100", 1.0), ("l 50%", 0.25), (0.8, 0.8)]
 )
@@ -109,9 +143,12 @@ def test_bad_inputs_give_one_clear_line_and_a_nonzero_exit(tmp_path, song_dir, c
     empty = tmp_path / "empty"
     empty.mkdir()
     cases = {
-        "no WAV or FLAC files": [str(empty), "--task", "drums"],
+        "no WAV or FLAC tracks": [str(empty), "--task", "drums"],
         "unknown task 'piano'": [str(song_dir), "--task", "piano"],
         "song folder not found": [str(tmp_path / "nowhere")],
+        "is a file; give the folder that holds the song's tracks": [
+            str(song_dir / "03_kick_in.wav")
+        ],
         "checkpoint not found": [
             str(song_dir),
             "--task",
