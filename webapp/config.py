@@ -21,6 +21,9 @@ __all__ = ["default_database_url", "default_instance_path"]
 
 log = logging.getLogger(__name__)
 
+#: How long a writer waits for SQLite's write slot before the request answers 503 (ms).
+BUSY_TIMEOUT_MS = 15000
+
 #: Largest request body accepted (bytes). A trial submission is well under 4 KiB.
 MAX_CONTENT_LENGTH = 64 * 1024
 SECRET_KEY_FILE = "secret_key"
@@ -47,7 +50,7 @@ def defaults(instance_path: Path) -> dict:
         # which survives a power cut or kernel crash but costs ~10 ms per rating on
         # ordinary disks. See docs/webapp.md.
         "SQLITE_SYNCHRONOUS": os.environ.get("DMC_SQLITE_SYNCHRONOUS", "NORMAL"),
-        "SQLITE_BUSY_TIMEOUT_MS": 15000,
+        "SQLITE_BUSY_TIMEOUT_MS": BUSY_TIMEOUT_MS,
         "ADMIN_PASSWORD_HASH": os.environ.get("DMC_ADMIN_PASSWORD_HASH") or None,
         "ADMIN_PASSWORD": os.environ.get("DMC_ADMIN_PASSWORD") or None,
         # Login throttling (webapp.auth): failures per client and from everyone within

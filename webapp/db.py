@@ -37,6 +37,8 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from webapp.config import BUSY_TIMEOUT_MS
+
 
 class Base(DeclarativeBase):
     pass
@@ -61,7 +63,7 @@ class DatabaseBusyError(RuntimeError):
 
 
 def configure_sqlite(
-    engine: Engine, synchronous: str = "NORMAL", busy_timeout_ms: int = 15000
+    engine: Engine, synchronous: str = "NORMAL", busy_timeout_ms: int = BUSY_TIMEOUT_MS
 ) -> None:
     """WAL, busy timeout, durable commits and explicit BEGIN on every SQLite connection.
 
@@ -104,7 +106,7 @@ def prepare_engine(engine: Engine, config: dict) -> None:
         configure_sqlite(
             engine,
             config.get("SQLITE_SYNCHRONOUS", "NORMAL"),
-            config.get("SQLITE_BUSY_TIMEOUT_MS", 15000),
+            config.get("SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS),
         )
 
 
@@ -122,7 +124,7 @@ def write_session() -> Iterator[Session]:
     lock = _sqlite_write_lock(base) if base.dialect.name == "sqlite" else None
     file_lock = _file_locks.get(base) if lock is not None else None
     if lock is not None:
-        timeout_s = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000) / 1000
+        timeout_s = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS) / 1000
         deadline = time.monotonic() + timeout_s
         if not lock.acquire(timeout=timeout_s):
             raise DatabaseBusyError(f"no database write slot within {timeout_s:g} s")

@@ -113,7 +113,14 @@ def _render_stage(progress: Progress, study, error: str | None = None, status: i
     token = progress.rater.token
     texts = _texts(study)
     done, total = progress.counts_of(training=False)
-    common = {"texts": texts, "token": token, "done": done, "total": total, "error": error}
+    common = {
+        "texts": texts,
+        "token": token,
+        "done": done,
+        "total": total,
+        "error": error,
+        "max_comment_chars": MAX_COMMENT_CHARS,
+    }
     stage = progress.stage
     if stage == "consent":
         page = render_template(

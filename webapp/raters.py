@@ -20,6 +20,7 @@ from evaluation.design import TestDesign, Trial, plan_for_rater
 from webapp.db import db, lock_for_assignment, upsert, write_session
 from webapp.models import Assignment, Rater, Rating, TrialResult, utcnow
 from webapp.validation import (
+    MAX_COMMENT_CHARS,
     InputError,
     Questionnaire,
     Submission,
@@ -239,7 +240,7 @@ def record_comments(token: str, comment: str | None) -> None:
         )
         if assigned - done:
             raise InputError(f"{len(assigned - done)} trial(s) are not finished yet", 409)
-        rater.final_comment = (comment or "").strip()[:5000] or None
+        rater.final_comment = (comment or "").strip()[:MAX_COMMENT_CHARS] or None
         rater.finished_at = rater.finished_at or utcnow()
 
 
