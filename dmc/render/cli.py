@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from dmc.audio import AudioError
-from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, Parser
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, Parser, smoke
+from dmc.cli import note as print_note
 from dmc.contracts.conditions import ANCHORS
 from dmc.contracts.manifest import default_render_dir
 from dmc.datasets import DATASETS, DatasetError, load_songs
@@ -124,7 +125,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="processes that encode and measure while the models mix (default: cores - 1; 0: none)",
+        help="processes that encode and measure while the models mix (default: none for a "
+        "small render, else one per core, at most 4; 0: none)",
     )
     testset.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
@@ -247,7 +249,9 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
     plans, all_songs = [], []
     for task in tasks:
         try:
-            songs = load_songs(args.data, task, args.split, root=args.root)
+            songs = load_songs(
+                args.data, task, args.split, root=args.root, **_only_first(args, task)
+            )
         except (DatasetError, AudioError) as exc:
             raise RenderError(str(exc)) from None
         except ImportError as exc:  # a loader this installation does not have yet
@@ -286,6 +290,36 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
             )
     plans = [p for p in plans if p.passages]  # ids of one task leave the other task out
     return plans, notes
+
+
+def _only_first(args, task: str) -> dict:
+    """``num_songs`` for the demo loader when ``--passages N`` uses only the first N songs,
+    so that only those are generated."""
+    count = (args.passages or "").strip()
+    if args.data != "demo" or not count.isdigit() or int(count) < 1:
+        return {}
+    from dmc.datasets.demo import SPLIT_SIZES
+
+    size = SPLIT_SIZES.get(task, {}).get(args.split)
+    return {"num_songs": min(int(count), size)} if size else {}
+
+
+#: What ``DMC_SMOKE=1`` caps in ``testset`` (:func:`dmc.cli.smoke`): three short passages per task
+#: (as few as a strict BS.1534-3 design of 6 trials per rater accepts).
+SMOKE_PASSAGES, SMOKE_SECONDS = 3, 2.0
+
+
+def _apply_smoke(args) -> None:
+    capped = []
+    count = args.passages.strip() if args.passages is not None else None
+    if count is None or (count.isdigit() and int(count) > SMOKE_PASSAGES):
+        args.passages = str(SMOKE_PASSAGES)
+        capped.append(f"--passages {SMOKE_PASSAGES}")
+    if args.seconds > SMOKE_SECONDS:
+        args.seconds = SMOKE_SECONDS
+        capped.append(f"--seconds {SMOKE_SECONDS:g}")
+    if capped:
+        print_note("dmc.render", f"DMC_SMOKE is set: a smoke render ({', '.join(capped)})")
 
 
 def _without_reference(task: str, specs: list, songs: list[Song], args, notes: list[str]) -> list:
@@ -365,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "page":
         return page.run(args)
     started = time.perf_counter()
+    if smoke():
+        _apply_smoke(args)
     try:
         plans, notes = plan(args)
     except (RenderError, MethodError) as exc:

@@ -61,7 +61,8 @@ class MethodSpec:
             the checkpoint folder: :data:`CHECKPOINT_DIR` unless another is given).
         seeded: build one instance per passage with the passage's seed.
         needs: ``(module, attribute)`` that must be importable for the method to run.
-        hint: how to make a missing checkpoint, shown in the error (``{task}`` is filled in).
+        hint: how to make a missing checkpoint, shown in the error (``{task}`` and ``{path}``
+            are filled in).
         arrange: ``(tracks, roles) -> tracks`` laying the staged tracks out as the method
             expects (the fixed eight drum slots of demucs); None passes them unchanged.
     """
@@ -104,7 +105,7 @@ class MethodSpec:
                 return f"method {self.name!r} needs {module}.{attribute}, which this installation does not have yet"
         path = self.checkpoint_path(task, checkpoint_dir)
         if path is not None and not path.is_file():
-            hint = f" ({self.hint.format(task=task)})" if self.hint else ""
+            hint = f" ({self.hint.format(task=task, path=path)})" if self.hint else ""
             return f"method {self.name!r} needs the checkpoint {path}, which does not exist{hint}"
         return None
 
@@ -140,7 +141,7 @@ REGISTRY: dict[str, MethodSpec] = {
             "console", TASKS, "tracks", _console,
             checkpoint=lambda task: f"console_{task}.pt",
             needs=("dmc.apply", "load_console"),
-            hint="train it with `python -m dmc.train console --task {task}`",
+            hint="make it with `python -m dmc.train console --task {task} --export {path}`",
         ),
         MethodSpec("mono", TASKS, "tracks", lambda r: MonoMixer(r.task)),
         MethodSpec("random", TASKS, "tracks", _random, seeded=True),
@@ -148,7 +149,7 @@ REGISTRY: dict[str, MethodSpec] = {
             "demucs", ("drums",), "tracks", _demucs, default=WHEN_AVAILABLE,
             checkpoint=lambda task: "demucs_drums.pt",
             needs=("dmc.apply", "load_demucs"),
-            hint="train it with `python -m dmc.train demucs`", arrange=_drum_slots,
+            hint="make it with `python -m dmc.train demucs --export {path}`", arrange=_drum_slots,
         ),
         MethodSpec("target", TASKS, "target", lambda r: ReferenceCondition("target")),
         *(

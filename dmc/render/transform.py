@@ -30,7 +30,7 @@ import torch
 import dmc
 from dmc.audio import AudioError
 from dmc.checkpoint import CheckpointError, load_model
-from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, note, smoke
 from dmc.contracts.files import atomic_write
 from dmc.contracts.manifest import Manifest
 from dmc.datasets import DatasetError, load_songs, load_sources
@@ -47,6 +47,8 @@ from dmc.render.workers import default_workers
 PROG = "dmc.render"
 DATA = ("demo", "signaltrain")
 DEFAULT_PASSAGES = 6
+#: What ``DMC_SMOKE=1`` caps (:func:`dmc.cli.smoke`): one short passage.
+SMOKE_PASSAGES, SMOKE_SECONDS = 1, 2.0
 DEFAULT_OUT = Path("renders") / "transform"
 
 #: ``metrics.csv``: who is who, then the TCN's own emulation error, then the test-set metrics.
@@ -67,8 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tcns",
-        default=",".join(PRESETS),
-        help=f"networks, comma-separated (default {','.join(PRESETS)})",
+        default=None,
+        help=f"networks, comma-separated, of {','.join(PRESETS)} "
+        "(default: each one whose checkpoint exists)",
     )
     parser.add_argument(
         "--passages",
@@ -116,6 +119,7 @@ class Plan:
     sources: list[Source]
     checkpoints: dict[str, Path]
     models: dict[str, NeuralEffects] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _tcn_names(text: str) -> list[str]:
@@ -208,7 +212,20 @@ def plan(args) -> Plan:
     if args.checkpoints is not None and not args.checkpoints.is_dir():
         raise RenderError(f"checkpoint folder {args.checkpoints} does not exist")
     folder = args.checkpoints if args.checkpoints is not None else CHECKPOINT_DIR
-    checkpoints = {name: folder / f"{name}.pt" for name in _tcn_names(args.tcns)}
+    notes = []
+    if args.tcns is None:  # the networks there are; the others are named, not required
+        every = {name: folder / f"{name}.pt" for name in PRESETS}
+        checkpoints = {name: path for name, path in every.items() if path.is_file()}
+        absent = [name for name in every if name not in checkpoints]
+        if absent and checkpoints:
+            notes.append(
+                f"no checkpoint for {', '.join(absent)} in {folder}: rendering "
+                f"{', '.join(checkpoints)} (make one with `python -m dmc.train transform "
+                f"--preset {absent[0]} --export {every[absent[0]]}`)"
+            )
+        checkpoints = checkpoints or every  # none at all: the error below names them
+    else:
+        checkpoints = {name: folder / f"{name}.pt" for name in _tcn_names(args.tcns)}
     for name, path in checkpoints.items():
         if not path.is_file():
             raise RenderError(
@@ -219,7 +236,7 @@ def plan(args) -> Plan:
     if args.data == "signaltrain" and args.root is not None and not args.root.is_dir():
         raise RenderError(f"dataset folder {args.root} does not exist")
     device = _device(args.device)
-    result = Plan(_select(_songs(args), args.seconds, args.passages), checkpoints)
+    result = Plan(_select(_songs(args), args.seconds, args.passages), checkpoints, notes=notes)
     for name, path in checkpoints.items():
         try:
             model = load_model(path, device=device)
@@ -309,13 +326,31 @@ def summary_text(result: TableResult) -> str:
     return "\n\n".join(blocks)
 
 
+def _apply_smoke(args: argparse.Namespace) -> None:
+    """``DMC_SMOKE=1``: at most :data:`SMOKE_PASSAGES` passages of :data:`SMOKE_SECONDS`."""
+    capped = []
+    count = args.passages.strip() if args.passages is not None else None
+    if count is None or (count.isdigit() and int(count) > SMOKE_PASSAGES):
+        args.passages = str(SMOKE_PASSAGES)
+        capped.append(f"--passages {SMOKE_PASSAGES}")
+    if args.seconds > SMOKE_SECONDS:
+        args.seconds = SMOKE_SECONDS
+        capped.append(f"--seconds {SMOKE_SECONDS:g}")
+    if capped:
+        note(PROG, f"DMC_SMOKE is set: a smoke render ({', '.join(capped)})")
+
+
 def run(args: argparse.Namespace) -> int:
     """``python -m dmc.render transform`` with parsed ``args``; returns the exit status."""
     started = time.perf_counter()
+    if smoke():
+        _apply_smoke(args)
     try:
         chosen = plan(args)
     except RenderError as exc:
         return fail(PROG, str(exc), EXIT_BAD_INPUT)
+    for line in chosen.notes:
+        note(PROG, line)
     out_dir = args.out if args.out is not None else Path.cwd() / DEFAULT_OUT
     workers = args.workers
     if workers is None:  # one worker keeps up: the networks, not the encoding, take the time

@@ -9,9 +9,11 @@ import sys
 
 import pytest
 
+import dmc.render.cli
 import dmc.render.methods
 from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
+from dmc.datasets import DatasetError
 from dmc.render.cli import main
 
 
@@ -63,7 +65,8 @@ def test_a_missing_console_checkpoint_is_refused_before_loading_any_data(tmp_pat
     assert code == 2
     assert stderr.strip() == (
         f"dmc.render: error: method 'console' needs the checkpoint {tmp_path / 'checkpoints' / 'console_drums.pt'}, "
-        "which does not exist (train it with `python -m dmc.train console --task drums`)"
+        "which does not exist (make it with `python -m dmc.train console --task drums --export "
+        f"{tmp_path / 'checkpoints' / 'console_drums.pt'}`)"
     )
 
 
@@ -135,3 +138,27 @@ def test_passage_ids_select_across_tasks_and_a_task_without_any_is_left_out():
     assert [(p.task, [s.song_id for s, _ in p.passages]) for p in plans] == [("drums", ["demo-drums-test-001"])]
     args = get_parser().parse_args(["testset", "--methods", "mono", "--passages", "2", "--seconds", "4"])
     assert [len(p.passages) for p in plan(args)[0]] == [2, 2]
+
+
+def test_the_first_n_passages_of_the_demo_generate_only_n_songs_and_smoke_caps_them(
+    tmp_path, monkeypatch, capsys
+):
+    asked = []
+
+    def load_songs(data, task, split, root=None, **options):
+        asked.append((task, options))
+        raise DatasetError("stop before rendering")
+
+    monkeypatch.setattr(dmc.render.cli, "load_songs", load_songs)
+    out = ["--methods", "mono", "--out", str(tmp_path / "out")]
+    for passages, expected in (("2", {"num_songs": 2}), ("100", {"num_songs": 5}), ("song3", {})):
+        asked.clear()
+        code, _, err = run_main(["testset", "--task", "drums", "--passages", passages, *out], capsys)
+        assert code == 2 and asked == [("drums", expected)], err
+    asked.clear()
+    monkeypatch.setenv("DMC_SMOKE", "1")
+    code, _, err = run_main(["testset", "--task", "drums", *out], capsys)
+    assert asked == [("drums", {"num_songs": 3})]
+    assert err.splitlines()[0] == (
+        "dmc.render: note: DMC_SMOKE is set: a smoke render (--passages 3, --seconds 2)"
+    )

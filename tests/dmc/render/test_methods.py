@@ -79,7 +79,7 @@ def test_a_missing_checkpoint_is_named_with_how_to_make_it(tmp_path, monkeypatch
         resolve_methods("full", ["console", "mono"])
     assert str(info.value) == (
         f"method 'console' needs the checkpoint {tmp_path / 'console_full.pt'}, which does not exist "
-        "(train it with `python -m dmc.train console --task full`)"
+        f"(make it with `python -m dmc.train console --task full --export {tmp_path / 'console_full.pt'}`)"
     )
 
 

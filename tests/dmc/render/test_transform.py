@@ -284,7 +284,7 @@ BAD_INPUT = [
         "unknown TCN preset 'tcn99' in --tcns; choose from tcn10, tcn20, tcn30",
     ),
     (
-        ["--checkpoints", "{partial}"],
+        ["--tcns", "tcn10,tcn20", "--checkpoints", "{partial}"],
         "TCN 'tcn20' needs the checkpoint {partial}/tcn20.pt, which does not exist "
         "(train it with `python -m dmc.train transform --preset tcn20 --export {partial}/tcn20.pt`",
     ),
@@ -305,6 +305,24 @@ BAD_INPUT = [
     (["--checkpoints", "{missing}"], "checkpoint folder {missing} does not exist"),
     (["--device", "abacus"], "unknown --device 'abacus'; use cpu, cuda or cuda:N"),
 ]
+
+
+def test_by_default_the_networks_with_a_checkpoint_are_rendered_and_the_others_named(
+    checkpoints, tmp_path, capsys
+):
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(checkpoints / "tcn10.pt", partial / "tcn10.pt")
+    out = tmp_path / "out"
+    argv = ["transform", "--checkpoints", str(partial), "--passages", "1", "--seconds", "1"]
+    code, _, stderr = run_main([*argv, "--out", str(out), "--no-progress", "--workers", "0"], capsys)
+    assert code == 0, stderr
+    assert (
+        f"dmc.render: note: no checkpoint for tcn20, tcn30 in {partial}: rendering tcn10 "
+        f"(make one with `python -m dmc.train transform --preset tcn20 --export {partial / 'tcn20.pt'}`)"
+    ) in stderr.splitlines()
+    methods = {c.method for e in load_manifest(out).tasks["emulation"] for c in e.conditions}
+    assert "tcn10" in methods and not methods & {"tcn20", "tcn30"}
 
 
 @pytest.mark.parametrize("options, message", BAD_INPUT)
@@ -332,3 +350,19 @@ def test_bad_input_stops_with_one_line_and_nothing_written(
     assert len(lines) == 1, stderr
     assert lines[0].startswith("dmc.render: error: ") and message.format(**fill) in lines[0]
     assert stdout == "" and not out.exists()
+
+
+def test_a_smoke_render_is_one_short_passage(monkeypatch, capsys):
+    from argparse import Namespace
+
+    from dmc.render.transform import _apply_smoke
+
+    args = Namespace(passages=None, seconds=10.0)
+    _apply_smoke(args)
+    assert (args.passages, args.seconds) == ("1", 2.0)
+    assert capsys.readouterr().err == (
+        "dmc.render: note: DMC_SMOKE is set: a smoke render (--passages 1, --seconds 2)\n"
+    )
+    args = Namespace(passages="A", seconds=1.0)  # chosen by label, and short: kept
+    _apply_smoke(args)
+    assert (args.passages, args.seconds) == ("A", 1.0) and capsys.readouterr().err == ""
