@@ -20,7 +20,7 @@ import logging
 import os
 from pathlib import Path
 
-from dmc.cli import EXIT_BAD_INPUT, Parser, fail
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, Parser, fail
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -87,8 +87,40 @@ def default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
-def _fail(message: str) -> int:
-    return fail("python -m webapp serve", message, EXIT_BAD_INPUT)
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    return fail("python -m webapp serve", message, code)
+
+
+def _listen_problem(host: str, port: int) -> tuple[str, int] | None:
+    """Why ``host:port`` cannot be listened on, with the exit status; None when it can.
+
+    Tried before anything starts, so a port in use is one line, not a server's traceback.
+    """
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        return (
+            f"cannot listen on {host!r}: {exc.strerror}; give an address of this machine",
+            EXIT_BAD_INPUT,
+        )
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is in use (another server?); stop it or "
+                    f"choose another --port",
+                    EXIT_FAILED,
+                )
+            return f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_FAILED
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,11 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.workers or default_workers()
     if not 1 <= workers <= 64 or not 1 <= args.threads <= 256:
         return _fail("--workers must be 1-64 and --threads 1-256")
+    problem = _listen_problem(args.host, args.port)
+    if problem is not None:
+        return _fail(*problem)
 
     from webapp import create_app
     from webapp.auth import admin_password_configured
     from webapp.db import db
-    from webapp.study import study_status
+    from webapp.study import record_served, study_status
 
     try:
         app = create_app()
@@ -141,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"serving {status.manifest_path} "
                 f"({len(design.trials)} trials, design {design.design_hash})"
             )
+            record_served(status.study)  # create-raters warns when it plans on another design
         if not admin_password_configured():
             print(
                 "admin: no password set; run `flask --app webapp set-admin-password` "

@@ -8,6 +8,7 @@ the design error, never half-served.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -131,6 +132,48 @@ class StudyCache:
             return StudyStatus(load_study(manifest_path, config_path), None, manifest_path)
         except (ManifestError, DesignError) as exc:
             return StudyStatus(None, f"The test cannot be served: {exc}", manifest_path)
+
+
+#: Setting where ``serve`` notes the design it started with (:func:`record_served`).
+SERVED_SETTING = "served_design"
+
+
+def describe(study: Study) -> dict:
+    """What identifies a served test to a person: design hash, trial count, files."""
+    return {
+        "design_hash": study.design.design_hash,
+        "trials": len(study.design.trials),
+        "training": len(study.design.training),
+        "manifest": str(study.manifest_path),
+        "config": str(study.config_path) if study.config_path else None,
+    }
+
+
+def record_served(study: Study) -> None:
+    """Note the design ``serve`` starts with, so that the commands run beside it
+    (``flask --app webapp create-raters``) can warn when they plan raters on another one."""
+    from webapp.db import upsert, write_session
+    from webapp.models import Setting
+
+    with write_session() as session:
+        upsert(
+            session,
+            Setting,
+            [{"key": SERVED_SETTING, "value": json.dumps(describe(study))}],
+            ["key"],
+        )
+
+
+def served_design() -> dict | None:
+    """The design ``serve`` last started with (:func:`record_served`), if it ever did."""
+    from webapp.db import db
+    from webapp.models import Setting
+
+    stored = db.session.get(Setting, SERVED_SETTING)
+    try:
+        return json.loads(stored.value) if stored is not None else None
+    except ValueError:
+        return None
 
 
 def study_status() -> StudyStatus:
