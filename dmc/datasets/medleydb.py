@@ -125,7 +125,8 @@ def load_medleydb(
     Listing reads the YAML files and audio headers only.
 
     Args:
-        root: folder holding one ``<Song>/`` folder per song.
+        root: folder holding one ``<Song>/`` folder per song (``MedleyDB/Audio``; the
+            download's top folder ``MedleyDB`` is read through its ``Audio`` folder).
         split: ``train``, ``val``, ``test`` or ``all``.
         max_tracks: most input tracks a song may have.
         policy: for a song with more raw tracks than ``max_tracks``:
@@ -233,10 +234,14 @@ def _find_songs(root: Path, metadata_dir: Path | None) -> dict[str, tuple[Path, 
             if candidate is not None and candidate.is_file():
                 found[song_dir.name] = (song_dir, candidate)
                 break
+    if not found and (root / "Audio").is_dir():
+        # The download's top folder (MedleyDB/) given instead of its Audio/ folder: both work.
+        return _find_songs(root / "Audio", metadata_dir)
     if not found:
         raise DatasetError(
             f"MedleyDB: no song folders under {root}; expected <Song>/<Song>_METADATA.yaml "
-            "(pass metadata_dir if the YAML files live elsewhere)"
+            "there: give --root the folder that holds one folder per song (MedleyDB/Audio); "
+            "from Python, metadata_dir= if the YAML files live elsewhere"
         )
     return found
 

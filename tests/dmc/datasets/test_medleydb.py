@@ -119,10 +119,22 @@ def test_metadata_dir_holds_the_yaml(small_medley, tmp_path):
     meta_dir = tmp_path / "Metadata"
     meta_dir.mkdir()
     (root / "Alpha_One" / "Alpha_One_METADATA.yaml").rename(meta_dir / "Alpha_One_METADATA.yaml")
-    with pytest.raises(DatasetError, match="no song folders under .*pass metadata_dir"):
+    with pytest.raises(DatasetError, match="no song folders under .*metadata_dir= if the YAML"):
         load_medleydb(root, "all")
     songs = _quiet(root, metadata_dir=meta_dir)
     assert songs[0].metadata["metadata_file"] == str(meta_dir / "Alpha_One_METADATA.yaml")
+
+
+def test_the_downloads_top_folder_is_read_through_its_audio_folder(small_medley, tmp_path):
+    """``--root /data/MedleyDB`` (the download) and ``--root /data/MedleyDB/Audio`` both work."""
+    audio = small_medley("Alpha_One")
+    top = tmp_path / "MedleyDB"
+    top.mkdir()
+    audio.rename(top / "Audio")
+    assert [s.song_id for s in _quiet(top)] == [s.song_id for s in _quiet(top / "Audio")]
+    (tmp_path / "Empty" / "Audio").mkdir(parents=True)
+    with pytest.raises(DatasetError, match=r"give --root the folder that holds one folder per song"):
+        load_medleydb(tmp_path / "Empty", "all")
 
 
 def test_label_table_covers_the_taxonomy_with_valid_roles():
