@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         report = Path(args.out) / "report.html"
         report.write_text(render_html(analysis, pngs), encoding="utf-8")
         cli.print_paths("wrote", [*figures, *tables])
-        print(f"report: {report}")
+        print(f"wrote: {report}")
         return 0
 
     return cli.run(PROG, body)

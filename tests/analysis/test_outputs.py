@@ -111,14 +111,14 @@ def test_significance_and_report_scripts(write_csv, real_ratings, tmp_path, caps
     assert "screening off" in page and "Kendall" in page and "SIMULATED" not in page
     for name in ("passages", "raters"):
         _decoded_png(out / f"{name}.png")
-    assert f"report: {out / 'report.html'}" in capsys.readouterr().out
+    assert f"wrote: {out / 'report.html'}" in capsys.readouterr().out
 
 
 def test_missing_file_is_one_line_and_nonzero(tmp_path):
     result = _run_script("analysis/boxplots.py", "--ratings", str(tmp_path / "none.csv"), cwd=REPO)
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input (dmc.cli)
     assert result.stderr.strip().splitlines() == [
-        f"boxplots: no ratings file at {tmp_path / 'none.csv'}"
+        f"boxplots: error: no ratings file at {tmp_path / 'none.csv'}"
     ]
     assert "Traceback" not in result.stderr + result.stdout
 
