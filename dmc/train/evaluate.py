@@ -18,10 +18,12 @@ from tqdm import tqdm
 
 from dmc.apply import load_console
 from dmc.baselines import MonoMixer, RandomMixer
+from dmc.cli import Parser
 from dmc.effects.params import TASKS
 from dmc.losses import sum_difference_distance
 from dmc.metrics import rl_levels_db, stereo_image_metrics
-from dmc.train.cli import staged_songs
+from dmc.train.cli import apply_smoke, staged_songs
+from dmc.train.loop import TrainingError
 
 METHODS = ("console", "mono", "random")
 
@@ -161,7 +163,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m dmc.train evaluate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -194,6 +196,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = get_parser().parse_args(argv)
+    apply_smoke(args, "python -m dmc.train evaluate")  # DMC_SMOKE=1: 2 songs per task
+    if args.num_songs is not None and args.num_songs < 1:
+        raise TrainingError(f"--num-songs must be 1 or more, got {args.num_songs}")
     if args.tcn is not None:
         print(
             f"MR-STFT distance on held-out {args.data} val songs and settings (lower is better)\n"
@@ -202,7 +207,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         return []
     tasks = TASKS if args.task == "both" else (args.task,)
     if args.checkpoint is not None and len(tasks) > 1:
-        raise SystemExit("error: --checkpoint needs a single --task")
+        raise TrainingError("--checkpoint holds one console: give --task drums or --task full")
     rows = []
     for task in tasks:
         rows += evaluate_task(

@@ -81,6 +81,15 @@ def test_a_smoke_run_of_the_documented_command_trains_two_steps(
     assert f"note: building on the encoder {encoder} (choose others with --encoder/--tcn)" in err
 
 
+def test_evaluate_refuses_one_checkpoint_for_two_tasks_in_one_line(tmp_path, capsys):
+    argv = ["evaluate", "--checkpoint", str(tmp_path / "c.pt"), "--csv", str(tmp_path / "e.csv")]
+    assert train_main(argv) == 2
+    assert capsys.readouterr().err == (
+        "python -m dmc.train evaluate: error: --checkpoint holds one console: "
+        "give --task drums or --task full\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
