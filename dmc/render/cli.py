@@ -318,6 +318,9 @@ def _apply_smoke(args) -> None:
     if args.seconds > SMOKE_SECONDS:
         args.seconds = SMOKE_SECONDS
         capped.append(f"--seconds {SMOKE_SECONDS:g}")
+    if args.workers is None:  # starting worker processes would cost more than they save
+        args.workers = 0
+        capped.append("--workers 0")
     if capped:
         print_note("dmc.render", f"DMC_SMOKE is set: a smoke render ({', '.join(capped)})")
 

@@ -22,7 +22,7 @@ SMOKE_CAPS = {
     "num_songs": 2,
     "batch_size": 2,
     "val_items": 2,
-    "segment_seconds": 0.5,
+    "segment_seconds": 0.25,
 }
 
 

@@ -55,7 +55,7 @@ def test_a_smoke_run_lowers_the_settings_but_never_raises_them(monkeypatch, caps
     assert args.segment_seconds == train_cli.SMOKE_CAPS["segment_seconds"]
     assert capsys.readouterr().err == (
         "python -m dmc.train console: note: DMC_SMOKE is set: a smoke run (--steps 2, "
-        "--num-songs 2, --val-items 2, --segment-seconds 0.5)\n"
+        "--num-songs 2, --val-items 2, --segment-seconds 0.25)\n"
     )
 
 

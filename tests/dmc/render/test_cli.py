@@ -160,5 +160,5 @@ def test_the_first_n_passages_of_the_demo_generate_only_n_songs_and_smoke_caps_t
     code, _, err = run_main(["testset", "--task", "drums", *out], capsys)
     assert asked == [("drums", {"num_songs": 3})]
     assert err.splitlines()[0] == (
-        "dmc.render: note: DMC_SMOKE is set: a smoke render (--passages 3, --seconds 2)"
+        "dmc.render: note: DMC_SMOKE is set: a smoke render (--passages 3, --seconds 2, --workers 0)"
     )

@@ -357,12 +357,13 @@ def test_a_smoke_render_is_one_short_passage(monkeypatch, capsys):
 
     from dmc.render.transform import _apply_smoke
 
-    args = Namespace(passages=None, seconds=10.0)
+    args = Namespace(passages=None, seconds=10.0, workers=None)
     _apply_smoke(args)
     assert (args.passages, args.seconds) == ("1", 2.0)
     assert capsys.readouterr().err == (
-        "dmc.render: note: DMC_SMOKE is set: a smoke render (--passages 1, --seconds 2)\n"
+        "dmc.render: note: DMC_SMOKE is set: a smoke render (--passages 1, --seconds 2, --workers 0)\n"
     )
-    args = Namespace(passages="A", seconds=1.0)  # chosen by label, and short: kept
+    args = Namespace(passages="A", seconds=1.0, workers=1)  # chosen by label, short, 1 worker: kept
     _apply_smoke(args)
-    assert (args.passages, args.seconds) == ("A", 1.0) and capsys.readouterr().err == ""
+    assert (args.passages, args.seconds, args.workers) == ("A", 1.0, 1)
+    assert capsys.readouterr().err == ""
