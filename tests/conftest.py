@@ -15,6 +15,12 @@ SAMPLE_RATE = 44100
 os.environ.setdefault("DMC_COMPILE", "0")
 
 
+@pytest.fixture(scope="session")
+def demo_cache_dir(tmp_path_factory):
+    """One demo cache for the session: the demo tests and the README's commands share its songs."""
+    return tmp_path_factory.mktemp("demo-cache")
+
+
 @pytest.fixture(autouse=True)
 def _seed_everything():
     np.random.seed(0)

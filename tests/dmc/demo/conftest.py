@@ -2,7 +2,9 @@
 
 Generating them through ``load_demo`` with two workers exercises the real path (spawned
 workers, atomic cache writes) and gives every test cached songs to read; tests that need
-audio in memory call ``Song.load()``.
+audio in memory call ``Song.load()``. The cache folder (``demo_cache_dir``, in
+``tests/conftest.py``) is the session's: the README's commands (``tests/test_docs.py``)
+read the same songs.
 """
 
 from __future__ import annotations
@@ -10,11 +12,6 @@ from __future__ import annotations
 import pytest
 
 from dmc.datasets.demo import load_demo
-
-
-@pytest.fixture(scope="session")
-def demo_cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("demo-cache")
 
 
 @pytest.fixture(scope="session")
