@@ -127,9 +127,9 @@ def test_no_database_yet_is_one_line_and_nonzero(tmp_path):
     pytest.importorskip("webapp.export")
     env = {"DMC_WEBAPP_INSTANCE": str(tmp_path / "instance"), "DMC_DATABASE_URL": ""}
     result = _run_script(str(REPO / "analysis" / "boxplots.py"), cwd=tmp_path, env=env)
-    assert result.returncode == 1
+    assert result.returncode == 2  # nothing to analyse: bad input (dmc.cli)
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("boxplots: no ratings yet"), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("boxplots: error: no ratings yet"), result.stderr
     assert not (tmp_path / "instance").exists() and not (tmp_path / "analysis_out").exists()
 
 
@@ -139,7 +139,7 @@ def test_module_form_runs_on_simulated_ratings_only_when_asked(
     path = write_csv(simulated_ratings)
     refused = _run_script("-m", "analysis.boxplots", "--ratings", str(path), cwd=tmp_path)
     assert (
-        refused.returncode == 1
+        refused.returncode == 2
         and "--simulated only" in refused.stderr
         and "Traceback" not in refused.stderr
     )
