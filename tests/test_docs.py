@@ -13,9 +13,9 @@ itself, real dataset folders, another system's mixes, real ratings.
 
 A block made only of training commands (the researcher's, "Training from scratch")
 depends on nothing but the demo data, as the README says; those blocks run in order in
-a second clone folder, beside the other commands (two processes at a time, which is
-what keeps the module near a minute and a half on two cores), and each of their tests
-waits for its command's result.
+a second clone folder, beside the other commands (two processes at a time on two
+cores: the commands are mostly single-threaded start-up and small models), and each of
+their tests waits for its command's result.
 
 So a README line that stops working, or stops doing what the README says, fails here;
 and a new line is run without a change to this file.

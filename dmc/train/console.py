@@ -18,7 +18,7 @@ import torch
 from dmc import SAMPLE_RATE
 from dmc.checkpoint import load_model
 from dmc.cli import Parser, note
-from dmc.console import DifferentiableMixingConsole
+from dmc.console import CONTEXTS, DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.losses import ConsoleLoss
@@ -193,6 +193,13 @@ def get_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--dropout", type=float, default=0.2, help="post-processor dropout (default 0.2)"
     )
+    model.add_argument(
+        "--context",
+        default="mean",
+        choices=CONTEXTS,
+        help="mean: the paper's mean of all tracks; mean+related: also the other tracks weighted "
+        "by envelope correlation, so same-role tracks can differ (default mean)",
+    )
     cli.add_data_arguments(parser)
     cli.add_loop_arguments(
         parser, steps=1000, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=50
@@ -249,6 +256,7 @@ def main(argv: list[str] | None = None) -> dict:
         hidden_dim=args.hidden_dim,
         dropout=args.dropout,
         finetune_tcn=args.finetune_tcn,
+        context=args.context,
     )
     if args.init is not None:
         _load_weights(console, args.init, keep_tcn=not args.finetune_tcn)
