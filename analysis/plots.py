@@ -49,7 +49,9 @@ def passage_figure(passages: pd.DataFrame, title: str | None = None) -> Figure:
         rows = passages.loc[passages["task"] == task]
         methods = [
             m
-            for m in sort_methods(passages.columns.drop(["task", "passage_id", "kendalls_w"], errors="ignore"))
+            for m in sort_methods(
+                passages.columns.drop(["task", "passage_id", "kendalls_w"], errors="ignore")
+            )
             if rows[m].notna().any()
         ]
         labels = [

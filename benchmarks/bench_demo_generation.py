@@ -42,9 +42,15 @@ def _folder_bytes(folder: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="generator processes (default 2)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="cache to fill (default: a temporary folder, deleted afterwards)")
-    parser.add_argument("--limit", type=int, default=None, help="at most N songs per split (a quick run)")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="cache to fill (default: a temporary folder, deleted afterwards)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="at most N songs per split (a quick run)"
+    )
     args = parser.parse_args(argv)
 
     load_start = os.getloadavg()[0]
@@ -54,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         song = generate_song(task, "val", 1)
         baseline[task] = (time.perf_counter() - start) / song.duration_seconds
-        print(f"baseline, one {task} song in memory in this process: "
-              f"{baseline[task] * song.duration_seconds:.2f} s for {song.duration_seconds:.1f} s of audio")
+        print(
+            f"baseline, one {task} song in memory in this process: "
+            f"{baseline[task] * song.duration_seconds:.2f} s for {song.duration_seconds:.1f} s of audio"
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir = args.cache_dir or Path(tmp)
@@ -64,7 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit:
             for task, sizes in SPLIT_SIZES.items():
                 for split, size in sizes.items():
-                    load_demo(task, split, cache_dir=cache_dir, num_songs=min(size, args.limit), workers=args.workers)
+                    load_demo(
+                        task,
+                        split,
+                        cache_dir=cache_dir,
+                        num_songs=min(size, args.limit),
+                        workers=args.workers,
+                    )
         else:
             prepare_demo(cache_dir=cache_dir, workers=args.workers)  # one pool for everything
         total_wall = time.perf_counter() - start
@@ -72,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         for task, sizes in SPLIT_SIZES.items():
             task_audio = task_songs = 0
             for split, size in sizes.items():
-                songs = load_demo(task, split, cache_dir=cache_dir, num_songs=min(size, args.limit or size))
+                songs = load_demo(
+                    task, split, cache_dir=cache_dir, num_songs=min(size, args.limit or size)
+                )
                 task_audio += sum(s.duration_seconds for s in songs)
                 task_songs += len(songs)
             print(f"{task:>5}: {task_songs:4d} songs, {task_audio / 60:5.1f} min of audio")
@@ -82,14 +98,20 @@ def main(argv: list[str] | None = None) -> int:
         cpu = _children_cpu_seconds() - cpu_before
         size_mb = _folder_bytes(demo_root(cache_dir)) / 1e6
     verdict = "under" if total_wall < GOAL_SECONDS else "OVER"
-    print(f"total: {total_songs} songs, {total_audio / 60:.1f} min of audio in {total_wall:.1f} s wall "
-          f"({verdict} the {GOAL_SECONDS:.0f} s goal): {total_songs / total_wall:.2f} songs/s, "
-          f"{total_audio / total_wall:.1f} audio-seconds/s; {cpu:.0f} s CPU in workers; cache {size_mb:.0f} MB")
-    print(f"  workers' CPU / {args.workers}: {cpu / max(args.workers, 1):.0f} s, the wall time on "
-          f"{args.workers} otherwise idle cores (the goal is met there when this is under {GOAL_SECONDS:.0f} s)")
-    print(f"  = {projected / total_wall:.2f} x faster than the single-process baseline "
-          f"projects ({projected:.0f} s); {args.workers} workers, "
-          f"load average {load_start:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"total: {total_songs} songs, {total_audio / 60:.1f} min of audio in {total_wall:.1f} s wall "
+        f"({verdict} the {GOAL_SECONDS:.0f} s goal): {total_songs / total_wall:.2f} songs/s, "
+        f"{total_audio / total_wall:.1f} audio-seconds/s; {cpu:.0f} s CPU in workers; cache {size_mb:.0f} MB"
+    )
+    print(
+        f"  workers' CPU / {args.workers}: {cpu / max(args.workers, 1):.0f} s, the wall time on "
+        f"{args.workers} otherwise idle cores (the goal is met there when this is under {GOAL_SECONDS:.0f} s)"
+    )
+    print(
+        f"  = {projected / total_wall:.2f} x faster than the single-process baseline "
+        f"projects ({projected:.0f} s); {args.workers} workers, "
+        f"load average {load_start:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     return 0 if total_wall < GOAL_SECONDS or args.limit else 1
 
 

@@ -32,8 +32,11 @@ GOAL_SECONDS = 120.0
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sequential-baseline", action="store_true",
-                        help="also time a render without worker processes and print the speed-up")
+    parser.add_argument(
+        "--sequential-baseline",
+        action="store_true",
+        help="also time a render without worker processes and print the speed-up",
+    )
     return parser
 
 
@@ -64,13 +67,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     conditions = result.rendered
     audio = sum(result.audio_seconds.values())
-    print(f"cpu cores: {os.cpu_count()}, load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"cpu cores: {os.cpu_count()}, load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     print(f"data loading: {load_seconds:.1f} s")
-    print(f"render: {conditions} conditions, {audio:.0f} s of audio, wall {wall:.1f} s "
-          f"= {wall / GOAL_SECONDS:.2f} x the {GOAL_SECONDS:.0f} s goal "
-          f"(loading + render {load_seconds + wall:.1f} s)")
+    print(
+        f"render: {conditions} conditions, {audio:.0f} s of audio, wall {wall:.1f} s "
+        f"= {wall / GOAL_SECONDS:.2f} x the {GOAL_SECONDS:.0f} s goal "
+        f"(loading + render {load_seconds + wall:.1f} s)"
+    )
     if baseline_wall is not None:
-        print(f"sequential (no workers): wall {baseline_wall:.1f} s; pipelined is {baseline_wall / wall:.2f} x faster")
+        print(
+            f"sequential (no workers): wall {baseline_wall:.1f} s; pipelined is {baseline_wall / wall:.2f} x faster"
+        )
     mono = result.method_seconds.get("mono")
     print(f"\n{'method':<12}{'conditions':>11}{'seconds':>9}{'RTF':>8}{'vs mono':>9}")
     for method, seconds in result.method_seconds.items():
@@ -78,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{seconds / mono:.2f}" if mono else "-"
         rtf = seconds / result.audio_seconds[method]
         print(f"{method:<12}{count:>11}{seconds:>9.1f}{rtf:>8.3f}{ratio:>9}")
-    print("\nseconds: mix + normalise + encode + decode + measure + metrics, summed over conditions "
-          "(workers overlap them, so they add up to more than the wall time)")
+    print(
+        "\nseconds: mix + normalise + encode + decode + measure + metrics, summed over conditions "
+        "(workers overlap them, so they add up to more than the wall time)"
+    )
     return 0
 
 

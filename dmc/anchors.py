@@ -54,7 +54,9 @@ class ReferenceCondition:
 
     def __init__(self, name: str):
         if name != "target" and name not in ANCHOR_CUTOFFS_HZ:
-            raise ValueError(f"unknown reference condition {name!r}; choose target, {', '.join(ANCHOR_CUTOFFS_HZ)}")
+            raise ValueError(
+                f"unknown reference condition {name!r}; choose target, {', '.join(ANCHOR_CUTOFFS_HZ)}"
+            )
         self.name = name
         self.cutoff_hz = ANCHOR_CUTOFFS_HZ.get(name)
 
@@ -64,5 +66,9 @@ class ReferenceCondition:
     def render(self, target: np.ndarray, sample_rate: int) -> MixResult:
         """The condition's audio from the stereo target ``(2, samples)``."""
         target = np.asarray(target, dtype=np.float32)
-        audio = target.copy() if self.cutoff_hz is None else lowpass(target, sample_rate, self.cutoff_hz)
+        audio = (
+            target.copy()
+            if self.cutoff_hz is None
+            else lowpass(target, sample_rate, self.cutoff_hz)
+        )
         return MixResult(audio=audio, params=None)

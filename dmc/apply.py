@@ -38,6 +38,7 @@ from dmc.pretrained import default_device, get_model, resolve
 # ----------------------------------------------------------------------------------------------
 # What every mixing method returns.
 
+
 @dataclass
 class MixResult:
     """A stereo mix and, for methods that have them, per-track parameters in real units.
@@ -68,8 +69,10 @@ class Mixer(Protocol):
         """Mix ``tracks`` of shape ``(tracks, samples)`` (float32, after gain staging)."""
         ...
 
+
 # ----------------------------------------------------------------------------------------------
 # Block-wise application with overlap-add.
+
 
 def _ramp(length: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return (torch.arange(length, dtype=dtype, device=device) + 0.5) / length
@@ -134,8 +137,10 @@ def overlap_add(
         out[..., start:stop] += block
     return out
 
+
 # ----------------------------------------------------------------------------------------------
 # The console as a Mixer.
+
 
 class ConsoleMixer:
     """A trained console as a :class:`Mixer`.

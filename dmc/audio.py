@@ -40,7 +40,9 @@ def _as_channels_first(audio: np.ndarray) -> np.ndarray:
     if audio.ndim == 1:
         return audio[None, :]
     if audio.ndim != 2:
-        raise ValueError(f"audio must be (samples,) or (channels, samples), got shape {audio.shape}")
+        raise ValueError(
+            f"audio must be (samples,) or (channels, samples), got shape {audio.shape}"
+        )
     return audio
 
 
@@ -80,7 +82,9 @@ def read_audio(
     if not path.is_file():
         raise AudioError(f"audio file not found: {path}")
     try:
-        data, file_rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
+        data, file_rate = sf.read(
+            str(path), start=start, frames=frames, dtype="float32", always_2d=True
+        )
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
         raise AudioError(f"cannot read audio file {path}: {exc}") from None
     audio = np.ascontiguousarray(data.T)
@@ -108,7 +112,9 @@ def write_audio(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in LOSSLESS_SUFFIXES:
-        raise AudioError(f"cannot write {path}: use one of {sorted(LOSSLESS_SUFFIXES)} (or encode_mp3)")
+        raise AudioError(
+            f"cannot write {path}: use one of {sorted(LOSSLESS_SUFFIXES)} (or encode_mp3)"
+        )
     audio = _as_channels_first(audio)
     if subtype is None:
         subtype = "FLOAT" if suffix == ".wav" else "PCM_16"
@@ -116,7 +122,9 @@ def write_audio(
         audio = np.clip(audio, -1.0, 1.0)
     _replace_atomically(
         path,
-        lambda tmp: sf.write(tmp, audio.T, sample_rate, subtype=subtype, format=LOSSLESS_SUFFIXES[suffix]),
+        lambda tmp: sf.write(
+            tmp, audio.T, sample_rate, subtype=subtype, format=LOSSLESS_SUFFIXES[suffix]
+        ),
     )
     return path
 
@@ -273,7 +281,9 @@ def _limit_true_peak(
 # --------------------------------------------------------------------------- MP3
 
 
-def encode_mp3(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, vbr_quality: int = 2) -> Path:
+def encode_mp3(
+    path: str | os.PathLike, audio: np.ndarray, sample_rate: int, vbr_quality: int = 2
+) -> Path:
     """Encode VBR MP3 with LAME through libsndfile, atomically.
 
     Args:

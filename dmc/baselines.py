@@ -25,8 +25,14 @@ _STAGES = {"drums": ("gain", "fader"), "full": ("gain", "eq", "compressor", "rev
 def _check_tracks(tracks: np.ndarray, sample_rate: int) -> np.ndarray:
     tracks = np.asarray(tracks, dtype=np.float32)
     if tracks.ndim != 2 or tracks.shape[0] == 0:
-        raise ValueError(f"tracks must be (tracks, samples) with at least one track, got shape {tracks.shape}")
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(
+            f"tracks must be (tracks, samples) with at least one track, got shape {tracks.shape}"
+        )
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, np.integer))
+        or sample_rate <= 0
+    ):
         raise ValueError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
     return tracks
 

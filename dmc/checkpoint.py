@@ -185,4 +185,3 @@ def load_training_state(path: str | os.PathLike) -> dict:
     if state.get("format") != STATE_FORMAT or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a version-{FORMAT_VERSION} dmc training state")
     return state
-

@@ -112,7 +112,9 @@ def box_plot(
             1, len(widths), sharey=quality_scale, squeeze=False, width_ratios=widths
         )[0]
         if not panels:
-            axes[0].text(0.5, 0.5, empty_text, ha="center", va="center", transform=axes[0].transAxes)
+            axes[0].text(
+                0.5, 0.5, empty_text, ha="center", va="center", transform=axes[0].transAxes
+            )
             axes[0].set_xticks([])
         for index, (ax, name) in enumerate(zip(axes, panels)):
             part = rows.loc[rows[panel].to_numpy() == name]

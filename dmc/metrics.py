@@ -103,15 +103,23 @@ def _as_stereo(audio, which: str) -> np.ndarray:
     return np.repeat(audio, 2, axis=0) if audio.shape[0] == 1 else audio
 
 
-def _check_pair(estimate, target, sample_rate, min_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def _check_pair(
+    estimate, target, sample_rate, min_samples: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate, make stereo and trim the silence at both ends (where both are silent)."""
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, np.integer))
+        or sample_rate <= 0
+    ):
         raise ValueError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
     est, tgt = _as_stereo(estimate, "estimate"), _as_stereo(target, "target")
     if est.shape[1] == 0:
         raise ValueError("estimate and target are empty")
     if est.shape != tgt.shape:
-        raise ValueError(f"estimate has {est.shape[1]} samples but target has {tgt.shape[1]}: they must match")
+        raise ValueError(
+            f"estimate has {est.shape[1]} samples but target has {tgt.shape[1]}: they must match"
+        )
     est, tgt = trim_silence(est, tgt, int(sample_rate))
     if est.shape[1] < min_samples:
         raise ValueError(
@@ -138,7 +146,9 @@ def trim_silence(
     if not np.any(loud):
         raise ValueError(f"estimate and target are both silent (below {threshold_db} dBFS)")
     first, last = np.flatnonzero(loud)[[0, -1]]
-    return estimate[..., edges[first] : edges[last + 1]], target[..., edges[first] : edges[last + 1]]
+    return estimate[..., edges[first] : edges[last + 1]], target[
+        ..., edges[first] : edges[last + 1]
+    ]
 
 
 def _frames(sample_rate: int) -> tuple[int, int]:
@@ -164,7 +174,9 @@ def _active(est_power: np.ndarray, tgt_power: np.ndarray, which: str) -> np.ndar
     """Frames where both signals are above :data:`SILENCE_DB` (``power`` is mean-square per frame)."""
     mask = (_level_db(est_power) > SILENCE_DB) & (_level_db(tgt_power) > SILENCE_DB)
     if not np.any(mask):
-        raise ValueError(f"{which}: no frame where both estimate and target are above {SILENCE_DB} dBFS")
+        raise ValueError(
+            f"{which}: no frame where both estimate and target are above {SILENCE_DB} dBFS"
+        )
     return mask
 
 
@@ -192,7 +204,9 @@ def sum_difference_stft_distance(
             mismatched ``fft_sizes``/``hop_sizes``, or signals shorter than the largest FFT.
     """
     if len(fft_sizes) != len(hop_sizes) or not fft_sizes:
-        raise ValueError(f"fft_sizes {fft_sizes} and hop_sizes {hop_sizes} must be non-empty and equally long")
+        raise ValueError(
+            f"fft_sizes {fft_sizes} and hop_sizes {hop_sizes} must be non-empty and equally long"
+        )
     est, tgt = _check_pair(estimate, target, sample_rate, min_samples=max(fft_sizes))
     return _sd_mrstft(est, tgt, sample_rate, fft_sizes, hop_sizes, loudness_match)
 
@@ -204,18 +218,33 @@ def _sum_difference_loss(fft_sizes: tuple[int, ...], hop_sizes: tuple[int, ...])
     return StereoSumDifferenceLoss(fft_sizes, hop_sizes)
 
 
-def _sd_mrstft(est, tgt, sample_rate, fft_sizes=DEFAULT_FFT_SIZES, hop_sizes=DEFAULT_HOP_SIZES, loudness_match=True,
-               gap_db: float | None = None):
+def _sd_mrstft(
+    est,
+    tgt,
+    sample_rate,
+    fft_sizes=DEFAULT_FFT_SIZES,
+    hop_sizes=DEFAULT_HOP_SIZES,
+    loudness_match=True,
+    gap_db: float | None = None,
+):
     if loudness_match:
-        est = est * db_to_gain(_loudness_gap_db(est, tgt, sample_rate) if gap_db is None else gap_db)
+        est = est * db_to_gain(
+            _loudness_gap_db(est, tgt, sample_rate) if gap_db is None else gap_db
+        )
     loss = _sum_difference_loss(tuple(fft_sizes), tuple(hop_sizes))
     with torch.no_grad():
-        value = loss(torch.from_numpy(est[None].astype(np.float32)), torch.from_numpy(tgt[None].astype(np.float32)))
+        value = loss(
+            torch.from_numpy(est[None].astype(np.float32)),
+            torch.from_numpy(tgt[None].astype(np.float32)),
+        )
     return float(value)
 
 
 def _loudness_gap_db(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> float:
-    est_lufs, tgt_lufs = integrated_loudness(est, sample_rate), integrated_loudness(tgt, sample_rate)
+    est_lufs, tgt_lufs = (
+        integrated_loudness(est, sample_rate),
+        integrated_loudness(tgt, sample_rate),
+    )
     if est_lufs < SILENCE_LUFS:
         raise ValueError("the estimate is silent: its loudness cannot be matched to the target's")
     if tgt_lufs < SILENCE_LUFS:
@@ -237,7 +266,10 @@ def peak_error(estimate, target, sample_rate: int) -> float:
 
 
 def _peak_error(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> float:
-    return abs(true_peak_db(est.astype(np.float32), sample_rate) - true_peak_db(tgt.astype(np.float32), sample_rate))
+    return abs(
+        true_peak_db(est.astype(np.float32), sample_rate)
+        - true_peak_db(tgt.astype(np.float32), sample_rate)
+    )
 
 
 # --------------------------------------------------------------------------- spectral
@@ -252,7 +284,11 @@ def spectral_features(audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarr
     square of the frame), plus ``contrast_db`` ``(frames, bands)``: per octave band the
     level of the strongest 2 % of bins over the weakest 2 %.
     """
-    mid = np.asarray(audio, dtype=np.float64).reshape(-1, np.shape(audio)[-1]).mean(axis=0, keepdims=True)
+    mid = (
+        np.asarray(audio, dtype=np.float64)
+        .reshape(-1, np.shape(audio)[-1])
+        .mean(axis=0, keepdims=True)
+    )
     spectrum, freqs = _stft(mid, sample_rate)
     mag = np.abs(spectrum[0])
     power = mag**2
@@ -260,7 +296,9 @@ def spectral_features(audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarr
     centroid = (mag * freqs).sum(axis=1) / total
     bandwidth = np.sqrt((mag * (freqs[None] - centroid[:, None]) ** 2).sum(axis=1) / total)
     cumulative = np.cumsum(mag, axis=1)
-    rolloff = freqs[np.minimum(np.argmax(cumulative >= 0.85 * cumulative[:, -1:], axis=1), len(freqs) - 1)]
+    rolloff = freqs[
+        np.minimum(np.argmax(cumulative >= 0.85 * cumulative[:, -1:], axis=1), len(freqs) - 1)
+    ]
     flatness = np.exp(np.mean(np.log(power + 1e-20), axis=1)) / (np.mean(power, axis=1) + 1e-20)
     edges = [f for f in CONTRAST_EDGES_HZ if f < sample_rate / 2] + [sample_rate / 2 + 1]
     contrast = []
@@ -298,7 +336,10 @@ def _spectral_errors(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict
         "rolloff_hz": "rolloff_error_hz",
         "flatness": "flatness_error",
     }
-    return {error: float(np.mean(np.abs(fe[name][mask] - ft[name][mask]))) for name, error in names.items()}
+    return {
+        error: float(np.mean(np.abs(fe[name][mask] - ft[name][mask])))
+        for name, error in names.items()
+    }
 
 
 # --------------------------------------------------------------------------- stereo panning
@@ -348,7 +389,9 @@ def _panning_errors(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[
     for band, (low, high) in PANNING_BANDS_HZ.items():
         inside = (freqs >= low) & (freqs < (high if high is not None else np.inf))
         w = weight[inside]
-        out[f"panning_error_{band}"] = float(np.sum(w * difference[inside]) / w.sum()) if w.sum() > 0 else 0.0
+        out[f"panning_error_{band}"] = (
+            float(np.sum(w * difference[inside]) / w.sum()) if w.sum() > 0 else 0.0
+        )
     return out
 
 
@@ -410,17 +453,25 @@ def stereo_image_metrics(estimate, target, sample_rate: int) -> dict[str, float]
 def _stereo_image(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[str, float]:
     level_est, level_tgt = _rl_levels(est, sample_rate), _rl_levels(tgt, sample_rate)
     orientations = []
-    for sign, audio in ((1.0, est), (-1.0, est[::-1])):  # swapping the channels negates every R-L level
+    for sign, audio in (
+        (1.0, est),
+        (-1.0, est[::-1]),
+    ):  # swapping the channels negates every R-L level
         balance = {band: abs(sign * level_est[band] - level_tgt[band]) for band in level_est}
         orientations.append((balance, _panning_errors(audio, tgt, sample_rate)))
     # A thousandth of a dB is a tie (float rounding of a centred signal), not a lean.
     tie = abs(orientations[0][0]["broadband"] - orientations[1][0]["broadband"]) < 1e-3
-    balance, panning = min(orientations, key=lambda o: o[1]["panning_error"] if tie else o[0]["broadband"])
+    balance, panning = min(
+        orientations, key=lambda o: o[1]["panning_error"] if tie else o[0]["broadband"]
+    )
     return {
         "rl_level_db": level_est["broadband"],
         "balance_error_db": balance["broadband"],
         **{f"balance_error_db_{band}": balance[band] for band in PANNING_BANDS_HZ},
-        **{name.replace("panning_error", "panning_error_mi"): value for name, value in panning.items()},
+        **{
+            name.replace("panning_error", "panning_error_mi"): value
+            for name, value in panning.items()
+        },
     }
 
 
@@ -467,14 +518,18 @@ def dynamics_errors(estimate, target, sample_rate: int) -> dict[str, float]:
 def _dynamics_errors(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[str, float]:
     fe, ft = dynamics_features(est, sample_rate), dynamics_features(tgt, sample_rate)
     mask = _active(db_to_gain(fe["rms_db"]) ** 2, db_to_gain(ft["rms_db"]) ** 2, "dynamics_errors")
-    crest_mask = _active(db_to_gain(fe["long_rms_db"]) ** 2, db_to_gain(ft["long_rms_db"]) ** 2, "dynamics_errors")
+    crest_mask = _active(
+        db_to_gain(fe["long_rms_db"]) ** 2, db_to_gain(ft["long_rms_db"]) ** 2, "dynamics_errors"
+    )
 
     def spread(levels: np.ndarray) -> float:
         return float(np.mean(np.abs(levels - levels.mean())))
 
     return {
         "rms_error_db": float(np.mean(np.abs(fe["rms_db"][mask] - ft["rms_db"][mask]))),
-        "crest_factor_error_db": float(np.mean(np.abs(fe["crest_db"][crest_mask] - ft["crest_db"][crest_mask]))),
+        "crest_factor_error_db": float(
+            np.mean(np.abs(fe["crest_db"][crest_mask] - ft["crest_db"][crest_mask]))
+        ),
         "dynamic_spread_error_db": abs(spread(fe["rms_db"][mask]) - spread(ft["rms_db"][mask])),
     }
 

@@ -61,7 +61,11 @@ class Track:
         else:
             file_rate = audio_info(self.path)[0]
             file_start = int(round(start * file_rate / sample_rate))
-            file_frames = -1 if num_samples is None else int(math.ceil(num_samples * file_rate / sample_rate)) + 1
+            file_frames = (
+                -1
+                if num_samples is None
+                else int(math.ceil(num_samples * file_rate / sample_rate)) + 1
+            )
             out, _ = read_audio(self.path, start=file_start, frames=file_frames)
             if file_rate != sample_rate:
                 out = resample(out, file_rate, sample_rate)
@@ -110,7 +114,9 @@ class Song:
     def roles(self) -> list[str]:
         return [t.role for t in self.tracks]
 
-    def track_audio(self, start: int = 0, num_samples: int | None = None, mono: bool = True) -> np.ndarray:
+    def track_audio(
+        self, start: int = 0, num_samples: int | None = None, mono: bool = True
+    ) -> np.ndarray:
         """All tracks stacked: ``(tracks, samples)`` if mono else a list-like ``(tracks, 2, samples)``.
 
         Stereo tracks are averaged to mono when ``mono`` (the console's channels are mono);
@@ -142,13 +148,21 @@ class Song:
                 f"{self.num_samples} samples ({self.duration_seconds:.2f} s)"
             )
         tracks = [
-            Track(t.name, t.role, audio=t.read(self.sample_rate, start, num_samples)) for t in self.tracks
+            Track(t.name, t.role, audio=t.read(self.sample_rate, start, num_samples))
+            for t in self.tracks
         ]
         target = None
         if self.target is not None:
-            target = Track(self.target.name, self.target.role, audio=self.target_audio(start, num_samples))
-        return replace(self, tracks=tracks, num_samples=num_samples, target=target,
-                       metadata={**self.metadata, "excerpt_start": start})
+            target = Track(
+                self.target.name, self.target.role, audio=self.target_audio(start, num_samples)
+            )
+        return replace(
+            self,
+            tracks=tracks,
+            num_samples=num_samples,
+            target=target,
+            metadata={**self.metadata, "excerpt_start": start},
+        )
 
     def load(self) -> Song:
         """The whole song in memory."""
@@ -173,7 +187,9 @@ class Passage:
 
     def sample_range(self, sample_rate: int) -> tuple[int, int]:
         """``(start, num_samples)`` at ``sample_rate``."""
-        return int(round(self.start_seconds * sample_rate)), int(round(self.length_seconds * sample_rate))
+        return int(round(self.start_seconds * sample_rate)), int(
+            round(self.length_seconds * sample_rate)
+        )
 
 
 def find_passages(
@@ -202,7 +218,9 @@ def find_passages(
         )
     sr = song.sample_rate
     reference = (
-        song.target_audio() if song.target is not None else song.track_audio().sum(axis=0, keepdims=True)
+        song.target_audio()
+        if song.target is not None
+        else song.track_audio().sum(axis=0, keepdims=True)
     )
     win = int(round(length_seconds * sr))
     hop = max(1, int(round(hop_seconds * sr)))
@@ -221,7 +239,9 @@ def find_passages(
             continue
         scored.append((loudness, start))
     if not scored:
-        raise ValueError(f"song {song.song_id!r}: no {length_seconds:g} s window is loud enough for a passage")
+        raise ValueError(
+            f"song {song.song_id!r}: no {length_seconds:g} s window is loud enough for a passage"
+        )
     chosen: list[int] = []
     for _, start in sorted(scored, key=lambda s: (-s[0], s[1])):
         if all(abs(start - other) >= win for other in chosen):

@@ -60,8 +60,12 @@ def resolve(
     text = str(name_or_path)
     path = checkpoint_path(text, folder) if text in SHIPPED else Path(text)
     if not path.is_file():
-        how = make or SHIPPED.get(text) or next(
-            (command for name, command in SHIPPED.items() if path.name == f"{name}.pt"), None
+        how = (
+            make
+            or SHIPPED.get(text)
+            or next(
+                (command for name, command in SHIPPED.items() if path.name == f"{name}.pt"), None
+            )
         )
         hint = f" (make it with `{how.format(path=path)}`)" if how else ""
         raise CheckpointError(f"checkpoint not found: {path}{hint}")

@@ -42,7 +42,9 @@ class GainStaging:
                 gains[i] = np.clip(self.target_lufs - loudness, self.min_gain_db, self.max_gain_db)
         return gains
 
-    def apply(self, tracks: np.ndarray, sample_rate: int, gains_db: np.ndarray | None = None) -> np.ndarray:
+    def apply(
+        self, tracks: np.ndarray, sample_rate: int, gains_db: np.ndarray | None = None
+    ) -> np.ndarray:
         """Staged copy of ``(tracks, samples)``; pass ``gains_db`` to reuse song-level gains on a segment."""
         tracks = np.atleast_2d(np.asarray(tracks, dtype=np.float32))
         if gains_db is None:
@@ -50,6 +52,10 @@ class GainStaging:
         return (tracks * db_to_gain(np.asarray(gains_db))[:, None]).astype(np.float32)
 
 
-def active_tracks(tracks: np.ndarray, sample_rate: int, threshold_lufs: float = SILENCE_LUFS) -> np.ndarray:
+def active_tracks(
+    tracks: np.ndarray, sample_rate: int, threshold_lufs: float = SILENCE_LUFS
+) -> np.ndarray:
     """Boolean mask of tracks louder than ``threshold_lufs`` (silent tracks carry no information)."""
-    return np.array([integrated_loudness(t[None], sample_rate) > threshold_lufs for t in np.atleast_2d(tracks)])
+    return np.array(
+        [integrated_loudness(t[None], sample_rate) > threshold_lufs for t in np.atleast_2d(tracks)]
+    )

@@ -54,25 +54,55 @@ MAX_ASSET_BYTES = 15 * 1024 * 1024
 #: Trim the tail where the envelope falls this far below the peak (dB).
 TAIL_DB = -60.0
 PIECE_ROLES = {
-    "kick": "kick", "snare": "snare", "hihat_closed": "hihat", "hihat_pedal": "hihat",
-    "hihat_open": "hihat", "tom_high": "tom", "tom_mid": "tom", "tom_low": "tom",
-    "crash": "cymbal", "ride": "cymbal",
+    "kick": "kick",
+    "snare": "snare",
+    "hihat_closed": "hihat",
+    "hihat_pedal": "hihat",
+    "hihat_open": "hihat",
+    "tom_high": "tom",
+    "tom_mid": "tom",
+    "tom_low": "tom",
+    "crash": "cymbal",
+    "ride": "cymbal",
 }
 #: Longest kept sound per drum piece (seconds).
 PIECE_SECONDS = {
-    "kick": 0.8, "snare": 0.9, "hihat_closed": 0.4, "hihat_pedal": 0.4, "hihat_open": 1.2,
-    "tom_high": 1.2, "tom_mid": 1.3, "tom_low": 1.5, "crash": 2.6, "ride": 2.0,
+    "kick": 0.8,
+    "snare": 0.9,
+    "hihat_closed": 0.4,
+    "hihat_pedal": 0.4,
+    "hihat_open": 1.2,
+    "tom_high": 1.2,
+    "tom_mid": 1.3,
+    "tom_low": 1.5,
+    "crash": 2.6,
+    "ride": 2.0,
 }
 #: Velocity layers rendered per drum piece from the SoundFont.
 PIECE_VELOCITIES = {
-    "kick": (50, 90, 127), "snare": (40, 85, 127), "hihat_closed": (45, 85, 127),
-    "hihat_pedal": (90,), "hihat_open": (70, 120), "tom_high": (70, 120), "tom_mid": (70, 120),
-    "tom_low": (70, 120), "crash": (80, 127), "ride": (70, 120),
+    "kick": (50, 90, 127),
+    "snare": (40, 85, 127),
+    "hihat_closed": (45, 85, 127),
+    "hihat_pedal": (90,),
+    "hihat_open": (70, 120),
+    "tom_high": (70, 120),
+    "tom_mid": (70, 120),
+    "tom_low": (70, 120),
+    "crash": (80, 127),
+    "ride": (70, 120),
 }
 #: GM percussion notes (bank 128): the piece each kit plays.
 GM_NOTES = {
-    "kick": 36, "snare": 38, "hihat_closed": 42, "hihat_pedal": 44, "hihat_open": 46,
-    "tom_high": 48, "tom_mid": 45, "tom_low": 41, "crash": 49, "ride": 51,
+    "kick": 36,
+    "snare": 38,
+    "hihat_closed": 42,
+    "hihat_pedal": 44,
+    "hihat_open": 46,
+    "tom_high": 48,
+    "tom_mid": 45,
+    "tom_low": 41,
+    "crash": 49,
+    "ride": 51,
 }
 #: FluidR3 drum kits: name -> (program in bank 128, note overrides).
 FLUID_KITS = {
@@ -85,20 +115,31 @@ FLUID_KITS = {
 #: Hydrogen kit pieces: kit -> piece -> (file, semitones to retune). Chosen by spectrum,
 #: decay and the kit.xml names from kits whose licence allows redistribution.
 HYDROGEN_PIECES = {
-    "rumpf": ("rumpf_kit_z01_h2", {
-        "kick": ("beats_06-38.flac", 0), "snare": ("beats_01-21.flac", 0),
-        "hihat_closed": ("beats_09-10.flac", 0), "hihat_pedal": ("beats_06-28.flac", 0),
-        "hihat_open": ("beats_09-11.flac", 0), "tom_high": ("beats_08-14.flac", 3),
-        "tom_mid": ("beats_08-15.flac", 0), "tom_low": ("beats_08-15.flac", -4),
-        "crash": ("beats_06-21.flac", 0), "ride": ("beats_06-43.flac", 0),
-    }),
-    "audiophob": ("Audiophob", {
-        "kick": ("86335__zgump__tom-0105.wav", 0),
-        "snare": ("25671__walter-odington__garage-city-snare-snappy.wav", 0),
-        "hihat_closed": ("116973__cbeeching__hat-light.wav", 0),
-        "hihat_open": ("104227__minorr__hhat-paiste-302-14-open-p.wav", 0),
-        "ride": ("15590__lewis__sabmute.wav", 0),
-    }),
+    "rumpf": (
+        "rumpf_kit_z01_h2",
+        {
+            "kick": ("beats_06-38.flac", 0),
+            "snare": ("beats_01-21.flac", 0),
+            "hihat_closed": ("beats_09-10.flac", 0),
+            "hihat_pedal": ("beats_06-28.flac", 0),
+            "hihat_open": ("beats_09-11.flac", 0),
+            "tom_high": ("beats_08-14.flac", 3),
+            "tom_mid": ("beats_08-15.flac", 0),
+            "tom_low": ("beats_08-15.flac", -4),
+            "crash": ("beats_06-21.flac", 0),
+            "ride": ("beats_06-43.flac", 0),
+        },
+    ),
+    "audiophob": (
+        "Audiophob",
+        {
+            "kick": ("86335__zgump__tom-0105.wav", 0),
+            "snare": ("25671__walter-odington__garage-city-snare-snappy.wav", 0),
+            "hihat_closed": ("116973__cbeeching__hat-light.wav", 0),
+            "hihat_open": ("104227__minorr__hhat-paiste-302-14-open-p.wav", 0),
+            "ride": ("15590__lewis__sabmute.wav", 0),
+        },
+    ),
 }
 
 
@@ -140,8 +181,9 @@ INSTRUMENTS = (
 )
 
 
-def render_notes(program: int, events: list[tuple[int, int]], hold_seconds: float, drum: bool,
-                 workdir: Path) -> list[np.ndarray]:
+def render_notes(
+    program: int, events: list[tuple[int, int]], hold_seconds: float, drum: bool, workdir: Path
+) -> list[np.ndarray]:
     """Render ``(note, velocity)`` events one after another; one mono array per event.
 
     Each note is held ``hold_seconds`` and followed by enough silence for its release, so
@@ -159,16 +201,36 @@ def render_notes(program: int, events: list[tuple[int, int]], hold_seconds: floa
     # A short lead-in keeps the first note clear of the synthesiser's start-up.
     delay = 500
     for note, velocity in events:
-        track.append(mido.Message("note_on", channel=channel, note=note, velocity=velocity, time=delay))
-        track.append(mido.Message("note_off", channel=channel, note=note, velocity=0,
-                                  time=int(hold_seconds * 1000)))
+        track.append(
+            mido.Message("note_on", channel=channel, note=note, velocity=velocity, time=delay)
+        )
+        track.append(
+            mido.Message(
+                "note_off", channel=channel, note=note, velocity=0, time=int(hold_seconds * 1000)
+            )
+        )
         delay = int((slot_seconds - hold_seconds) * 1000)
     track.append(mido.MetaMessage("end_of_track", time=delay))
     mid_path, wav_path = workdir / "render.mid", workdir / "render.wav"
     midi.save(str(mid_path))
     subprocess.run(
-        ["fluidsynth", "-ni", "-q", "-F", str(wav_path), "-r", str(SAMPLE_RATE), "-R", "0", "-C", "0",
-         "-g", "0.3", str(SOUNDFONT), str(mid_path)],
+        [
+            "fluidsynth",
+            "-ni",
+            "-q",
+            "-F",
+            str(wav_path),
+            "-r",
+            str(SAMPLE_RATE),
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-g",
+            "0.3",
+            str(SOUNDFONT),
+            str(mid_path),
+        ],
         check=True,
     )
     audio, _ = read_audio(wav_path, mono=True)
@@ -235,20 +297,34 @@ def extract_fluid_kits(writer: AssetWriter, workdir: Path) -> dict[str, dict[str
         for piece, default_note in GM_NOTES.items():
             note = overrides.get(piece, default_note)
             velocities = PIECE_VELOCITIES[piece]
-            renders = render_notes(program, [(note, v) for v in velocities], PIECE_SECONDS[piece], True, workdir)
+            renders = render_notes(
+                program, [(note, v) for v in velocities], PIECE_SECONDS[piece], True, workdir
+            )
             layers = [trim(r, PIECE_SECONDS[piece]) for r in renders]
             loudest = layers[-1]
-            match = next((group for group, other in stored[piece] if same_sound(loudest, other)), None)
+            match = next(
+                (group for group, other in stored[piece] if same_sound(loudest, other)), None
+            )
             if match is not None:
                 kits[kit][piece] = match
                 continue
             group = f"{kit}/{piece}"
             reference = float(np.max(np.abs(loudest)))
             for velocity, layer in zip(velocities, layers):
-                writer.add(f"drums/{kit}/{piece}_v{velocity:03d}.flac", layer, reference, kind="drum",
-                           group=group, instrument=piece, role=PIECE_ROLES[piece], kit=kit,
-                           midi_note=note, velocity=velocity, source="FluidR3_GM.sf2",
-                           program=f"128:{program:03d}")
+                writer.add(
+                    f"drums/{kit}/{piece}_v{velocity:03d}.flac",
+                    layer,
+                    reference,
+                    kind="drum",
+                    group=group,
+                    instrument=piece,
+                    role=PIECE_ROLES[piece],
+                    kit=kit,
+                    midi_note=note,
+                    velocity=velocity,
+                    source="FluidR3_GM.sf2",
+                    program=f"128:{program:03d}",
+                )
             stored[piece].append((group, loudest))
             kits[kit][piece] = group
     return kits
@@ -268,10 +344,20 @@ def extract_hydrogen_kits(writer: AssetWriter) -> dict[str, dict[str, str]]:
                 audio = signal.resample_poly(audio, ratio.numerator, ratio.denominator)
             layer = trim(audio, PIECE_SECONDS[piece])
             group = f"{kit}/{piece}"
-            writer.add(f"drums/{kit}/{piece}.flac", layer, float(np.max(np.abs(layer))), kind="drum",
-                       group=group, instrument=piece, role=PIECE_ROLES[piece], kit=kit, midi_note=None,
-                       velocity=127, source=f"hydrogen-drumkits/{folder}/{filename}",
-                       retuned_semitones=semitones)
+            writer.add(
+                f"drums/{kit}/{piece}.flac",
+                layer,
+                float(np.max(np.abs(layer))),
+                kind="drum",
+                group=group,
+                instrument=piece,
+                role=PIECE_ROLES[piece],
+                kit=kit,
+                midi_note=None,
+                velocity=127,
+                source=f"hydrogen-drumkits/{folder}/{filename}",
+                retuned_semitones=semitones,
+            )
             kits[kit][piece] = group
     return kits
 
@@ -285,16 +371,31 @@ def extract_instruments(writer: AssetWriter, workdir: Path) -> dict[str, dict]:
         renders = render_notes(inst.program, events, hold, False, workdir)
         # Sustained notes are cut at their note-off (the generator adds the release);
         # decaying ones keep their natural tail up to the cap.
-        layers = [trim(r, inst.seconds, fade_seconds=0.01 if inst.sustained else 0.05) for r in renders]
+        layers = [
+            trim(r, inst.seconds, fade_seconds=0.01 if inst.sustained else 0.05) for r in renders
+        ]
         reference = max(float(np.max(np.abs(layer))) for layer in layers)
         for (note, velocity), layer in zip(events, layers):
-            writer.add(f"instruments/{inst.name}/n{note:03d}_v{velocity:03d}.flac", layer, reference,
-                       kind="note", group=inst.name, instrument=inst.name, role=inst.role, kit=None,
-                       midi_note=note, velocity=velocity, source="FluidR3_GM.sf2",
-                       program=f"000:{inst.program:03d}")
+            writer.add(
+                f"instruments/{inst.name}/n{note:03d}_v{velocity:03d}.flac",
+                layer,
+                reference,
+                kind="note",
+                group=inst.name,
+                instrument=inst.name,
+                role=inst.role,
+                kit=None,
+                midi_note=note,
+                velocity=velocity,
+                source="FluidR3_GM.sf2",
+                program=f"000:{inst.program:03d}",
+            )
         instruments[inst.name] = {
-            "role": inst.role, "program": inst.program, "notes": inst.notes,
-            "velocities": list(inst.velocities), "sustained": inst.sustained,
+            "role": inst.role,
+            "program": inst.program,
+            "notes": inst.notes,
+            "velocities": list(inst.velocities),
+            "sustained": inst.sustained,
         }
     return instruments
 
@@ -330,7 +431,10 @@ def write_licenses(out: Path) -> None:
     mit = "\n".join(line.strip() for line in mit.strip().splitlines())
     (out / "LICENSE-MIT-FluidR3.txt").write_text(
         "FluidR3 GM SoundFont\nCopyright (c) 2000-2002, 2008 Frank Wen\nCopyright (c) 2008 Toby Smithe\n\n"
-        + mit + "\n", encoding="utf-8")
+        + mit
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for needed in (SOUNDFONT, HYDROGEN):
         if not needed.exists():
-            parser.error(f"{needed} not found: apt-get install fluid-soundfont-gm hydrogen-drumkits")
+            parser.error(
+                f"{needed} not found: apt-get install fluid-soundfont-gm hydrogen-drumkits"
+            )
     if shutil.which("fluidsynth") is None:
         parser.error("fluidsynth not found: apt-get install fluidsynth")
     for old in ("drums", "instruments"):
@@ -362,7 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
     total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     seconds = sum(s["seconds"] for s in writer.samples)
-    print(f"{len(writer.samples)} samples, {seconds:.0f} s of audio, {total / 2**20:.2f} MiB in {args.out}")
+    print(
+        f"{len(writer.samples)} samples, {seconds:.0f} s of audio, {total / 2**20:.2f} MiB in {args.out}"
+    )
     if total > MAX_ASSET_BYTES:
         print(f"error: assets exceed {MAX_ASSET_BYTES / 2**20:.0f} MiB", file=sys.stderr)
         return 1

@@ -28,14 +28,18 @@ def _seed_everything():
     yield
 
 
-def drum_like(seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0, bpm: float = 120.0) -> np.ndarray:
+def drum_like(
+    seconds: float, sample_rate: int = SAMPLE_RATE, seed: int = 0, bpm: float = 120.0
+) -> np.ndarray:
     """Decaying noise bursts and a pitched thump on a beat grid, ``(samples,)`` float32."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sample_rate)
     out = np.zeros(n, dtype=np.float32)
     beat = int(60.0 / bpm * sample_rate / 2)
     t = np.arange(int(0.25 * sample_rate)) / sample_rate
-    hit = (np.sin(2 * np.pi * 60 * t) * np.exp(-t * 18) + 0.3 * rng.standard_normal(t.size) * np.exp(-t * 40))
+    hit = np.sin(2 * np.pi * 60 * t) * np.exp(-t * 18) + 0.3 * rng.standard_normal(t.size) * np.exp(
+        -t * 40
+    )
     for start in range(0, n - hit.size, beat):
         out[start : start + hit.size] += hit * rng.uniform(0.4, 1.0)
     return 0.3 * out / np.max(np.abs(out))

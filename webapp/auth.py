@@ -49,8 +49,6 @@ SESSION_VERSION_SETTING = "admin_session_version"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-
-
 def _configured_hash() -> str | None:
     config = current_app.config
     if config.get("ADMIN_PASSWORD_HASH"):

@@ -92,7 +92,9 @@ class Manifest:
         try:
             return self.tasks[task]
         except KeyError:
-            raise KeyError(f"manifest has no task {task!r}; tasks: {', '.join(self.tasks)}") from None
+            raise KeyError(
+                f"manifest has no task {task!r}; tasks: {', '.join(self.tasks)}"
+            ) from None
 
     def passage(self, task: str, passage_id: str) -> PassageEntry:
         for p in self.passages(task):
@@ -142,7 +144,9 @@ class Manifest:
         """Raise :class:`ManifestError` naming every audio file that is missing."""
         missing = [f for f in self.files() if not self.path_of(f).is_file()]
         if missing:
-            raise ManifestError(f"{len(missing)} audio file(s) named in the manifest are missing: {missing[:5]}")
+            raise ManifestError(
+                f"{len(missing)} audio file(s) named in the manifest are missing: {missing[:5]}"
+            )
 
 
 def _passage_to_json(p: PassageEntry) -> dict[str, Any]:
@@ -166,7 +170,9 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
     if path.is_dir():
         path = path / MANIFEST_NAME
     if not path.is_file():
-        raise ManifestError(f"no render manifest at {path}; render one with `python -m dmc.render testset`")
+        raise ManifestError(
+            f"no render manifest at {path}; render one with `python -m dmc.render testset`"
+        )
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -174,7 +180,9 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
     if data.get("format") != FORMAT:
         raise ManifestError(f"{path} is not a render manifest (format={data.get('format')!r})")
     if data.get("version") != VERSION:
-        raise ManifestError(f"{path}: manifest version {data.get('version')!r} is not supported (expected {VERSION})")
+        raise ManifestError(
+            f"{path}: manifest version {data.get('version')!r} is not supported (expected {VERSION})"
+        )
     tasks: dict[str, list[PassageEntry]] = {}
     for task, body in _require(data, "tasks", str(path)).items():
         passages = []

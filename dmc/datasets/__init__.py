@@ -29,7 +29,9 @@ DATASETS = ("demo", "enst", "medleydb", "folder")
 SOURCE_DATASETS = ("signaltrain",)
 
 
-def load_songs(data: str, task: str, split: str, root: str | Path | None = None, **options) -> list[Song]:
+def load_songs(
+    data: str, task: str, split: str, root: str | Path | None = None, **options
+) -> list[Song]:
     """Songs of one split of a dataset for a task (``drums`` or ``full``).
 
     Raises:
@@ -77,7 +79,9 @@ def load_sources(data: str, split: str, root: str | Path | None = None, **option
         DatasetError: unknown source dataset or split, a missing or wrong ``root``.
     """
     if data not in SOURCE_DATASETS:
-        raise DatasetError(f"unknown source dataset {data!r}; choose one of {', '.join(SOURCE_DATASETS)}")
+        raise DatasetError(
+            f"unknown source dataset {data!r}; choose one of {', '.join(SOURCE_DATASETS)}"
+        )
     if root is None:
         raise DatasetError(f"--data {data} needs --root PATH pointing at the dataset folder")
     from dmc.datasets.signaltrain import load_signaltrain

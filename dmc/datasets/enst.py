@@ -102,7 +102,9 @@ def load_enst(
     """
     root = _check_root(root, "ENST-Drums", "drummer_1, drummer_2, drummer_3 folders")
     if target not in ENST_TARGETS:
-        raise DatasetError(f"unknown ENST-Drums target {target!r}; choose one of {', '.join(ENST_TARGETS)}")
+        raise DatasetError(
+            f"unknown ENST-Drums target {target!r}; choose one of {', '.join(ENST_TARGETS)}"
+        )
     _check_bad_files(bad_files)
     drummers = _check_drummers(drummers)
     takes = {t.song_id: t for n in drummers for t in _list_takes(root, n, target, include_hits)}
@@ -139,7 +141,11 @@ def load_enst(
 
 
 def _take_song(
-    take: _Take, mic_dirs: dict[str, Path | None], target: str, sample_rate: int | None, notes: _Notes
+    take: _Take,
+    mic_dirs: dict[str, Path | None],
+    target: str,
+    sample_rate: int | None,
+    notes: _Notes,
 ) -> Song:
     files: dict[str, Path] = {target: take.target_path}
     missing = []
@@ -155,7 +161,9 @@ def _take_song(
     rate = sample_rate or checked.sample_rate
     num_samples = checked.num_samples_at(rate)
     tracks = [
-        Track(name, role, path=files[name]) if name in files else silent_track(name, role, num_samples)
+        Track(name, role, path=files[name])
+        if name in files
+        else silent_track(name, role, num_samples)
         for name, role, _ in ENST_CHANNELS
     ]
     metadata = {
@@ -180,10 +188,14 @@ def _list_takes(root: Path, drummer: int, target: str, include_hits: bool) -> li
         )
     mix_dir = folder / "audio" / target
     if not mix_dir.is_dir():
-        raise DatasetError(f"ENST-Drums: {mix_dir} not found; expected one {target} WAV per take there")
+        raise DatasetError(
+            f"ENST-Drums: {mix_dir} not found; expected one {target} WAV per take there"
+        )
     wavs = sorted(p for p in mix_dir.iterdir() if p.suffix.lower() == ".wav" and p.is_file())
     if not wavs:
-        raise DatasetError(f"ENST-Drums: no WAV files in {mix_dir}; expected one {target} WAV per take")
+        raise DatasetError(
+            f"ENST-Drums: no WAV files in {mix_dir}; expected one {target} WAV per take"
+        )
     return [_Take(drummer, p.stem, p) for p in wavs if include_hits or not _is_hits(p.stem)]
 
 
@@ -221,7 +233,9 @@ def _check_drummers(drummers) -> tuple[int, ...]:
     try:
         out = tuple(sorted({int(d) for d in drummers}))
     except (TypeError, ValueError):
-        raise DatasetError(f"drummers must be numbers such as (1, 2, 3), got {drummers!r}") from None
+        raise DatasetError(
+            f"drummers must be numbers such as (1, 2, 3), got {drummers!r}"
+        ) from None
     if not out or any(d < 1 for d in out):
         raise DatasetError(f"drummers must be positive numbers such as (1, 2, 3), got {drummers!r}")
     return out
@@ -337,10 +351,14 @@ def _check_root(root: str | Path, dataset: str, expected: str) -> Path:
         raise DatasetError(f"{dataset}: no root given; pass the folder holding {expected}")
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"{dataset} root {root} is not a folder; expected one holding {expected}")
+        raise DatasetError(
+            f"{dataset} root {root} is not a folder; expected one holding {expected}"
+        )
     return root
 
 
 def _check_bad_files(bad_files: str) -> None:
     if bad_files not in BAD_FILE_POLICIES:
-        raise DatasetError(f"bad_files must be one of {', '.join(BAD_FILE_POLICIES)}, got {bad_files!r}")
+        raise DatasetError(
+            f"bad_files must be one of {', '.join(BAD_FILE_POLICIES)}, got {bad_files!r}"
+        )

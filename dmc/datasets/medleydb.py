@@ -42,45 +42,128 @@ _ROLE_LABELS: dict[str, tuple[str, ...]] = {
     "cymbal": ("cymbal", "gong"),
     "drums": ("drum set", "drum machine"),
     "percussion": (
-        "auxiliary percussion", "tambourine", "bongo", "conga", "darbuka", "doumbek", "tabla",
-        "timpani", "gu", "triangle", "sleigh bells", "cowbell", "cabasa", "guiro", "castanet",
-        "claps", "rattle", "shaker", "maracas", "whistle", "chimes",
+        "auxiliary percussion",
+        "tambourine",
+        "bongo",
+        "conga",
+        "darbuka",
+        "doumbek",
+        "tabla",
+        "timpani",
+        "gu",
+        "triangle",
+        "sleigh bells",
+        "cowbell",
+        "cabasa",
+        "guiro",
+        "castanet",
+        "claps",
+        "rattle",
+        "shaker",
+        "maracas",
+        "whistle",
+        "chimes",
     ),
     "bass": ("electric bass", "double bass"),
     "guitar": (
-        "acoustic guitar", "clean electric guitar", "distorted electric guitar", "lap steel guitar",
-        "slide guitar", "banjo", "mandolin", "ukulele", "oud", "sitar", "guzheng", "liuqin", "zhongruan",
+        "acoustic guitar",
+        "clean electric guitar",
+        "distorted electric guitar",
+        "lap steel guitar",
+        "slide guitar",
+        "banjo",
+        "mandolin",
+        "ukulele",
+        "oud",
+        "sitar",
+        "guzheng",
+        "liuqin",
+        "zhongruan",
     ),
     "keys": (
-        "piano", "tack piano", "electric piano", "electronic organ", "pipe organ", "harpsichord",
-        "harp", "dulcimer", "yangqin", "accordion", "concertina", "bandoneon", "harmonium",
-        "melodica", "vibraphone", "marimba", "xylophone", "glockenspiel",
+        "piano",
+        "tack piano",
+        "electric piano",
+        "electronic organ",
+        "pipe organ",
+        "harpsichord",
+        "harp",
+        "dulcimer",
+        "yangqin",
+        "accordion",
+        "concertina",
+        "bandoneon",
+        "harmonium",
+        "melodica",
+        "vibraphone",
+        "marimba",
+        "xylophone",
+        "glockenspiel",
     ),
     "synth": ("synthesizer", "theremin"),
     "strings": (
-        "violin", "viola", "cello", "erhu", "violin section", "viola section", "cello section",
+        "violin",
+        "viola",
+        "cello",
+        "erhu",
+        "violin section",
+        "viola section",
+        "cello section",
         "string section",
     ),
     "brass": (
-        "trumpet", "cornet", "trombone", "french horn", "euphonium", "tuba", "brass section",
-        "french horn section", "trombone section", "horn section", "trumpet section",
+        "trumpet",
+        "cornet",
+        "trombone",
+        "french horn",
+        "euphonium",
+        "tuba",
+        "brass section",
+        "french horn section",
+        "trombone section",
+        "horn section",
+        "trumpet section",
     ),
     "woodwind": (
-        "flute", "flute section", "piccolo", "bamboo flute", "dizi", "panpipes", "recorder",
-        "alto saxophone", "baritone saxophone", "tenor saxophone", "soprano saxophone",
-        "clarinet", "bass clarinet", "clarinet section", "oboe", "english horn", "bassoon",
-        "bagpipe", "harmonica",
+        "flute",
+        "flute section",
+        "piccolo",
+        "bamboo flute",
+        "dizi",
+        "panpipes",
+        "recorder",
+        "alto saxophone",
+        "baritone saxophone",
+        "tenor saxophone",
+        "soprano saxophone",
+        "clarinet",
+        "bass clarinet",
+        "clarinet section",
+        "oboe",
+        "english horn",
+        "bassoon",
+        "bagpipe",
+        "harmonica",
     ),
     "vocals": (
-        "male singer", "female singer", "male speaker", "female speaker", "male rapper",
-        "female rapper", "beatboxing", "vocalists", "choir",
+        "male singer",
+        "female singer",
+        "male speaker",
+        "female speaker",
+        "male rapper",
+        "female rapper",
+        "beatboxing",
+        "vocalists",
+        "choir",
     ),
     "other": ("fx/processed sound", "scratches", "sampler", "crowd", "main system", "unlabeled"),
 }
 
 #: MedleyDB instrument label (lower case) -> role. Labels not listed fall back to
 #: :func:`dmc.roles.role_from_name`, then ``other``.
-MEDLEYDB_ROLES: dict[str, str] = {label: role for role, labels in _ROLE_LABELS.items() for label in labels}
+MEDLEYDB_ROLES: dict[str, str] = {
+    label: role for role, labels in _ROLE_LABELS.items() for label in labels
+}
 
 
 def medleydb_role(label: str | list | None) -> str:
@@ -148,12 +231,16 @@ def load_medleydb(
     """
     root = _check_root(root, "MedleyDB", "<Song>/<Song>_METADATA.yaml folders")
     if policy not in POLICIES:
-        raise DatasetError(f"unknown max-track policy {policy!r}; choose one of {', '.join(POLICIES)}")
+        raise DatasetError(
+            f"unknown max-track policy {policy!r}; choose one of {', '.join(POLICIES)}"
+        )
     if not isinstance(max_tracks, int) or max_tracks < 1:
         raise DatasetError(f"max_tracks must be a positive whole number, got {max_tracks!r}")
     _check_bad_files(bad_files)
     songs_found = _find_songs(root, None if metadata_dir is None else Path(metadata_dir))
-    ids = choose_split(sorted(songs_found), split, seed, split_file, lambda e: Path(e).name, "MedleyDB")
+    ids = choose_split(
+        sorted(songs_found), split, seed, split_file, lambda e: Path(e).name, "MedleyDB"
+    )
 
     notes = _Notes("MedleyDB")
     over_limit: list[str] = []
@@ -161,7 +248,9 @@ def load_medleydb(
     for song_id in tqdm(ids, desc=f"MedleyDB {split}", unit="song", disable=None, leave=False):
         song_dir, yaml_path = songs_found[song_id]
         try:
-            song = _song(song_id, song_dir, yaml_path, max_tracks, policy, sample_rate, notes, over_limit)
+            song = _song(
+                song_id, song_dir, yaml_path, max_tracks, policy, sample_rate, notes, over_limit
+            )
         except BadSongError as exc:
             if bad_files == "raise":
                 raise
@@ -178,7 +267,9 @@ def load_medleydb(
     return songs
 
 
-def _song(song_id, song_dir, yaml_path, max_tracks, policy, sample_rate, notes, over_limit) -> Song | None:
+def _song(
+    song_id, song_dir, yaml_path, max_tracks, policy, sample_rate, notes, over_limit
+) -> Song | None:
     meta = _read_yaml(yaml_path)
     raws, stems = _parts(song_id, song_dir, yaml_path, meta)
     parts, source, dropped = raws, "raw", []
@@ -199,7 +290,9 @@ def _song(song_id, song_dir, yaml_path, max_tracks, policy, sample_rate, notes, 
     files = {"mix": mix_path, **{p.name: p.path for p in parts}}
     for name, path in files.items():  # only the files this song will read must exist
         if not path.is_file():
-            raise BadSongError(f"{song_id}: {yaml_path} names {path} ({name}), which does not exist")
+            raise BadSongError(
+                f"{song_id}: {yaml_path} names {path} ({name}), which does not exist"
+            )
     checked = check_song_files(song_id, files, reference="mix")
     notes.note_mismatch(song_id, checked)
     rate = sample_rate or checked.sample_rate
@@ -256,7 +349,9 @@ def _read_yaml(path: Path) -> dict:
     return meta
 
 
-def _parts(song_id: str, song_dir: Path, yaml_path: Path, meta: dict) -> tuple[list[_Part], list[_Part]]:
+def _parts(
+    song_id: str, song_dir: Path, yaml_path: Path, meta: dict
+) -> tuple[list[_Part], list[_Part]]:
     """Raw tracks and stems in index order; a stem without raw files stands in for itself.
 
     Paths are not checked here: a missing stem file only matters if the stems are used.
@@ -267,8 +362,11 @@ def _parts(song_id: str, song_dir: Path, yaml_path: Path, meta: dict) -> tuple[l
     for stem_index, stem in _indexed(meta["stems"], "S", yaml_path):
         label = _label(stem.get("instrument"))
         stem_part = _Part(
-            f"{stem_index:02d}_{_slug(label)}", label, medleydb_role(stem.get("instrument")),
-            _file(stem_dir, stem, yaml_path, f"stem S{stem_index:02d}"), stem_index,
+            f"{stem_index:02d}_{_slug(label)}",
+            label,
+            medleydb_role(stem.get("instrument")),
+            _file(stem_dir, stem, yaml_path, f"stem S{stem_index:02d}"),
+            stem_index,
         )
         stems.append(stem_part)
         raw_entries = _indexed(stem.get("raw") or {}, "R", yaml_path)
@@ -281,21 +379,30 @@ def _parts(song_id: str, song_dir: Path, yaml_path: Path, meta: dict) -> tuple[l
             else:
                 role = medleydb_role(raw.get("instrument"))
             where = f"raw R{raw_index:02d} of stem S{stem_index:02d}"
-            raws.append(_Part(
-                f"{stem_index:02d}_{raw_index:02d}_{_slug(raw_label)}", raw_label, role,
-                _file(raw_dir, raw, yaml_path, where), stem_index,
-            ))
+            raws.append(
+                _Part(
+                    f"{stem_index:02d}_{raw_index:02d}_{_slug(raw_label)}",
+                    raw_label,
+                    role,
+                    _file(raw_dir, raw, yaml_path, where),
+                    stem_index,
+                )
+            )
     return raws, stems
 
 
 def _indexed(entries, prefix: str, yaml_path: Path) -> list[tuple[int, dict]]:
     if not isinstance(entries, dict):
-        raise BadSongError(f"{yaml_path}: expected a mapping of {prefix}01, {prefix}02, ... entries")
+        raise BadSongError(
+            f"{yaml_path}: expected a mapping of {prefix}01, {prefix}02, ... entries"
+        )
     out = []
     for key, value in entries.items():
         match = re.fullmatch(rf"{prefix}(\d+)", str(key))
         if match is None or not isinstance(value, dict):
-            raise BadSongError(f"{yaml_path}: unexpected entry {key!r}; expected {prefix}01, {prefix}02, ...")
+            raise BadSongError(
+                f"{yaml_path}: unexpected entry {key!r}; expected {prefix}01, {prefix}02, ..."
+            )
         out.append((int(match.group(1)), value))
     return sorted(out, key=lambda item: item[0])
 
@@ -315,7 +422,9 @@ def _round_robin(parts: list[_Part], count: int) -> list[_Part]:
     chosen: list[_Part] = []
     depth = 0
     while len(chosen) < count:
-        chosen += [group[depth] for group in by_stem.values() if depth < len(group)][: count - len(chosen)]
+        chosen += [group[depth] for group in by_stem.values() if depth < len(group)][
+            : count - len(chosen)
+        ]
         depth += 1
     return [p for p in parts if p in chosen]
 

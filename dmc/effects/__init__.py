@@ -9,4 +9,11 @@ from dmc.effects.params import (
     task_parameters,
 )
 
-__all__ = ["CHANNEL_STRIP", "TASKS", "TCN_PARAMETERS", "Parameter", "ParameterSpace", "task_parameters"]
+__all__ = [
+    "CHANNEL_STRIP",
+    "TASKS",
+    "TCN_PARAMETERS",
+    "Parameter",
+    "ParameterSpace",
+    "task_parameters",
+]

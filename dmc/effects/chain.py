@@ -29,7 +29,9 @@ SHELF_Q = 0.7071
 ALL_STAGES = ("gain", "eq", "compressor", "reverb", "fader")
 
 
-def _as_settings(params: Mapping[str, float] | Sequence[float], space: ParameterSpace) -> dict[str, float]:
+def _as_settings(
+    params: Mapping[str, float] | Sequence[float], space: ParameterSpace
+) -> dict[str, float]:
     if isinstance(params, Mapping):
         return space.to_dict(space.from_dict(params))
     return space.to_dict(params)
@@ -53,22 +55,50 @@ def channel_strip(
     if "gain" in stages:
         board.append(Gain(gain_db=s["gain_db"]))
     if "eq" in stages:
-        board.append(LowShelfFilter(cutoff_frequency_hz=s["eq_low_shelf_freq_hz"],
-                                    gain_db=s["eq_low_shelf_gain_db"], q=SHELF_Q))
+        board.append(
+            LowShelfFilter(
+                cutoff_frequency_hz=s["eq_low_shelf_freq_hz"],
+                gain_db=s["eq_low_shelf_gain_db"],
+                q=SHELF_Q,
+            )
+        )
         for band in (1, 2, 3):
-            board.append(PeakFilter(cutoff_frequency_hz=s[f"eq_band{band}_freq_hz"],
-                                    gain_db=s[f"eq_band{band}_gain_db"], q=s[f"eq_band{band}_q"]))
-        board.append(HighShelfFilter(cutoff_frequency_hz=s["eq_high_shelf_freq_hz"],
-                                     gain_db=s["eq_high_shelf_gain_db"], q=SHELF_Q))
+            board.append(
+                PeakFilter(
+                    cutoff_frequency_hz=s[f"eq_band{band}_freq_hz"],
+                    gain_db=s[f"eq_band{band}_gain_db"],
+                    q=s[f"eq_band{band}_q"],
+                )
+            )
+        board.append(
+            HighShelfFilter(
+                cutoff_frequency_hz=s["eq_high_shelf_freq_hz"],
+                gain_db=s["eq_high_shelf_gain_db"],
+                q=SHELF_Q,
+            )
+        )
     if "compressor" in stages:
-        board.append(Compressor(threshold_db=s["comp_threshold_db"], ratio=s["comp_ratio"],
-                                attack_ms=s["comp_attack_ms"], release_ms=s["comp_release_ms"]))
+        board.append(
+            Compressor(
+                threshold_db=s["comp_threshold_db"],
+                ratio=s["comp_ratio"],
+                attack_ms=s["comp_attack_ms"],
+                release_ms=s["comp_release_ms"],
+            )
+        )
         board.append(Gain(gain_db=s["comp_makeup_db"]))
     if "reverb" in stages:
         # JUCE's reverb (inside pedalboard) scales dry by 2 and wet by 3: undo that so
         # reverb_dry = 1 is unity gain and reverb_wet is the gain of the reverb path.
-        board.append(Reverb(room_size=s["reverb_room_size"], damping=s["reverb_damping"],
-                            wet_level=s["reverb_wet"] / 3.0, dry_level=s["reverb_dry"] / 2.0, width=0.0))
+        board.append(
+            Reverb(
+                room_size=s["reverb_room_size"],
+                damping=s["reverb_damping"],
+                wet_level=s["reverb_wet"] / 3.0,
+                dry_level=s["reverb_dry"] / 2.0,
+                width=0.0,
+            )
+        )
     if "fader" in stages:
         board.append(Gain(gain_db=s["fader_db"]))
     return board

@@ -44,22 +44,30 @@ class Parameter:
 
     def __post_init__(self) -> None:
         if not self.minimum < self.maximum:
-            raise ValueError(f"{self.name}: minimum {self.minimum} must be below maximum {self.maximum}")
+            raise ValueError(
+                f"{self.name}: minimum {self.minimum} must be below maximum {self.maximum}"
+            )
         if not self.minimum <= self.default <= self.maximum:
-            raise ValueError(f"{self.name}: default {self.default} outside [{self.minimum}, {self.maximum}]")
+            raise ValueError(
+                f"{self.name}: default {self.default} outside [{self.minimum}, {self.maximum}]"
+            )
         if self.log and self.minimum <= 0:
             raise ValueError(f"{self.name}: a log-mapped range must be positive")
 
     def normalize(self, value):
         """Real value -> [0, 1]. Works on floats, NumPy arrays and tensors."""
         if self.log:
-            return (_log(value) - math.log(self.minimum)) / (math.log(self.maximum) - math.log(self.minimum))
+            return (_log(value) - math.log(self.minimum)) / (
+                math.log(self.maximum) - math.log(self.minimum)
+            )
         return (value - self.minimum) / (self.maximum - self.minimum)
 
     def denormalize(self, x):
         """[0, 1] -> real value. Works on floats, NumPy arrays and tensors."""
         if self.log:
-            return _exp(math.log(self.minimum) + x * (math.log(self.maximum) - math.log(self.minimum)))
+            return _exp(
+                math.log(self.minimum) + x * (math.log(self.maximum) - math.log(self.minimum))
+            )
         return self.minimum + x * (self.maximum - self.minimum)
 
 
@@ -124,12 +132,20 @@ class ParameterSpace:
     def denormalize(self, x):
         """``(..., P)`` in [0, 1] -> real units, same type as the input."""
         columns = [p.denormalize(x[..., i]) for i, p in enumerate(self.parameters)]
-        return torch.stack(columns, dim=-1) if isinstance(x, torch.Tensor) else np.stack(columns, axis=-1)
+        return (
+            torch.stack(columns, dim=-1)
+            if isinstance(x, torch.Tensor)
+            else np.stack(columns, axis=-1)
+        )
 
     def normalize(self, values):
         """``(..., P)`` real units -> [0, 1], same type as the input."""
         columns = [p.normalize(values[..., i]) for i, p in enumerate(self.parameters)]
-        return torch.stack(columns, dim=-1) if isinstance(values, torch.Tensor) else np.stack(columns, axis=-1)
+        return (
+            torch.stack(columns, dim=-1)
+            if isinstance(values, torch.Tensor)
+            else np.stack(columns, axis=-1)
+        )
 
     def defaults(self) -> np.ndarray:
         """The neutral setting in real units, ``(P,)``."""
@@ -140,7 +156,10 @@ class ParameterSpace:
 
     # ------------------------------------------------------------------ sampling
     def sample(
-        self, rng: np.random.Generator, count: int, bypass_probability: Mapping[str, float] | None = None
+        self,
+        rng: np.random.Generator,
+        count: int,
+        bypass_probability: Mapping[str, float] | None = None,
     ) -> np.ndarray:
         """Random normalised settings ``(count, P)``, uniform in the normalised range.
 
@@ -155,7 +174,9 @@ class ParameterSpace:
             for group, probability in bypass_probability.items():
                 columns = [i for i, p in enumerate(self.parameters) if p.group == group]
                 if not columns:
-                    raise ValueError(f"no parameter in group {group!r}; groups: {', '.join(self.groups)}")
+                    raise ValueError(
+                        f"no parameter in group {group!r}; groups: {', '.join(self.groups)}"
+                    )
                 off = rng.random(count) < probability
                 x[np.ix_(off, columns)] = neutral[columns]
         return x
@@ -177,7 +198,9 @@ class ParameterSpace:
         """
         unknown = sorted(set(settings) - set(self.names))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(self.names)}")
+            raise ValueError(
+                f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(self.names)}"
+            )
         out = self.defaults()
         for i, p in enumerate(self.parameters):
             if p.name not in settings:
@@ -185,7 +208,11 @@ class ParameterSpace:
                     raise ValueError(f"missing parameter {p.name}")
                 continue
             value = settings[p.name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
                 raise ValueError(f"{p.name} must be a finite number, got {value!r}")
             tolerance = 1e-6 * (p.maximum - p.minimum)
             if not p.minimum - tolerance <= value <= p.maximum + tolerance:
@@ -197,10 +224,27 @@ class ParameterSpace:
 def _eq_band(n: int, low_hz: float, high_hz: float, default_hz: float) -> list[Parameter]:
     prefix = f"eq_band{n}"
     return [
-        Parameter(f"{prefix}_gain_db", -12.0, 12.0, 0.0, "eq", description=f"peaking band {n} gain"),
-        Parameter(f"{prefix}_freq_hz", low_hz, high_hz, default_hz, "eq", log=True,
-                  description=f"peaking band {n} centre frequency"),
-        Parameter(f"{prefix}_q", 0.3, 6.0, 0.7, "eq", log=True, description=f"peaking band {n} quality factor"),
+        Parameter(
+            f"{prefix}_gain_db", -12.0, 12.0, 0.0, "eq", description=f"peaking band {n} gain"
+        ),
+        Parameter(
+            f"{prefix}_freq_hz",
+            low_hz,
+            high_hz,
+            default_hz,
+            "eq",
+            log=True,
+            description=f"peaking band {n} centre frequency",
+        ),
+        Parameter(
+            f"{prefix}_q",
+            0.3,
+            6.0,
+            0.7,
+            "eq",
+            log=True,
+            description=f"peaking band {n} quality factor",
+        ),
     ]
 
 
@@ -210,26 +254,98 @@ CHANNEL_STRIP = ParameterSpace(
     [
         Parameter("gain_db", -24.0, 24.0, 0.0, "gain", description="input trim before the effects"),
         Parameter("eq_low_shelf_gain_db", -12.0, 12.0, 0.0, "eq", description="low shelf gain"),
-        Parameter("eq_low_shelf_freq_hz", 30.0, 600.0, 100.0, "eq", log=True, description="low shelf corner"),
+        Parameter(
+            "eq_low_shelf_freq_hz",
+            30.0,
+            600.0,
+            100.0,
+            "eq",
+            log=True,
+            description="low shelf corner",
+        ),
         *_eq_band(1, 200.0, 5000.0, 500.0),
         *_eq_band(2, 500.0, 6000.0, 1500.0),
         *_eq_band(3, 2000.0, 10000.0, 4000.0),
         Parameter("eq_high_shelf_gain_db", -12.0, 12.0, 0.0, "eq", description="high shelf gain"),
-        Parameter("eq_high_shelf_freq_hz", 3000.0, 16000.0, 8000.0, "eq", log=True,
-                  description="high shelf corner"),
-        Parameter("comp_threshold_db", -40.0, 0.0, 0.0, "compressor", description="compressor threshold"),
-        Parameter("comp_ratio", 1.0, 10.0, 1.0, "compressor", log=True, description="compression ratio (1 = off)"),
-        Parameter("comp_attack_ms", 0.3, 100.0, 10.0, "compressor", log=True, description="attack time"),
-        Parameter("comp_release_ms", 10.0, 1000.0, 100.0, "compressor", log=True, description="release time"),
-        Parameter("comp_makeup_db", 0.0, 12.0, 0.0, "compressor", description="make-up gain after compression"),
-        Parameter("reverb_room_size", 0.0, 0.7, 0.3, "reverb",
-                  description="room size, 0-0.7 (longer rooms outlast the TCN's receptive field)"),
-        Parameter("reverb_damping", 0.0, 1.0, 0.5, "reverb", description="high-frequency decay of the tail, 0-1"),
-        Parameter("reverb_wet", 0.0, 1.0, 0.0, "reverb",
-                  description="gain of the reverb path, 0-1 (at 1 the tail sits about 16 dB below the direct sound)"),
-        Parameter("reverb_dry", 0.4, 1.0, 1.0, "reverb", description="gain of the direct sound, 0.4-1 (1 = unity)"),
-        Parameter("fader_db", -24.0, 12.0, 0.0, "fader", description="channel fader after the effects"),
-        Parameter("pan", 0.0, 1.0, 0.5, "pan", description="0 = hard left, 0.5 = centre, 1 = hard right"),
+        Parameter(
+            "eq_high_shelf_freq_hz",
+            3000.0,
+            16000.0,
+            8000.0,
+            "eq",
+            log=True,
+            description="high shelf corner",
+        ),
+        Parameter(
+            "comp_threshold_db", -40.0, 0.0, 0.0, "compressor", description="compressor threshold"
+        ),
+        Parameter(
+            "comp_ratio",
+            1.0,
+            10.0,
+            1.0,
+            "compressor",
+            log=True,
+            description="compression ratio (1 = off)",
+        ),
+        Parameter(
+            "comp_attack_ms", 0.3, 100.0, 10.0, "compressor", log=True, description="attack time"
+        ),
+        Parameter(
+            "comp_release_ms",
+            10.0,
+            1000.0,
+            100.0,
+            "compressor",
+            log=True,
+            description="release time",
+        ),
+        Parameter(
+            "comp_makeup_db",
+            0.0,
+            12.0,
+            0.0,
+            "compressor",
+            description="make-up gain after compression",
+        ),
+        Parameter(
+            "reverb_room_size",
+            0.0,
+            0.7,
+            0.3,
+            "reverb",
+            description="room size, 0-0.7 (longer rooms outlast the TCN's receptive field)",
+        ),
+        Parameter(
+            "reverb_damping",
+            0.0,
+            1.0,
+            0.5,
+            "reverb",
+            description="high-frequency decay of the tail, 0-1",
+        ),
+        Parameter(
+            "reverb_wet",
+            0.0,
+            1.0,
+            0.0,
+            "reverb",
+            description="gain of the reverb path, 0-1 (at 1 the tail sits about 16 dB below the direct sound)",
+        ),
+        Parameter(
+            "reverb_dry",
+            0.4,
+            1.0,
+            1.0,
+            "reverb",
+            description="gain of the direct sound, 0.4-1 (1 = unity)",
+        ),
+        Parameter(
+            "fader_db", -24.0, 12.0, 0.0, "fader", description="channel fader after the effects"
+        ),
+        Parameter(
+            "pan", 0.0, 1.0, 0.5, "pan", description="0 = hard left, 0.5 = centre, 1 = hard right"
+        ),
     ]
 )
 
@@ -285,7 +401,9 @@ def task_parameters(task: str) -> ParameterSpace:
 def expand_to_strip(values: np.ndarray, space: ParameterSpace) -> np.ndarray:
     """Real-unit ``(..., len(space))`` -> full strip ``(..., len(CHANNEL_STRIP))``, defaults elsewhere."""
     values = np.asarray(values, dtype=np.float64)
-    out = np.broadcast_to(CHANNEL_STRIP.defaults(), values.shape[:-1] + (len(CHANNEL_STRIP),)).copy()
+    out = np.broadcast_to(
+        CHANNEL_STRIP.defaults(), values.shape[:-1] + (len(CHANNEL_STRIP),)
+    ).copy()
     for i, p in enumerate(space):
         out[..., CHANNEL_STRIP.index(p.name)] = values[..., i]
     return out

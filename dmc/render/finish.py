@@ -68,10 +68,16 @@ def finish_condition(
     """
     started = time.perf_counter()
     try:
-        normalized, report = normalize_loudness(audio, sample_rate, loudness.target_lufs, loudness.max_true_peak_dbtp)
+        normalized, report = normalize_loudness(
+            audio, sample_rate, loudness.target_lufs, loudness.max_true_peak_dbtp
+        )
         if report.true_peak_dbtp > CLIP_GUARD_DBTP:
             normalized, report = normalize_loudness(
-                audio, sample_rate, loudness.target_lufs, loudness.max_true_peak_dbtp, peak_policy="limit"
+                audio,
+                sample_rate,
+                loudness.target_lufs,
+                loudness.max_true_peak_dbtp,
+                peak_policy="limit",
             )
     except ValueError as exc:
         raise FinishError(str(exc)) from None

@@ -138,7 +138,10 @@ REGISTRY: dict[str, MethodSpec] = {
     spec.name: spec
     for spec in (
         MethodSpec(
-            "console", TASKS, "tracks", _console,
+            "console",
+            TASKS,
+            "tracks",
+            _console,
             checkpoint=lambda task: f"console_{task}.pt",
             needs=("dmc.apply", "load_console"),
             hint="make it with `python -m dmc.train console --task {task} --export {path}`",
@@ -146,14 +149,25 @@ REGISTRY: dict[str, MethodSpec] = {
         MethodSpec("mono", TASKS, "tracks", lambda r: MonoMixer(r.task)),
         MethodSpec("random", TASKS, "tracks", _random, seeded=True),
         MethodSpec(
-            "demucs", ("drums",), "tracks", _demucs, default=WHEN_AVAILABLE,
+            "demucs",
+            ("drums",),
+            "tracks",
+            _demucs,
+            default=WHEN_AVAILABLE,
             checkpoint=lambda task: "demucs_drums.pt",
             needs=("dmc.apply", "load_demucs"),
-            hint="make it with `python -m dmc.train demucs --export {path}`", arrange=_drum_slots,
+            hint="make it with `python -m dmc.train demucs --export {path}`",
+            arrange=_drum_slots,
         ),
         MethodSpec("target", TASKS, "target", lambda r: ReferenceCondition("target")),
         *(
-            MethodSpec(name, TASKS, "target", lambda r, name=name: ReferenceCondition(name), default=ON_REQUEST)
+            MethodSpec(
+                name,
+                TASKS,
+                "target",
+                lambda r, name=name: ReferenceCondition(name),
+                default=ON_REQUEST,
+            )
             for name in ANCHOR_CUTOFFS_HZ
         ),
     )
@@ -205,7 +219,9 @@ def resolve_methods(
         for spec in registry.values():
             if task not in spec.tasks or spec.default == ON_REQUEST:
                 continue
-            if spec.default == WHEN_AVAILABLE and (reason := spec.unavailable(task, checkpoint_dir)):
+            if spec.default == WHEN_AVAILABLE and (
+                reason := spec.unavailable(task, checkpoint_dir)
+            ):
                 notes.append(f"{reason}; leaving it out")
                 continue
             wanted.append(spec.name)
@@ -222,7 +238,10 @@ def resolve_methods(
 
 
 def build_method(
-    spec: MethodSpec, task: str, seed: int | None = None, device: str | None = None,
+    spec: MethodSpec,
+    task: str,
+    seed: int | None = None,
+    device: str | None = None,
     checkpoint_dir: str | Path | None = None,
 ):
     """Instantiate ``spec`` for ``task`` (a Mixer, or a ReferenceCondition for target sources)."""

@@ -42,7 +42,6 @@ def passage_seed(base_seed: int, task: str, passage_id: str) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-
 def content_key(*parts: Any) -> str:
     """Hex SHA-256 of JSON-able ``parts`` and NumPy arrays (hashed by dtype, shape and bytes)."""
     digest = hashlib.sha256()

@@ -52,8 +52,11 @@ def metrics_frame(manifest: Manifest) -> pd.DataFrame:
                     continue
                 rows.append(
                     {
-                        "task": task, "passage_id": passage.passage_id, "song_id": passage.song_id,
-                        "method": condition.method, "file": condition.file,
+                        "task": task,
+                        "passage_id": passage.passage_id,
+                        "song_id": passage.song_id,
+                        "method": condition.method,
+                        "file": condition.file,
                         **{name: metrics.get(name, float("nan")) for name in METRIC_NAMES},
                     }
                 )
@@ -78,7 +81,9 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
     summary.insert(0, "passages", grouped.size())
     summary = summary.reset_index()
     order = {m: i for i, m in enumerate(_method_order(summary["method"]))}
-    return summary.sort_values(["task", "method"], key=lambda c: c.map(order) if c.name == "method" else c)
+    return summary.sort_values(
+        ["task", "method"], key=lambda c: c.map(order) if c.name == "method" else c
+    )
 
 
 def summary_text(frame: pd.DataFrame) -> str:
@@ -88,7 +93,9 @@ def summary_text(frame: pd.DataFrame) -> str:
         return "no conditions rendered"
     blocks = []
     for task, table in summary.groupby("task", sort=False):
-        shown = table.set_index("method")[["passages", *SUMMARY_COLUMNS]].rename(columns=SUMMARY_COLUMNS)
+        shown = table.set_index("method")[["passages", *SUMMARY_COLUMNS]].rename(
+            columns=SUMMARY_COLUMNS
+        )
         text = shown.to_string(float_format=lambda v: f"{v:.3g}")
         blocks.append(
             f"task {task}: mean error against the target (smaller is better; R-L dB: the mix's lean, "

@@ -73,10 +73,16 @@ class RenderSettings:
 
     def key(self) -> dict[str, Any]:
         return {
-            "render_version": RENDER_VERSION, "seconds": self.seconds,
-            "target_lufs": self.loudness.target_lufs, "max_true_peak_dbtp": self.loudness.max_true_peak_dbtp,
+            "render_version": RENDER_VERSION,
+            "seconds": self.seconds,
+            "target_lufs": self.loudness.target_lufs,
+            "max_true_peak_dbtp": self.loudness.max_true_peak_dbtp,
             "vbr_quality": self.loudness.vbr_quality,
-            "staging": [self.staging.target_lufs, self.staging.max_gain_db, self.staging.min_gain_db],
+            "staging": [
+                self.staging.target_lufs,
+                self.staging.max_gain_db,
+                self.staging.min_gain_db,
+            ],
         }
 
 
@@ -137,7 +143,12 @@ class _Renderer:
     """State of one render run (kept off the public API)."""
 
     def __init__(self, out_dir: Path, settings: RenderSettings, force: bool, extra_settings: dict):
-        self.out_dir, self.settings, self.force, self.extra_settings = out_dir, settings, force, extra_settings
+        self.out_dir, self.settings, self.force, self.extra_settings = (
+            out_dir,
+            settings,
+            force,
+            extra_settings,
+        )
         self.previous: Manifest | None = None
         if (out_dir / "manifest.json").is_file():
             try:
@@ -150,7 +161,9 @@ class _Renderer:
             self.params = data.get("tasks", {}) if data.get("format") == PARAMS_FORMAT else {}
         except (OSError, ValueError):
             pass
-        self.name_key = str((self.previous.settings if self.previous else {}).get("name_key") or new_name_key())
+        self.name_key = str(
+            (self.previous.settings if self.previous else {}).get("name_key") or new_name_key()
+        )
         self.checkpoints: dict[str, dict[str, str]] = {}
         self.mixers: dict[tuple[str, str], Any] = {}
         self.sample_rate = dmc.SAMPLE_RATE
@@ -163,17 +176,25 @@ class _Renderer:
                 path = spec.checkpoint_path(plan.task, self.settings.checkpoint_dir)
                 if path is not None:
                     self.checkpoints[f"{spec.name}_{plan.task}"] = {
-                        "path": display_path(path), "sha256": file_sha256(path),
+                        "path": display_path(path),
+                        "sha256": file_sha256(path),
                     }
                 if not spec.seeded:
                     try:
                         self.mixers[(plan.task, spec.name)] = build_method(
-                            spec, plan.task, device=self.settings.device, checkpoint_dir=self.settings.checkpoint_dir
+                            spec,
+                            plan.task,
+                            device=self.settings.device,
+                            checkpoint_dir=self.settings.checkpoint_dir,
                         )
                     except (OSError, ValueError, RuntimeError, KeyError) as exc:
                         where = f" from {display_path(path)}" if path is not None else ""
-                        raise RenderError(f"cannot load method {spec.name!r}{where}: {exc}") from None
-        self.sample_rate = next((song.sample_rate for plan in plans for song, _ in plan.passages), dmc.SAMPLE_RATE)
+                        raise RenderError(
+                            f"cannot load method {spec.name!r}{where}: {exc}"
+                        ) from None
+        self.sample_rate = next(
+            (song.sample_rate for plan in plans for song, _ in plan.passages), dmc.SAMPLE_RATE
+        )
 
     # ------------------------------------------------------------------ one passage
     def _reusable(self, task: str, passage_id: str, slot: _Slot, stored: dict) -> Condition | None:
@@ -183,13 +204,19 @@ class _Renderer:
             old = self.previous.passage(task, passage_id).condition(slot.spec.name)
         except KeyError:
             return None
-        if old.file != slot.file or old.extra.get("input_key") != slot.key or "metrics" not in old.extra:
+        if (
+            old.file != slot.file
+            or old.extra.get("input_key") != slot.key
+            or "metrics" not in old.extra
+        ):
             return None
         if old.extra.get("has_params") and old.method not in stored:
             return None
         return old if self._intact(old) else None
 
-    def start_passage(self, task: str, song: Song, passage: Passage, methods: list[MethodSpec], pool: Executor):
+    def start_passage(
+        self, task: str, song: Song, passage: Passage, methods: list[MethodSpec], pool: Executor
+    ):
         """Mix every method that is not up to date and hand the results to ``pool`` to finish."""
         sample_rate = song.sample_rate
         start, length = passage.sample_range(sample_rate)
@@ -201,17 +228,27 @@ class _Renderer:
         target = excerpt.target_audio() if excerpt.target is not None else None
         where = f"{task} passage {passage.passage_id}"
         try:
-            reference = None if target is None else normalized_reference(target, sample_rate, self.settings.loudness)
+            reference = (
+                None
+                if target is None
+                else normalized_reference(target, sample_rate, self.settings.loudness)
+            )
         except ValueError as exc:
             raise RenderError(f"{where}, the target mix: {exc}") from None
         inputs = content_key(staged, target, excerpt.track_names, song.roles, sample_rate)
         stored = self.params.get(task, {}).get(passage.passage_id, {}).get("methods", {})
         slots = []
         for spec in methods:
-            seed = passage_seed(self.settings.seed, task, passage.passage_id) if spec.seeded else None
+            seed = (
+                passage_seed(self.settings.seed, task, passage.passage_id) if spec.seeded else None
+            )
             checkpoint = self.checkpoints.get(f"{spec.name}_{task}", {}).get("sha256")
-            slot = _Slot(spec, opaque_name(self.name_key, task, passage.passage_id, spec.name),
-                         content_key(self.settings.key(), spec.name, inputs, checkpoint, seed), seed)
+            slot = _Slot(
+                spec,
+                opaque_name(self.name_key, task, passage.passage_id, spec.name),
+                content_key(self.settings.key(), spec.name, inputs, checkpoint, seed),
+                seed,
+            )
             slot.done = self._reusable(task, passage.passage_id, slot, stored)
             if slot.done is not None:
                 slot.params = stored.get(spec.name)
@@ -221,7 +258,9 @@ class _Renderer:
             if slot.done is not None:
                 continue
             spec, started = slot.spec, time.perf_counter()
-            mixer = self.mixers.get((task, spec.name)) or build_method(spec, task, slot.seed, self.settings.device)
+            mixer = self.mixers.get((task, spec.name)) or build_method(
+                spec, task, slot.seed, self.settings.device
+            )
             try:
                 if spec.source == "tracks":
                     result = mixer.mix(spec.inputs(staged, song.roles), sample_rate)
@@ -230,21 +269,36 @@ class _Renderer:
             except ValueError as exc:
                 raise RenderError(f"{where}, method {spec.name}: {exc}") from None
             if result.audio.shape[1] != length:
-                raise RenderError(f"{where}, method {spec.name}: the mix has {result.audio.shape[1]} samples, "
-                                  f"expected {length}")
+                raise RenderError(
+                    f"{where}, method {spec.name}: the mix has {result.audio.shape[1]} samples, "
+                    f"expected {length}"
+                )
             slot.params, slot.mix_seconds = result.params, time.perf_counter() - started
             slot.future = pool.submit(
-                finish_condition, result.audio, sample_rate, self.out_dir / slot.file, self.settings.loudness,
+                finish_condition,
+                result.audio,
+                sample_rate,
+                self.out_dir / slot.file,
+                self.settings.loudness,
                 None if spec.name == "target" else reference,
             )
         record = {
             "song_id": song.song_id,
-            "tracks": [{"name": t.name, "role": t.role, "staging_gain_db": float(g)}
-                       for t, g in zip(song.tracks, gains_db)],
+            "tracks": [
+                {"name": t.name, "role": t.role, "staging_gain_db": float(g)}
+                for t, g in zip(song.tracks, gains_db)
+            ],
             "methods": {},
         }
-        entry = PassageEntry(passage.passage_id, song.song_id, passage.start_seconds, passage.length_seconds,
-                             conditions=[], track_names=excerpt.track_names, params_file="params.json")
+        entry = PassageEntry(
+            passage.passage_id,
+            song.song_id,
+            passage.start_seconds,
+            passage.length_seconds,
+            conditions=[],
+            track_names=excerpt.track_names,
+            params_file="params.json",
+        )
         return _Pending(task, entry, slots, length / sample_rate, record)
 
     def finish_passage(self, pending: _Pending, bar) -> PassageEntry:
@@ -255,16 +309,26 @@ class _Renderer:
                 try:
                     fields = slot.future.result()
                 except FinishError as exc:
-                    raise RenderError(f"{pending.task} passage {pending.entry.passage_id}, "
-                                      f"method {slot.spec.name}: {exc}") from None
-                extra = {**fields.pop("extra"), "input_key": slot.key, "has_params": slot.params is not None}
+                    raise RenderError(
+                        f"{pending.task} passage {pending.entry.passage_id}, "
+                        f"method {slot.spec.name}: {exc}"
+                    ) from None
+                extra = {
+                    **fields.pop("extra"),
+                    "input_key": slot.key,
+                    "has_params": slot.params is not None,
+                }
                 if slot.seed is not None:
                     extra["seed"] = slot.seed
                 slot.done = Condition(method=slot.spec.name, file=slot.file, extra=extra, **fields)
                 name = slot.spec.name
                 seconds = slot.mix_seconds + extra["finish_seconds"]
-                self.result.method_seconds[name] = self.result.method_seconds.get(name, 0.0) + seconds
-                self.result.audio_seconds[name] = self.result.audio_seconds.get(name, 0.0) + pending.audio_seconds
+                self.result.method_seconds[name] = (
+                    self.result.method_seconds.get(name, 0.0) + seconds
+                )
+                self.result.audio_seconds[name] = (
+                    self.result.audio_seconds.get(name, 0.0) + pending.audio_seconds
+                )
                 self.result.rendered += 1
             else:
                 self.result.skipped += 1
@@ -289,7 +353,9 @@ class _Renderer:
             settings={**self.settings.key(), **self.extra_settings, "name_key": self.name_key},
         )
 
-    def with_unfinished(self, tasks: dict[str, list[PassageEntry]]) -> dict[str, list[PassageEntry]]:
+    def with_unfinished(
+        self, tasks: dict[str, list[PassageEntry]]
+    ) -> dict[str, list[PassageEntry]]:
         """``tasks`` plus the previous run's passages not reached yet: saved while rendering, so an
         interrupted run still lists every output on disk and a re-run can skip it."""
         out = {task: list(entries) for task, entries in tasks.items()}
@@ -311,18 +377,25 @@ class _Renderer:
         is the same and their files intact; otherwise they are dropped (and named in the result).
         """
         try:
-            old = self.previous.passage(task, entry.passage_id) if self.previous is not None else None
+            old = (
+                self.previous.passage(task, entry.passage_id) if self.previous is not None else None
+            )
         except KeyError:
             old = None
         kept = []
         for condition in old.conditions if old is not None else []:
             if not condition.extra.get("imported") or condition.method in entry.methods:
                 continue
-            same = (old.start_seconds, old.length_seconds) == (entry.start_seconds, entry.length_seconds)
+            same = (old.start_seconds, old.length_seconds) == (
+                entry.start_seconds,
+                entry.length_seconds,
+            )
             if same and self._intact(condition):
                 kept.append(condition)
             else:
-                self.result.dropped_imports.append(f"{condition.method} ({task} {entry.passage_id})")
+                self.result.dropped_imports.append(
+                    f"{condition.method} ({task} {entry.passage_id})"
+                )
         return kept
 
     def _intact(self, condition: Condition) -> bool:
@@ -330,14 +403,22 @@ class _Renderer:
         return path.is_file() and file_sha256(path) == condition.sha256
 
     def save(self, manifest: Manifest) -> Path:
-        params = {task: {p.passage_id: self.params[task][p.passage_id] for p in entries}
-                  for task, entries in manifest.tasks.items()}
-        _write_json(self.out_dir / "params.json", {"format": PARAMS_FORMAT, "version": 1, "tasks": params})
+        params = {
+            task: {p.passage_id: self.params[task][p.passage_id] for p in entries}
+            for task, entries in manifest.tasks.items()
+        }
+        _write_json(
+            self.out_dir / "params.json", {"format": PARAMS_FORMAT, "version": 1, "tasks": params}
+        )
         return manifest.save(self.out_dir / "manifest.json")
 
     def remove_stale(self, manifest: Manifest) -> int:
         """Delete audio the previous manifest listed and this one does not (opaque names only)."""
-        stale = set(self.previous.files()) - set(manifest.files()) if self.previous is not None else set()
+        stale = (
+            set(self.previous.files()) - set(manifest.files())
+            if self.previous is not None
+            else set()
+        )
         removed = 0
         for name in stale:
             path = self.out_dir / name
@@ -379,7 +460,10 @@ def render_testset(
     total = sum(len(plan.passages) * len(plan.methods) for plan in plans)
     workers = default_workers(total) if workers is None else workers
     tasks: dict[str, list[PassageEntry]] = {plan.task: [] for plan in plans}
-    with make_pool(workers) as pool, tqdm(total=total, desc="render", unit="mix", disable=not progress) as bar:
+    with (
+        make_pool(workers) as pool,
+        tqdm(total=total, desc="render", unit="mix", disable=not progress) as bar,
+    ):
         pending: _Pending | None = None
         try:
             for plan in plans:
@@ -394,7 +478,9 @@ def render_testset(
                 tasks[pending.task].append(renderer.finish_passage(pending, bar))
         except BaseException:
             # interrupted or failed: record the passage in flight if all of it was written
-            written = pending is not None and all(s.future is None or succeeded(s.future) for s in pending.slots)
+            written = pending is not None and all(
+                s.future is None or succeeded(s.future) for s in pending.slots
+            )
             if written and not pending.entry.conditions:
                 tasks[pending.task].append(renderer.finish_passage(pending, bar))
                 renderer.save(renderer.manifest(renderer.with_unfinished(tasks)))

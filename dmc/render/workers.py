@@ -56,4 +56,6 @@ def make_pool(workers: int) -> Executor:
     if workers <= 0:
         return InProcess()
     # spawn, not fork: the main process holds torch's thread pools, which do not survive a fork
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker)
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
+    )

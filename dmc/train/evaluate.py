@@ -126,7 +126,9 @@ def emulation_table(
         "| --- | ---: | ---: | ---: |",
     ]
     for name, active in EMULATION_CASES.items():
-        triples = EffectTriples(songs, round(seconds * tcn.sample_rate), seed=seed + VAL_SEED_OFFSET)
+        triples = EffectTriples(
+            songs, round(seconds * tcn.sample_rate), seed=seed + VAL_SEED_OFFSET
+        )
         triples.bypass = {g: float(g not in active) for g in ("eq", "compressor", "reverb")}
         batch = [triples[i] for i in range(items)]
         stacked = {k: torch.stack([b[k] for b in batch]) for k in batch[0]}

@@ -25,7 +25,19 @@ from dmc.contracts.ratings import unescape_cell as unescape_formula
 
 def test_columns_are_the_interface_contract():
     # Pinned literally: the ratings export format is shared with other tools and papers.
-    contract = ["rater_id", "task", "passage_id", "trial_id", "method", "rating", "is_training", "is_simulated", "submitted_at", "time_on_trial_ms", "plays"]
+    contract = [
+        "rater_id",
+        "task",
+        "passage_id",
+        "trial_id",
+        "method",
+        "rating",
+        "is_training",
+        "is_simulated",
+        "submitted_at",
+        "time_on_trial_ms",
+        "plays",
+    ]
     assert list(RATING_COLUMNS) == contract
 
 

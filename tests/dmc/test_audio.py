@@ -108,7 +108,11 @@ def test_mp3_is_vbr_v2_bitrate(tmp_path, music_stereo):
     rng = np.random.default_rng(1)
     pink = np.cumsum(rng.standard_normal((2, music_stereo.shape[1])), axis=1)
     pink -= np.convolve(pink[0], np.ones(64) / 64, mode="same")[None]
-    rich = music_stereo + 0.02 * pink / np.abs(pink).max() + 0.01 * rng.standard_normal(music_stereo.shape)
+    rich = (
+        music_stereo
+        + 0.02 * pink / np.abs(pink).max()
+        + 0.01 * rng.standard_normal(music_stereo.shape)
+    )
     normalized, _ = audio.normalize_loudness(rich, SR)
     sizes = {}
     for q in (0, 2, 6):

@@ -20,7 +20,9 @@ from dmc.contracts.ratings import RATING_COLUMNS, escape_cell, to_csv, unescape_
 
 
 def test_display_order_puts_built_in_conditions_first_then_imported_systems_by_name():
-    assert sort_methods(["mono", "zeta_mix", "anchor_3k5", "target", "alpha", "console", "mono"]) == [
+    assert sort_methods(
+        ["mono", "zeta_mix", "anchor_3k5", "target", "alpha", "console", "mono"]
+    ) == [
         "target",
         "console",
         "mono",

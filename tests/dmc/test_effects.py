@@ -18,8 +18,12 @@ SR = 44100
 def test_spaces_have_the_paper_layout():
     assert len(TCN_PARAMETERS) == 22
     assert TASK_PARAMETERS["drums"].names == ("gain_db", "pan")
-    assert all(name.endswith(("_db", "_hz", "_ms", "_q", "_ratio", "pan", "_size", "_damping", "_wet", "_dry"))
-               for name in CHANNEL_STRIP.names)
+    assert all(
+        name.endswith(
+            ("_db", "_hz", "_ms", "_q", "_ratio", "pan", "_size", "_damping", "_wet", "_dry")
+        )
+        for name in CHANNEL_STRIP.names
+    )
     with pytest.raises(ValueError, match="piano"):
         task_parameters("piano")
 
@@ -32,7 +36,9 @@ def test_normalise_round_trip_numpy_and_torch():
     for i, p in enumerate(CHANNEL_STRIP):
         assert np.all((real[:, i] >= p.minimum - 1e-4) & (real[:, i] <= p.maximum + 1e-4))
     t = torch.from_numpy(x)
-    torch.testing.assert_close(CHANNEL_STRIP.denormalize(t), torch.from_numpy(real), rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(
+        CHANNEL_STRIP.denormalize(t), torch.from_numpy(real), rtol=1e-5, atol=1e-4
+    )
 
 
 def test_log_parameters_map_geometrically():
@@ -92,10 +98,14 @@ def test_gain_and_fader_are_exact(make_drums):
 def test_eq_boost_raises_energy_in_its_band():
     rng = np.random.default_rng(0)
     noise = (0.1 * rng.standard_normal(SR)).astype(np.float32)
-    y = process_channel(noise, SR, {"eq_band2_gain_db": 12.0, "eq_band2_freq_hz": 1000.0, "eq_band2_q": 2.0})
+    y = process_channel(
+        noise, SR, {"eq_band2_gain_db": 12.0, "eq_band2_freq_hz": 1000.0, "eq_band2_q": 2.0}
+    )
     f = np.fft.rfftfreq(SR, 1 / SR)
     band = (f > 900) & (f < 1100)
-    ratio = np.sum(np.abs(np.fft.rfft(y))[band] ** 2) / np.sum(np.abs(np.fft.rfft(noise))[band] ** 2)
+    ratio = np.sum(np.abs(np.fft.rfft(y))[band] ** 2) / np.sum(
+        np.abs(np.fft.rfft(noise))[band] ** 2
+    )
     assert 10 * np.log10(ratio) == pytest.approx(12.0, abs=1.5)
 
 

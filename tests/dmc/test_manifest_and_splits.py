@@ -18,7 +18,9 @@ from dmc.datasets.splits import split_ids
 def _manifest():
     cond = Condition("console", "audio/ab12.mp3", "0" * 64, -23.01, -3.2, 10.0)
     passage = PassageEntry("song@0000.00s", "song", 0.0, 10.0, [cond], ["kick"])
-    return Manifest({"drums": [passage]}, "2026-11-26T00:00:00Z", "0.1.0", 44100, seeds={"random": 3})
+    return Manifest(
+        {"drums": [passage]}, "2026-11-26T00:00:00Z", "0.1.0", 44100, seeds={"random": 3}
+    )
 
 
 def test_manifest_round_trip(tmp_path):

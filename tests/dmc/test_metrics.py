@@ -34,10 +34,14 @@ def _one_torch_thread():
 
 
 def noise(seconds: float = 3.0, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
-    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * sample_rate))).astype(np.float32)
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * sample_rate))).astype(
+        np.float32
+    )
 
 
-def sine(freq_hz: float, seconds: float = 3.0, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.1) -> np.ndarray:
+def sine(
+    freq_hz: float, seconds: float = 3.0, sample_rate: int = SAMPLE_RATE, amplitude: float = 0.1
+) -> np.ndarray:
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
 
@@ -46,7 +50,9 @@ def test_identical_signals_score_zero_everywhere(music_stereo):
     metrics = all_metrics(music_stereo, music_stereo, SAMPLE_RATE)
     assert list(metrics) == list(METRIC_NAMES)
     # the R-L level describes the estimate (this one leans left: the drums are louder than the chord)
-    assert metrics.pop("rl_level_db") == pytest.approx(rl_levels_db(music_stereo, SAMPLE_RATE)["broadband"])
+    assert metrics.pop("rl_level_db") == pytest.approx(
+        rl_levels_db(music_stereo, SAMPLE_RATE)["broadband"]
+    )
     for name, value in metrics.items():
         assert value == pytest.approx(0.0, abs=1e-9), name
 
@@ -59,7 +65,13 @@ def test_a_gain_change_is_a_loudness_and_level_error_of_that_many_db(music_stere
     assert metrics["peak_error_db"] == pytest.approx(abs(gain_db), abs=0.01)
     assert metrics["rms_error_db"] == pytest.approx(abs(gain_db), abs=0.01)
     # level-independent features do not move, and MR-STFT matches loudness first
-    for name in ("sd_mrstft", "centroid_error_hz", "panning_error", "crest_factor_error_db", "dynamic_spread_error_db"):
+    for name in (
+        "sd_mrstft",
+        "centroid_error_hz",
+        "panning_error",
+        "crest_factor_error_db",
+        "dynamic_spread_error_db",
+    ):
         assert metrics[name] == pytest.approx(0.0, abs=1e-4), name
 
 
@@ -91,7 +103,9 @@ def test_the_panning_index_has_the_right_sign_and_a_band_sees_only_its_own_sourc
 
 def test_sum_difference_distance_ignores_a_left_right_swap_but_not_a_collapse_to_mono(music_stereo):
     swapped = music_stereo[::-1].copy()
-    assert sum_difference_stft_distance(swapped, music_stereo, SAMPLE_RATE) == pytest.approx(0.0, abs=1e-6)
+    assert sum_difference_stft_distance(swapped, music_stereo, SAMPLE_RATE) == pytest.approx(
+        0.0, abs=1e-6
+    )
     mono = np.repeat(music_stereo.mean(axis=0, keepdims=True), 2, axis=0)
     assert sum_difference_stft_distance(mono, music_stereo, SAMPLE_RATE) > 1.0
 
@@ -125,20 +139,27 @@ def test_dynamic_spread_of_two_levels_is_half_their_difference():
 def test_silence_at_both_ends_does_not_count(music_stereo):
     pad = np.zeros((2, SAMPLE_RATE), dtype=np.float32)
     quieter = music_stereo * 0.5
-    padded = dynamics_errors(np.concatenate([pad, quieter, pad], 1), np.concatenate([pad, music_stereo, pad], 1),
-                             SAMPLE_RATE)
+    padded = dynamics_errors(
+        np.concatenate([pad, quieter, pad], 1),
+        np.concatenate([pad, music_stereo, pad], 1),
+        SAMPLE_RATE,
+    )
     assert padded == pytest.approx(dynamics_errors(quieter, music_stereo, SAMPLE_RATE), abs=1e-6)
 
 
 def test_mono_input_is_treated_as_centred():
     source = noise()
-    assert panning_errors(source, constant_power_pan(source, 0.5), SAMPLE_RATE)["panning_error"] < 1e-6
+    assert (
+        panning_errors(source, constant_power_pan(source, 0.5), SAMPLE_RATE)["panning_error"] < 1e-6
+    )
 
 
 @pytest.mark.parametrize("pan", [0.05, 0.2, 0.5, 0.75, 0.95])
 def test_the_rl_level_of_a_constant_power_pan_is_20_log10_tan(pan):
     levels = rl_levels_db(constant_power_pan(noise(), pan), SAMPLE_RATE)
-    expected = 20 * np.log10(np.tan(np.pi * pan / 2))  # pan 0 is hard left: a left source is negative
+    expected = 20 * np.log10(
+        np.tan(np.pi * pan / 2)
+    )  # pan 0 is hard left: a left source is negative
     assert set(levels) == {"broadband", "low", "mid", "high"}
     for band, level in levels.items():
         assert level == pytest.approx(expected, abs=0.01), band
@@ -158,11 +179,19 @@ def drum_mix(pans: dict[str, float], gains: dict[str, float] | None = None) -> n
         sos = signal.butter(4, [low_hz, high_hz], "bandpass", fs=SAMPLE_RATE, output="sos")
         return signal.sosfilt(sos, noise(seed=seed)).astype(np.float32)
 
-    sources = {"kick": band(1, 40, 120), "snare": band(2, 300, 2000), "hihat": band(3, 6000, 12000),
-               "tom": band(4, 120, 250)}
+    sources = {
+        "kick": band(1, 40, 120),
+        "snare": band(2, 300, 2000),
+        "hihat": band(3, 6000, 12000),
+        "tom": band(4, 120, 250),
+    }
     gains = gains or {}
-    return sum(constant_power_pan(0.05 * audio / np.sqrt(np.mean(audio**2)) * gains.get(name, 1.0), pans[name])
-               for name, audio in sources.items())
+    return sum(
+        constant_power_pan(
+            0.05 * audio / np.sqrt(np.mean(audio**2)) * gains.get(name, 1.0), pans[name]
+        )
+        for name, audio in sources.items()
+    )
 
 
 KIT = {"kick": 0.5, "snare": 0.45, "hihat": 0.2, "tom": 0.8}
@@ -182,7 +211,9 @@ def test_a_mix_mirrored_as_a_whole_has_zero_mirror_invariant_errors():
 
 def test_everything_on_one_side_has_a_large_balance_error_against_a_balanced_target():
     target = drum_mix(KIT)
-    one_side = drum_mix({"kick": 0.5, "snare": 0.55, "hihat": 0.9, "tom": 0.75})  # what the shipped console does
+    one_side = drum_mix(
+        {"kick": 0.5, "snare": 0.55, "hihat": 0.9, "tom": 0.75}
+    )  # what the shipped console does
     other_balanced = drum_mix({"kick": 0.5, "snare": 0.5, "hihat": 0.25, "tom": 0.7})
     lopsided = stereo_image_metrics(one_side, target, SAMPLE_RATE)
     balanced = stereo_image_metrics(other_balanced, target, SAMPLE_RATE)
@@ -194,7 +225,9 @@ def test_everything_on_one_side_has_a_large_balance_error_against_a_balanced_tar
 
 def test_the_orientation_is_the_one_whose_lean_matches_and_every_error_uses_it():
     target = drum_mix(KIT, {"hihat": 2.0})  # leans left
-    estimate = drum_mix({**KIT, "hihat": 0.85, "tom": 0.3}, {"hihat": 2.0})  # leans right: mirrored-ish
+    estimate = drum_mix(
+        {**KIT, "hihat": 0.85, "tom": 0.3}, {"hihat": 2.0}
+    )  # leans right: mirrored-ish
     metrics = stereo_image_metrics(estimate, target, SAMPLE_RATE)
     swapped = stereo_image_metrics(estimate[::-1].copy(), target, SAMPLE_RATE)
     assert metrics["rl_level_db"] > 0 > rl_levels_db(target, SAMPLE_RATE)["broadband"]
@@ -208,24 +241,36 @@ def drum_like_bands() -> tuple[np.ndarray, np.ndarray]:
     from scipy import signal
 
     low = signal.sosfilt(signal.butter(6, 400, "low", fs=SAMPLE_RATE, output="sos"), noise(seed=5))
-    high = signal.sosfilt(signal.butter(6, 4000, "high", fs=SAMPLE_RATE, output="sos"), noise(seed=6))
+    high = signal.sosfilt(
+        signal.butter(6, 4000, "high", fs=SAMPLE_RATE, output="sos"), noise(seed=6)
+    )
     return low.astype(np.float32), high.astype(np.float32)
 
 
 def test_when_the_lean_cannot_choose_the_panning_does():
     a, b = drum_like_bands()
     b *= np.sqrt(np.sum(a.astype(np.float64) ** 2) / np.sum(b.astype(np.float64) ** 2))
-    estimate = constant_power_pan(a, 0.2) + constant_power_pan(b, 0.8)  # equal energy on both sides: 0 dB
+    estimate = constant_power_pan(a, 0.2) + constant_power_pan(
+        b, 0.8
+    )  # equal energy on both sides: 0 dB
     target = constant_power_pan(a, 0.8) + constant_power_pan(b * 0.5, 0.2)  # the mirror, b quieter
     assert rl_levels_db(estimate, SAMPLE_RATE)["broadband"] == pytest.approx(0.0, abs=1e-4)
     metrics = stereo_image_metrics(estimate, target, SAMPLE_RATE)
-    assert metrics["panning_error_mi"] < panning_errors(estimate, target, SAMPLE_RATE)["panning_error"] / 2
+    assert (
+        metrics["panning_error_mi"]
+        < panning_errors(estimate, target, SAMPLE_RATE)["panning_error"] / 2
+    )
 
 
 @pytest.mark.parametrize(
     "estimate, target, sample_rate, message",
     [
-        (np.zeros((2, 44100)), np.zeros((2, 44000)), SAMPLE_RATE, "44100 samples but target has 44000"),
+        (
+            np.zeros((2, 44100)),
+            np.zeros((2, 44000)),
+            SAMPLE_RATE,
+            "44100 samples but target has 44000",
+        ),
         (np.zeros((3, 100)), np.zeros((3, 100)), SAMPLE_RATE, r"must be \(2, samples\)"),
         (np.full((2, 100), np.nan), np.zeros((2, 100)), SAMPLE_RATE, "NaN"),
         (np.ones((2, 100)), np.ones((2, 100)), 0, "sample_rate must be a positive integer"),
@@ -235,16 +280,31 @@ def test_when_the_lean_cannot_choose_the_panning_does():
         ("not audio", np.zeros((2, 10)), SAMPLE_RATE, "numeric array"),
     ],
 )
-@pytest.mark.parametrize("metric", [loudness_error, peak_error, spectral_errors, panning_errors, dynamics_errors,
-                                    stereo_image_metrics, sum_difference_stft_distance, all_metrics])
-def test_bad_input_raises_a_value_error_that_names_the_problem(metric, estimate, target, sample_rate, message):
+@pytest.mark.parametrize(
+    "metric",
+    [
+        loudness_error,
+        peak_error,
+        spectral_errors,
+        panning_errors,
+        dynamics_errors,
+        stereo_image_metrics,
+        sum_difference_stft_distance,
+        all_metrics,
+    ],
+)
+def test_bad_input_raises_a_value_error_that_names_the_problem(
+    metric, estimate, target, sample_rate, message
+):
     with pytest.raises(ValueError, match=message):
         metric(estimate, target, sample_rate)
 
 
 def test_a_silent_estimate_cannot_be_loudness_matched():
     with pytest.raises(ValueError, match="estimate is silent"):
-        sum_difference_stft_distance(np.zeros((2, SAMPLE_RATE)), constant_power_pan(noise(1.0), 0.5), SAMPLE_RATE)
+        sum_difference_stft_distance(
+            np.zeros((2, SAMPLE_RATE)), constant_power_pan(noise(1.0), 0.5), SAMPLE_RATE
+        )
 
 
 def test_signals_shorter_than_the_largest_fft_are_refused():
@@ -255,4 +315,6 @@ def test_signals_shorter_than_the_largest_fft_are_refused():
 
 def test_mismatched_fft_and_hop_sizes_are_refused(music_stereo):
     with pytest.raises(ValueError, match="equally long"):
-        sum_difference_stft_distance(music_stereo, music_stereo, SAMPLE_RATE, fft_sizes=(1024, 256), hop_sizes=(512,))
+        sum_difference_stft_distance(
+            music_stereo, music_stereo, SAMPLE_RATE, fft_sizes=(1024, 256), hop_sizes=(512,)
+        )

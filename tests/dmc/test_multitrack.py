@@ -13,7 +13,7 @@ def _song(make_drums, seconds=12.0, silent_from=None):
     snare = make_drums(seconds, seed=2) * 0.1
     target = np.stack([kick + snare, kick + 0.5 * snare])
     if silent_from is not None:
-        target[:, int(silent_from * SR):] = 0
+        target[:, int(silent_from * SR) :] = 0
     return Song(
         "s1",
         [Track("kick", "kick", audio=kick), Track("snare", "snare", audio=snare)],
@@ -37,7 +37,9 @@ def test_lazy_track_reads_resample_and_pad(tmp_path, make_drums):
     out = track.read(SR, start=SR // 2, num_samples=SR)
     assert out.shape == (1, SR)
     full = track.read(SR)
-    np.testing.assert_allclose(out[0, 1000:2000], full[0, SR // 2 + 1000 : SR // 2 + 2000], atol=2e-3)
+    np.testing.assert_allclose(
+        out[0, 1000:2000], full[0, SR // 2 + 1000 : SR // 2 + 2000], atol=2e-3
+    )
     tail = track.read(SR, start=2 * SR - 100, num_samples=1000)
     assert tail.shape == (1, 1000) and np.all(tail[0, 200:] == 0)
 

@@ -30,8 +30,16 @@ from dmc.datasets.demo.songs import (
 )
 from dmc.multitrack import Song
 
-__all__ = ["GENERATOR_VERSION", "SPLITS", "SPLIT_SIZES", "TASKS", "generate_song", "load_demo", "prepare_demo",
-           "song_id"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "SPLITS",
+    "SPLIT_SIZES",
+    "TASKS",
+    "generate_song",
+    "load_demo",
+    "prepare_demo",
+    "song_id",
+]
 
 
 def load_demo(
@@ -66,17 +74,27 @@ def load_demo(
         num_songs = size
     root = _writable_root(task, split, cache_dir)
     if isinstance(num_songs, bool) or not isinstance(num_songs, int) or not 1 <= num_songs <= size:
-        raise DatasetError(f"num_songs must be an integer from 1 to {size} for demo {task}/{split}, got {num_songs!r}")
+        raise DatasetError(
+            f"num_songs must be an integer from 1 to {size} for demo {task}/{split}, got {num_songs!r}"
+        )
     workers = _check_workers(workers)
     indices = range(num_songs)
-    missing = [(task, split, i) for i in indices if not cache.is_cached(cache.song_dir(root, task, split, i))]
+    missing = [
+        (task, split, i)
+        for i in indices
+        if not cache.is_cached(cache.song_dir(root, task, split, i))
+    ]
     if missing:
         _generate(missing, root, workers, f"demo {task}/{split}")
     return [cache.load(cache.song_dir(root, task, split, i)) for i in indices]
 
 
-def prepare_demo(cache_dir: str | os.PathLike | None = None, workers: int | None = None,
-                 tasks: tuple[str, ...] = TASKS, splits: tuple[str, ...] = SPLITS) -> int:
+def prepare_demo(
+    cache_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
+    tasks: tuple[str, ...] = TASKS,
+    splits: tuple[str, ...] = SPLITS,
+) -> int:
     """Generate every missing song of the given tasks and splits in one pool; returns how many.
 
     One call instead of one :func:`load_demo` per split starts the workers once, which is
@@ -87,9 +105,13 @@ def prepare_demo(cache_dir: str | os.PathLike | None = None, workers: int | None
     for task in tasks:
         for split in splits:
             _writable_root(task, split, cache_dir)
-    missing = [(task, split, i) for task in tasks for split in splits
-               for i in range(SPLIT_SIZES[task][split])
-               if not cache.is_cached(cache.song_dir(root, task, split, i))]
+    missing = [
+        (task, split, i)
+        for task in tasks
+        for split in splits
+        for i in range(SPLIT_SIZES[task][split])
+        if not cache.is_cached(cache.song_dir(root, task, split, i))
+    ]
     if missing:
         _generate(missing, root, workers, "demo dataset")
     return len(missing)
@@ -123,7 +145,9 @@ def _check_workers(workers) -> int:
 def _generate(songs: list[tuple[str, str, int]], root: Path, workers: int, label: str) -> None:
     progress = tqdm(total=len(songs), desc=label, unit="song")
     # Band songs take about three times as long as drum songs: start them first.
-    jobs = sorted(((task, split, i, str(root)) for task, split, i in songs), key=lambda job: job[0] != "full")
+    jobs = sorted(
+        ((task, split, i, str(root)) for task, split, i in songs), key=lambda job: job[0] != "full"
+    )
     try:
         # Starting a worker costs about as much as a song or two: small batches stay here.
         if workers <= 1 or len(jobs) < 4 or not _can_spawn():

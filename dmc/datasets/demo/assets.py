@@ -90,7 +90,9 @@ def _groups(root: Path = ASSETS_DIR) -> dict[str, list[Layer]]:
     groups: dict[str, list[Layer]] = {}
     for entry in load_index(root)["samples"]:
         groups.setdefault(entry["group"], []).append(
-            Layer(entry["file"], int(entry["velocity"]), float(entry["gain_db"]), entry["midi_note"])
+            Layer(
+                entry["file"], int(entry["velocity"]), float(entry["gain_db"]), entry["midi_note"]
+            )
         )
     return groups
 
@@ -122,7 +124,9 @@ def instrument_info(name: str) -> dict:
 
 
 def _velocity_gain(velocity: float, layer: Layer) -> float:
-    return float(db_to_gain(layer.gain_db + VELOCITY_DB_PER_DECADE * math.log10(velocity / layer.velocity)))
+    return float(
+        db_to_gain(layer.gain_db + VELOCITY_DB_PER_DECADE * math.log10(velocity / layer.velocity))
+    )
 
 
 def _nearest_layer(layers: list[Layer], velocity: float) -> Layer:
@@ -155,7 +159,9 @@ def note(instrument: str, midi_note: int, velocity: float) -> tuple[np.ndarray, 
     nearest_note = min({layer.midi_note for layer in layers}, key=lambda n: (abs(n - midi_note), n))
     layer = _nearest_layer([layer for layer in layers if layer.midi_note == nearest_note], velocity)
     audio = _pitched(layer.file, float(midi_note - nearest_note))
-    return audio * np.float32(_velocity_gain(velocity, layer)), bool(instrument_info(instrument)["sustained"])
+    return audio * np.float32(_velocity_gain(velocity, layer)), bool(
+        instrument_info(instrument)["sustained"]
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -93,7 +93,9 @@ def is_cached(folder: Path) -> bool:
         return False
     if meta.get("fingerprint") != fingerprint():
         return False
-    files = [f"{name}.flac" for name in meta.get("metadata", {}).get("track_names", [])] + [TARGET_FILE]
+    files = [f"{name}.flac" for name in meta.get("metadata", {}).get("track_names", [])] + [
+        TARGET_FILE
+    ]
     return all((folder / f).is_file() for f in files)
 
 
@@ -127,7 +129,9 @@ def store(song: Song, folder: Path) -> None:
             "song_id": song.song_id,
             "sample_rate": song.sample_rate,
             "num_samples": song.num_samples,
-            "tracks": [{"name": t.name, "role": t.role, "file": f"{t.name}.flac"} for t in song.tracks],
+            "tracks": [
+                {"name": t.name, "role": t.role, "file": f"{t.name}.flac"} for t in song.tracks
+            ],
             "target": TARGET_FILE,
             "metadata": song.metadata,
         }
@@ -150,9 +154,14 @@ def load(folder: Path) -> Song:
     """A cached song whose tracks and target point at its FLAC files (nothing is read yet)."""
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     tracks = [Track(t["name"], t["role"], path=folder / t["file"]) for t in meta["tracks"]]
-    return Song(meta["song_id"], tracks, int(meta["sample_rate"]), int(meta["num_samples"]),
-                target=Track("target", "other", path=folder / meta["target"]),
-                metadata=meta["metadata"])
+    return Song(
+        meta["song_id"],
+        tracks,
+        int(meta["sample_rate"]),
+        int(meta["num_samples"]),
+        target=Track("target", "other", path=folder / meta["target"]),
+        metadata=meta["metadata"],
+    )
 
 
 def generate_and_store(task: str, split: str, index: int, root: str) -> str:

@@ -30,18 +30,37 @@ from dmc.datasets.demo.grooves import Hit
 SPEED_OF_SOUND = 343.0
 #: The 8 channels of ENST-Drums' basic mixing task and their roles.
 DRUM_CHANNELS = ("kick", "snare", "hihat", "tom_1", "tom_2", "tom_3", "overhead_L", "overhead_R")
-CHANNEL_ROLES = {"kick": "kick", "snare": "snare", "hihat": "hihat", "tom_1": "tom", "tom_2": "tom",
-                 "tom_3": "tom", "overhead_L": "overhead", "overhead_R": "overhead"}
+CHANNEL_ROLES = {
+    "kick": "kick",
+    "snare": "snare",
+    "hihat": "hihat",
+    "tom_1": "tom",
+    "tom_2": "tom",
+    "tom_3": "tom",
+    "overhead_L": "overhead",
+    "overhead_R": "overhead",
+}
 #: The sound source each close mic is aimed at.
-CLOSE_MIC_SOURCE = {"kick": "kick", "snare": "snare", "hihat": "hihat",
-                    "tom_1": "tom_high", "tom_2": "tom_mid", "tom_3": "tom_low"}
+CLOSE_MIC_SOURCE = {
+    "kick": "kick",
+    "snare": "snare",
+    "hihat": "hihat",
+    "tom_1": "tom_high",
+    "tom_2": "tom_mid",
+    "tom_3": "tom_low",
+}
 SOURCES = ("kick", "snare", "hihat", "tom_high", "tom_mid", "tom_low", "crash", "ride")
 _PIECE_SOURCE = {"hihat_closed": "hihat", "hihat_pedal": "hihat", "hihat_open": "hihat"}
 #: Where each source sits (metres, drummer's view), before per-song jitter.
 POSITIONS = {
-    "kick": (0.0, 0.45, 0.35), "snare": (-0.28, 0.2, 0.62), "hihat": (-0.55, 0.25, 0.9),
-    "tom_high": (-0.15, 0.5, 0.82), "tom_mid": (0.17, 0.5, 0.82), "tom_low": (0.5, 0.2, 0.58),
-    "crash": (-0.55, 0.6, 1.35), "ride": (0.65, 0.5, 1.15),
+    "kick": (0.0, 0.45, 0.35),
+    "snare": (-0.28, 0.2, 0.62),
+    "hihat": (-0.55, 0.25, 0.9),
+    "tom_high": (-0.15, 0.5, 0.82),
+    "tom_mid": (0.17, 0.5, 0.82),
+    "tom_low": (0.5, 0.2, 0.58),
+    "crash": (-0.55, 0.6, 1.35),
+    "ride": (0.65, 0.5, 1.15),
 }
 FALLBACK_KIT = "fluid_standard"
 
@@ -81,8 +100,13 @@ def choose_kit(rng: np.random.Generator, base: str | None = None) -> Kit:
                     pieces[k] = donor_pieces[k]
             name = f"{base}+{donor}:{swap}"
     toms = float(rng.uniform(-1.5, 1.5))
-    tuning = {"kick": float(rng.uniform(-1.0, 1.0)), "snare": float(rng.uniform(-1.0, 1.0)),
-              "tom_high": toms, "tom_mid": toms, "tom_low": toms}
+    tuning = {
+        "kick": float(rng.uniform(-1.0, 1.0)),
+        "snare": float(rng.uniform(-1.0, 1.0)),
+        "tom_high": toms,
+        "tom_mid": toms,
+        "tom_low": toms,
+    }
     return Kit(name, pieces, {k: round(v * 4) / 4 for k, v in tuning.items()})
 
 
@@ -193,7 +217,12 @@ def _overhead(mic, sources, positions) -> np.ndarray:
     for source, audio in sources.items():
         x, y, z = positions[source]
         # Image sources: direct, floor, back wall (2.2 m behind the kit), side wall.
-        images = [((x, y, z), 1.0), ((x, y, -z), 0.45), ((x, 4.4 - y, z), 0.3), ((-3.0 - x, y, z), 0.25)]
+        images = [
+            ((x, y, z), 1.0),
+            ((x, y, -z), 0.45),
+            ((x, 4.4 - y, z), 0.3),
+            ((-3.0 - x, y, z), 0.25),
+        ]
         if source == "kick":
             images = [(p, g * 0.5) for p, g in images]  # the shell and pedal shadow the kick
         for point, reflection in images:

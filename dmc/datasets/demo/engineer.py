@@ -39,56 +39,169 @@ from dmc.staging import GainStaging
 #: Loudness of each role in the mix, in LU relative to a staged track (-30 LUFS).
 LEVELS_DB = {
     "drums": {"kick": 0.0, "snare": 0.0, "hihat": -6.0, "tom": -4.0, "overhead": -2.0},
-    "full": {"kick": -1.0, "snare": -2.0, "hihat": -9.0, "overhead": -6.0, "bass": 0.0, "keys": -4.0,
-             "guitar": -4.0, "strings": -7.0, "pad": -8.0, "lead": 1.0},
+    "full": {
+        "kick": -1.0,
+        "snare": -2.0,
+        "hihat": -9.0,
+        "overhead": -6.0,
+        "bass": 0.0,
+        "keys": -4.0,
+        "guitar": -4.0,
+        "strings": -7.0,
+        "pad": -8.0,
+        "lead": 1.0,
+    },
 }
 #: How far from centre each role is panned, as a fraction of the song's width (0 = centre).
-PAN_SPREAD = {"keys": (0.25, 0.45), "guitar": (0.45, 0.85), "strings": (0.15, 0.35), "pad": (0.15, 0.35)}
+PAN_SPREAD = {
+    "keys": (0.25, 0.45),
+    "guitar": (0.45, 0.85),
+    "strings": (0.15, 0.35),
+    "pad": (0.15, 0.35),
+}
 #: EQ moves per role: parameter -> (low, high), drawn uniformly per song.
 EQ = {
-    "kick": {"eq_low_shelf_gain_db": (2, 5), "eq_low_shelf_freq_hz": (55, 90), "eq_band1_gain_db": (-6, -3),
-             "eq_band1_freq_hz": (250, 400), "eq_band1_q": (1.0, 2.0), "eq_band3_gain_db": (2, 5),
-             "eq_band3_freq_hz": (2800, 4500)},
-    "snare": {"eq_low_shelf_gain_db": (0, 2), "eq_low_shelf_freq_hz": (150, 250), "eq_band2_gain_db": (-3, 0),
-              "eq_band2_freq_hz": (700, 1200), "eq_band3_gain_db": (1, 4), "eq_band3_freq_hz": (4000, 7000),
-              "eq_high_shelf_gain_db": (0, 3)},
-    "hihat": {"eq_low_shelf_gain_db": (-8, -4), "eq_low_shelf_freq_hz": (250, 500), "eq_high_shelf_gain_db": (0, 2)},
-    "overhead": {"eq_low_shelf_gain_db": (-6, -2), "eq_low_shelf_freq_hz": (150, 300),
-                 "eq_high_shelf_gain_db": (1, 4), "eq_high_shelf_freq_hz": (8000, 12000)},
-    "bass": {"eq_low_shelf_gain_db": (1, 4), "eq_low_shelf_freq_hz": (60, 100), "eq_band1_gain_db": (-5, -2),
-             "eq_band1_freq_hz": (220, 400), "eq_band2_gain_db": (0, 3), "eq_band2_freq_hz": (700, 1200)},
-    "keys": {"eq_low_shelf_gain_db": (-5, -2), "eq_low_shelf_freq_hz": (120, 220), "eq_band2_gain_db": (-2, 2),
-             "eq_band2_freq_hz": (800, 2500), "eq_high_shelf_gain_db": (0, 2)},
-    "guitar": {"eq_low_shelf_gain_db": (-6, -3), "eq_low_shelf_freq_hz": (120, 250), "eq_band2_gain_db": (1, 3),
-               "eq_band2_freq_hz": (1500, 3500), "eq_band3_gain_db": (-3, 0), "eq_band3_freq_hz": (4000, 7000)},
-    "strings": {"eq_low_shelf_gain_db": (-6, -3), "eq_low_shelf_freq_hz": (150, 300), "eq_band1_gain_db": (-3, 0),
-                "eq_band1_freq_hz": (300, 600), "eq_high_shelf_gain_db": (0, 2)},
-    "pad": {"eq_low_shelf_gain_db": (-8, -4), "eq_low_shelf_freq_hz": (150, 300), "eq_band1_gain_db": (-4, -1),
-            "eq_band1_freq_hz": (300, 600)},
-    "lead": {"eq_low_shelf_gain_db": (-4, -1), "eq_low_shelf_freq_hz": (100, 200), "eq_band2_gain_db": (1, 4),
-             "eq_band2_freq_hz": (1500, 3500), "eq_high_shelf_gain_db": (1, 3), "eq_high_shelf_freq_hz": (9000, 14000)},
+    "kick": {
+        "eq_low_shelf_gain_db": (2, 5),
+        "eq_low_shelf_freq_hz": (55, 90),
+        "eq_band1_gain_db": (-6, -3),
+        "eq_band1_freq_hz": (250, 400),
+        "eq_band1_q": (1.0, 2.0),
+        "eq_band3_gain_db": (2, 5),
+        "eq_band3_freq_hz": (2800, 4500),
+    },
+    "snare": {
+        "eq_low_shelf_gain_db": (0, 2),
+        "eq_low_shelf_freq_hz": (150, 250),
+        "eq_band2_gain_db": (-3, 0),
+        "eq_band2_freq_hz": (700, 1200),
+        "eq_band3_gain_db": (1, 4),
+        "eq_band3_freq_hz": (4000, 7000),
+        "eq_high_shelf_gain_db": (0, 3),
+    },
+    "hihat": {
+        "eq_low_shelf_gain_db": (-8, -4),
+        "eq_low_shelf_freq_hz": (250, 500),
+        "eq_high_shelf_gain_db": (0, 2),
+    },
+    "overhead": {
+        "eq_low_shelf_gain_db": (-6, -2),
+        "eq_low_shelf_freq_hz": (150, 300),
+        "eq_high_shelf_gain_db": (1, 4),
+        "eq_high_shelf_freq_hz": (8000, 12000),
+    },
+    "bass": {
+        "eq_low_shelf_gain_db": (1, 4),
+        "eq_low_shelf_freq_hz": (60, 100),
+        "eq_band1_gain_db": (-5, -2),
+        "eq_band1_freq_hz": (220, 400),
+        "eq_band2_gain_db": (0, 3),
+        "eq_band2_freq_hz": (700, 1200),
+    },
+    "keys": {
+        "eq_low_shelf_gain_db": (-5, -2),
+        "eq_low_shelf_freq_hz": (120, 220),
+        "eq_band2_gain_db": (-2, 2),
+        "eq_band2_freq_hz": (800, 2500),
+        "eq_high_shelf_gain_db": (0, 2),
+    },
+    "guitar": {
+        "eq_low_shelf_gain_db": (-6, -3),
+        "eq_low_shelf_freq_hz": (120, 250),
+        "eq_band2_gain_db": (1, 3),
+        "eq_band2_freq_hz": (1500, 3500),
+        "eq_band3_gain_db": (-3, 0),
+        "eq_band3_freq_hz": (4000, 7000),
+    },
+    "strings": {
+        "eq_low_shelf_gain_db": (-6, -3),
+        "eq_low_shelf_freq_hz": (150, 300),
+        "eq_band1_gain_db": (-3, 0),
+        "eq_band1_freq_hz": (300, 600),
+        "eq_high_shelf_gain_db": (0, 2),
+    },
+    "pad": {
+        "eq_low_shelf_gain_db": (-8, -4),
+        "eq_low_shelf_freq_hz": (150, 300),
+        "eq_band1_gain_db": (-4, -1),
+        "eq_band1_freq_hz": (300, 600),
+    },
+    "lead": {
+        "eq_low_shelf_gain_db": (-4, -1),
+        "eq_low_shelf_freq_hz": (100, 200),
+        "eq_band2_gain_db": (1, 4),
+        "eq_band2_freq_hz": (1500, 3500),
+        "eq_high_shelf_gain_db": (1, 3),
+        "eq_high_shelf_freq_hz": (9000, 14000),
+    },
 }
 #: Compression per role: ratio range, depth (dB of peak above threshold), attack and release (ms).
 COMPRESSION = {
-    "kick": ((3, 5), (4, 8), (5, 15), (60, 150)), "snare": ((3, 5), (4, 8), (2, 8), (80, 200)),
-    "hihat": ((1.5, 2.5), (2, 4), (1, 5), (50, 120)), "overhead": ((1.5, 2.5), (2, 5), (10, 30), (100, 300)),
-    "bass": ((3, 6), (5, 10), (5, 20), (80, 250)), "keys": ((1.5, 2.5), (3, 6), (10, 30), (100, 300)),
-    "guitar": ((2, 3), (3, 6), (5, 20), (80, 250)), "strings": ((1.2, 2), (2, 4), (20, 60), (200, 600)),
-    "pad": ((1.2, 2), (2, 4), (20, 60), (200, 600)), "lead": ((2, 4), (4, 8), (5, 15), (80, 250)),
+    "kick": ((3, 5), (4, 8), (5, 15), (60, 150)),
+    "snare": ((3, 5), (4, 8), (2, 8), (80, 200)),
+    "hihat": ((1.5, 2.5), (2, 4), (1, 5), (50, 120)),
+    "overhead": ((1.5, 2.5), (2, 5), (10, 30), (100, 300)),
+    "bass": ((3, 6), (5, 10), (5, 20), (80, 250)),
+    "keys": ((1.5, 2.5), (3, 6), (10, 30), (100, 300)),
+    "guitar": ((2, 3), (3, 6), (5, 20), (80, 250)),
+    "strings": ((1.2, 2), (2, 4), (20, 60), (200, 600)),
+    "pad": ((1.2, 2), (2, 4), (20, 60), (200, 600)),
+    "lead": ((2, 4), (4, 8), (5, 15), (80, 250)),
 }
 #: Peak level above the track's loudness that each role typically reaches (dB).
-CREST_DB = {"kick": 16, "snare": 16, "hihat": 12, "overhead": 14, "bass": 10, "keys": 12, "guitar": 11,
-            "strings": 8, "pad": 7, "lead": 11, "tom": 18}
+CREST_DB = {
+    "kick": 16,
+    "snare": 16,
+    "hihat": 12,
+    "overhead": 14,
+    "bass": 10,
+    "keys": 12,
+    "guitar": 11,
+    "strings": 8,
+    "pad": 7,
+    "lead": 11,
+    "tom": 18,
+}
 #: Reverb send (``reverb_wet``) per role, before the style's amount.
-REVERB_WET = {"kick": (0.0, 0.05), "snare": (0.15, 0.35), "hihat": (0.0, 0.1), "overhead": (0.05, 0.15),
-              "bass": (0.0, 0.02), "keys": (0.15, 0.3), "guitar": (0.1, 0.3), "strings": (0.3, 0.5),
-              "pad": (0.3, 0.5), "lead": (0.2, 0.4), "tom": (0.1, 0.25)}
+REVERB_WET = {
+    "kick": (0.0, 0.05),
+    "snare": (0.15, 0.35),
+    "hihat": (0.0, 0.1),
+    "overhead": (0.05, 0.15),
+    "bass": (0.0, 0.02),
+    "keys": (0.15, 0.3),
+    "guitar": (0.1, 0.3),
+    "strings": (0.3, 0.5),
+    "pad": (0.3, 0.5),
+    "lead": (0.2, 0.4),
+    "tom": (0.1, 0.25),
+}
 #: Engineer styles: (low, high) of each habit, one style per song.
 STYLES = {
-    "natural": {"width": (0.7, 0.9), "brightness_db": (-0.5, 1.0), "compression": (0.6, 0.9), "reverb": (0.8, 1.1)},
-    "punchy": {"width": (0.8, 1.0), "brightness_db": (0.5, 2.0), "compression": (1.1, 1.4), "reverb": (0.5, 0.8)},
-    "roomy": {"width": (0.8, 1.0), "brightness_db": (-1.0, 0.5), "compression": (0.6, 0.9), "reverb": (1.2, 1.5)},
-    "tight": {"width": (0.5, 0.7), "brightness_db": (0.0, 1.5), "compression": (0.9, 1.2), "reverb": (0.3, 0.6)},
+    "natural": {
+        "width": (0.7, 0.9),
+        "brightness_db": (-0.5, 1.0),
+        "compression": (0.6, 0.9),
+        "reverb": (0.8, 1.1),
+    },
+    "punchy": {
+        "width": (0.8, 1.0),
+        "brightness_db": (0.5, 2.0),
+        "compression": (1.1, 1.4),
+        "reverb": (0.5, 0.8),
+    },
+    "roomy": {
+        "width": (0.8, 1.0),
+        "brightness_db": (-1.0, 0.5),
+        "compression": (0.6, 0.9),
+        "reverb": (1.2, 1.5),
+    },
+    "tight": {
+        "width": (0.5, 0.7),
+        "brightness_db": (0.0, 1.5),
+        "compression": (0.9, 1.2),
+        "reverb": (0.3, 0.6),
+    },
 }
 STAGING = GainStaging()
 
@@ -138,7 +251,11 @@ def _pan(name: str, role: str, style: dict, context: dict, rng: np.random.Genera
     if role in ("snare", "hihat", "tom") and name in context.get("drum_x_m", {}):
         # Close mics follow where the drum sits in the overheads' picture (x in metres).
         scale = 0.3 if role == "snare" else 1.0
-        return 0.5 + mirror * scale * width / 2 * float(np.clip(context["drum_x_m"][name] / 0.65, -1, 1)) + jitter
+        return (
+            0.5
+            + mirror * scale * width / 2 * float(np.clip(context["drum_x_m"][name] / 0.65, -1, 1))
+            + jitter
+        )
     if role in PAN_SPREAD:
         amount = float(rng.uniform(*PAN_SPREAD[role])) * width / 2
         side = style["keys_side"] * (1.0 if role in ("keys", "strings", "pad") else -1.0)
@@ -152,7 +269,9 @@ def _effects(role: str, style: dict, trim_db: float, rng: np.random.Generator) -
     settings: dict[str, float] = {}
     for name, bounds in EQ.get(role, {}).items():
         settings[name] = float(rng.uniform(*bounds))
-    settings["eq_high_shelf_gain_db"] = settings.get("eq_high_shelf_gain_db", 0.0) + style["brightness_db"]
+    settings["eq_high_shelf_gain_db"] = (
+        settings.get("eq_high_shelf_gain_db", 0.0) + style["brightness_db"]
+    )
     if role in COMPRESSION:
         ratio, depth, attack, release = COMPRESSION[role]
         depth_db = float(rng.uniform(*depth)) * style["compression"]
@@ -180,19 +299,34 @@ def _pan_and_sum(pre_fader: list[np.ndarray], settings: list[dict[str, float]]) 
     """Fader and constant-power pan of every channel, summed to stereo ``(2, samples)``."""
     total = np.zeros((2, pre_fader[0].size), dtype=np.float32)
     for channel, strip in zip(pre_fader, settings):
-        total += constant_power_pan(channel * np.float32(db_to_gain(strip["fader_db"])), strip["pan"])
+        total += constant_power_pan(
+            channel * np.float32(db_to_gain(strip["fader_db"])), strip["pan"]
+        )
     return total
 
 
 def staging_gains(raw_loudness_lufs: list[float]) -> list[float]:
     """What :class:`dmc.staging.GainStaging` computes for tracks of this loudness (dB)."""
-    return [0.0 if loudness <= SILENCE_LUFS
-            else float(np.clip(STAGING.target_lufs - loudness, STAGING.min_gain_db, STAGING.max_gain_db))
-            for loudness in raw_loudness_lufs]
+    return [
+        0.0
+        if loudness <= SILENCE_LUFS
+        else float(
+            np.clip(STAGING.target_lufs - loudness, STAGING.min_gain_db, STAGING.max_gain_db)
+        )
+        for loudness in raw_loudness_lufs
+    ]
 
 
-def mix_song(task: str, tracks: np.ndarray, names: list[str], roles: list[str], raw_loudness_lufs: list[float],
-             sample_rate: int, rng: np.random.Generator, context: dict) -> EngineerMix:
+def mix_song(
+    task: str,
+    tracks: np.ndarray,
+    names: list[str],
+    roles: list[str],
+    raw_loudness_lufs: list[float],
+    sample_rate: int,
+    rng: np.random.Generator,
+    context: dict,
+) -> EngineerMix:
     """Mix raw ``tracks`` ``(T, S)``: the target ``(2, S)`` and the settings that made it.
 
     Args:
@@ -225,14 +359,22 @@ def mix_song(task: str, tracks: np.ndarray, names: list[str], roles: list[str], 
     # audio unchanged (to float rounding), so they are skipped.
     stages = ("gain", "fader") if task == "drums" else ALL_STAGES
     if task == "drums":
-        pre_fader = [track * np.float32(db_to_gain(strip["gain_db"])) for track, strip in zip(tracks, settings)]
+        pre_fader = [
+            track * np.float32(db_to_gain(strip["gain_db"]))
+            for track, strip in zip(tracks, settings)
+        ]
     else:
-        pre_fader = [process_channel(track, sample_rate, strip, stages[:-1]) for track, strip in zip(tracks, settings)]
+        pre_fader = [
+            process_channel(track, sample_rate, strip, stages[:-1])
+            for track, strip in zip(tracks, settings)
+        ]
         for strip, channel, level in zip(settings, pre_fader, levels):
             # The fader puts each processed track at its role's loudness.
             loudness = integrated_loudness(channel[None], sample_rate)
             if loudness > SILENCE_LUFS:
-                strip["fader_db"] = round(float(np.clip(STAGING.target_lufs + level - loudness, -24.0, 12.0)), 4)
+                strip["fader_db"] = round(
+                    float(np.clip(STAGING.target_lufs + level - loudness, -24.0, 12.0)), 4
+                )
     target = _pan_and_sum(pre_fader, settings)
     peak_db = float(gain_to_db(np.max(np.abs(target))))
     if peak_db > -1.0:
@@ -247,5 +389,12 @@ def mix_song(task: str, tracks: np.ndarray, names: list[str], roles: list[str], 
     staged = [{**s, "gain_db": round(s["gain_db"] - g, 4)} for s, g in zip(settings, staging)]
     facts = {k: v for k, v in context.items() if k != "drum_x_m"}
     facts["levels_db"] = [round(level, 3) for level in levels]
-    return EngineerMix(target.astype(np.float32), settings, staged, [round(g, 4) for g in staging], style, facts,
-                       stages)
+    return EngineerMix(
+        target.astype(np.float32),
+        settings,
+        staged,
+        [round(g, 4) for g in staging],
+        style,
+        facts,
+        stages,
+    )

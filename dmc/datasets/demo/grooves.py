@@ -64,7 +64,11 @@ def _bar_pattern(style: str, rng: np.random.Generator, ride: bool) -> list[tuple
             out += [(s, "kick", 98) for s in (10, 11, 14) if rng.random() < 0.3]
         else:
             out += [(4, "snare", 115), (12, "snare", 118), (0, "kick", 112), (8, "kick", 106)]
-            out += [(s, "kick", 95) for s in (6, 10, 14) if rng.random() < (0.35 if style == "rock" else 0.15)]
+            out += [
+                (s, "kick", 95)
+                for s in (6, 10, 14)
+                if rng.random() < (0.35 if style == "rock" else 0.15)
+            ]
     elif style == "funk":
         for step in range(16):
             out.append((step, cymbal, 98 if step % 4 == 0 else (78 if step % 2 == 0 else 55)))
@@ -73,7 +77,9 @@ def _bar_pattern(style: str, rng: np.random.Generator, ride: bool) -> list[tuple
         out += [(s, "snare", 38) for s in (7, 9, 15) if rng.random() < 0.5]
         if not ride and rng.random() < 0.5:
             open_step = int(rng.choice([6, 14]))
-            out = [h for h in out if not (h[0] == open_step and h[1] == cymbal)] + [(open_step, "hihat_open", 90)]
+            out = [h for h in out if not (h[0] == open_step and h[1] == cymbal)] + [
+                (open_step, "hihat_open", 90)
+            ]
     elif style == "disco":
         for step in range(0, 16, 2):
             piece = "hihat_open" if step % 4 == 2 and not ride else cymbal

@@ -20,8 +20,16 @@ NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
 #: Progressions as scale degrees (0 = tonic), one chord per bar.
 PROGRESSIONS = {
-    "major": ((0, 4, 5, 3), (0, 5, 3, 4), (5, 3, 0, 4), (0, 3, 4, 3), (0, 3, 5, 4), (1, 4, 0, 0),
-              (0, 2, 3, 4), (3, 4, 0, 0)),
+    "major": (
+        (0, 4, 5, 3),
+        (0, 5, 3, 4),
+        (5, 3, 0, 4),
+        (0, 3, 4, 3),
+        (0, 3, 5, 4),
+        (1, 4, 0, 0),
+        (0, 2, 3, 4),
+        (3, 4, 0, 0),
+    ),
     "minor": ((0, 5, 2, 6), (0, 3, 4, 0), (0, 6, 5, 6), (0, 3, 6, 2), (0, 5, 3, 4)),
 }
 #: Lead rhythms for one 2-bar phrase: (beats, is_rest), summing to 8 beats.
@@ -29,9 +37,27 @@ PHRASE_RHYTHMS = (
     ((1, False), (1, False), (1, False), (1, False), (2, False), (2, True)),
     ((0.5, False), (0.5, False), (1, False), (1, False), (1, False), (3, False), (1, True)),
     ((1.5, False), (0.5, False), (1, False), (1, False), (1.5, False), (0.5, False), (2, True)),
-    ((0.5, False), (0.5, False), (0.5, False), (0.5, False), (1, False), (1, False), (2, False), (2, True)),
+    (
+        (0.5, False),
+        (0.5, False),
+        (0.5, False),
+        (0.5, False),
+        (1, False),
+        (1, False),
+        (2, False),
+        (2, True),
+    ),
     ((2, False), (1, False), (1, False), (3, False), (1, True)),
-    ((1, True), (0.5, False), (0.5, False), (1, False), (1, False), (1, False), (1, False), (2, False)),
+    (
+        (1, True),
+        (0.5, False),
+        (0.5, False),
+        (1, False),
+        (1, False),
+        (1, False),
+        (1, False),
+        (2, False),
+    ),
     ((0.5, False), (1, False), (0.5, False), (1, False), (1, False), (2.5, False), (1.5, True)),
 )
 
@@ -79,7 +105,9 @@ class SongPlan:
 
     @property
     def scale(self) -> tuple[int, ...]:
-        return tuple((self.key_root + step) % 12 for step in (MAJOR if self.mode == "major" else MINOR))
+        return tuple(
+            (self.key_root + step) % 12 for step in (MAJOR if self.mode == "major" else MINOR)
+        )
 
     def chord_at(self, time_seconds: float) -> Chord:
         for chord in self.chords:
@@ -112,7 +140,9 @@ class SongPlan:
         }
 
 
-def _triad(key_root: int, scale_steps: tuple[int, ...], degree: int, seventh: bool) -> tuple[int, ...]:
+def _triad(
+    key_root: int, scale_steps: tuple[int, ...], degree: int, seventh: bool
+) -> tuple[int, ...]:
     tones = [scale_steps[(degree + k) % 7] for k in ((0, 2, 4, 6) if seventh else (0, 2, 4))]
     return tuple((key_root + t) % 12 for t in tones)
 
@@ -123,8 +153,13 @@ def _symbol(degree: int, pcs: tuple[int, ...]) -> str:
     return numeral + ("7" if len(pcs) == 4 else "")
 
 
-def make_plan(rng: np.random.Generator, tempo_bpm: float, duration_seconds: float, swing: bool,
-              sevenths: bool = False) -> SongPlan:
+def make_plan(
+    rng: np.random.Generator,
+    tempo_bpm: float,
+    duration_seconds: float,
+    swing: bool,
+    sevenths: bool = False,
+) -> SongPlan:
     """A seeded plan: key, verse and chorus progressions, 4-bar sections covering the song."""
     mode = "major" if rng.random() < 0.65 else "minor"
     key_root = int(rng.integers(0, 12))
@@ -147,12 +182,25 @@ def make_plan(rng: np.random.Generator, tempo_bpm: float, duration_seconds: floa
             if mode == "minor" and degree == 4 and rng.random() < 0.5:
                 pcs = (pcs[0], (pcs[1] + 1) % 12) + pcs[2:]  # harmonic-minor dominant
             start_s = bar * bar_seconds
-            if chords and chords[-1].symbol == _symbol(degree, pcs) and chords[-1].end_seconds == start_s:
+            if (
+                chords
+                and chords[-1].symbol == _symbol(degree, pcs)
+                and chords[-1].end_seconds == start_s
+            ):
                 last = chords.pop()
-                chords.append(Chord(last.start_seconds, start_s + bar_seconds, last.root, last.pitch_classes,
-                                    last.symbol))
+                chords.append(
+                    Chord(
+                        last.start_seconds,
+                        start_s + bar_seconds,
+                        last.root,
+                        last.pitch_classes,
+                        last.symbol,
+                    )
+                )
             else:
-                chords.append(Chord(start_s, start_s + bar_seconds, pcs[0], pcs, _symbol(degree, pcs)))
+                chords.append(
+                    Chord(start_s, start_s + bar_seconds, pcs[0], pcs, _symbol(degree, pcs))
+                )
     return SongPlan(key_root, mode, float(tempo_bpm), bars, chords, sections, swing)
 
 
@@ -169,8 +217,14 @@ def _scale_pitches(plan: SongPlan, low: int, high: int) -> list[int]:
     return [p for p in range(low, high + 1) if p % 12 in scale]
 
 
-def melody(plan: SongPlan, rng: np.random.Generator, low: int, high: int,
-           duration_seconds: float, legato: float = 0.92) -> list[Note]:
+def melody(
+    plan: SongPlan,
+    rng: np.random.Generator,
+    low: int,
+    high: int,
+    duration_seconds: float,
+    legato: float = 0.92,
+) -> list[Note]:
     """The lead line over ``plan`` within ``[low, high]`` (MIDI)."""
     pitches = _scale_pitches(plan, low, high)
     if len(pitches) < 8:
@@ -196,19 +250,31 @@ def melody(plan: SongPlan, rng: np.random.Generator, low: int, high: int,
             strong = abs(beat - beats - round(beat - beats)) < 1e-6 and round(beat - beats) % 2 == 0
             played = len(new_contour)
             if contour is not None and not use_b and played < len(contour):
-                index = _closest_index(pitches, centre) + contour[played] + lift  # repeat the A shape
+                index = (
+                    _closest_index(pitches, centre) + contour[played] + lift
+                )  # repeat the A shape
             else:
-                move = rng.choice([-2, -1, -1, 0, 1, 1, 2], p=[0.1, 0.22, 0.1, 0.08, 0.22, 0.18, 0.1])
+                move = rng.choice(
+                    [-2, -1, -1, 0, 1, 1, 2], p=[0.1, 0.22, 0.1, 0.08, 0.22, 0.18, 0.1]
+                )
                 index = int(np.clip(index + move + (lift if k == 0 else 0), 0, len(pitches) - 1))
             pitch = pitches[int(np.clip(index, 0, len(pitches) - 1))]
             if strong or k == len(rhythm) - 1:
-                pitch = nearest_pitch(chord.pitch_classes[int(rng.integers(0, 3))] if strong else chord.root,
-                                      pitch, low, high)
+                pitch = nearest_pitch(
+                    chord.pitch_classes[int(rng.integers(0, 3))] if strong else chord.root,
+                    pitch,
+                    low,
+                    high,
+                )
             new_contour.append(_closest_index(pitches, pitch) - _closest_index(pitches, centre))
-            velocity = float(np.clip(rng.normal(84 + 10 * (section == "chorus") + 6 * strong, 5), 40, 127))
+            velocity = float(
+                np.clip(rng.normal(84 + 10 * (section == "chorus") + 6 * strong, 5), 40, 127)
+            )
             length = beats * plan.beat_seconds * legato
             if start < duration_seconds:
-                notes.append(Note(start + float(rng.normal(0, 0.006)), length, int(pitch), velocity))
+                notes.append(
+                    Note(start + float(rng.normal(0, 0.006)), length, int(pitch), velocity)
+                )
         if contour is None and not use_b:
             contour = new_contour
     return notes

@@ -30,14 +30,28 @@ _RHYTHMS = {
 }
 
 
-def _humanise(plan: SongPlan, rng: np.random.Generator, bar: int, beat: float, length_beats: float,
-              pitch: int, velocity: float, timing_ms: float = 7.0) -> Note:
+def _humanise(
+    plan: SongPlan,
+    rng: np.random.Generator,
+    bar: int,
+    beat: float,
+    length_beats: float,
+    pitch: int,
+    velocity: float,
+    timing_ms: float = 7.0,
+) -> Note:
     start = plan.time(bar, beat) + float(rng.normal(0.0, timing_ms / 1000.0))
-    return Note(max(0.0, start), length_beats * plan.beat_seconds, int(pitch),
-                float(np.clip(velocity + rng.normal(0.0, 6.0), 20, 127)))
+    return Note(
+        max(0.0, start),
+        length_beats * plan.beat_seconds,
+        int(pitch),
+        float(np.clip(velocity + rng.normal(0.0, 6.0), 20, 127)),
+    )
 
 
-def voicing(pitch_classes: tuple[int, ...], centre: float, low: int, high: int, size: int = 4) -> list[int]:
+def voicing(
+    pitch_classes: tuple[int, ...], centre: float, low: int, high: int, size: int = 4
+) -> list[int]:
     """A close voicing of the chord around ``centre``: ``size`` notes, root doubled if needed."""
     tones = list(pitch_classes) + [pitch_classes[0]] * max(0, size - len(pitch_classes))
     bottom = nearest_pitch(tones[0], centre - 6, low, high)
@@ -55,11 +69,15 @@ def _lead_voicing(previous: list[int] | None, pitch_classes, low, high, size) ->
     if previous is None:
         return voicing(pitch_classes, (low + high) / 2, low, high, size)
     centre = float(np.mean(previous))
-    options = [voicing(pitch_classes, centre + shift, low, high, size) for shift in (-4, -2, 0, 2, 4)]
+    options = [
+        voicing(pitch_classes, centre + shift, low, high, size) for shift in (-4, -2, 0, 2, 4)
+    ]
     return min(options, key=lambda v: abs(np.mean(v) - centre) + 0.1 * abs(v[0] - previous[0]))
 
 
-def bass_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int = 28, high: int = 55) -> list[Note]:
+def bass_part(
+    plan: SongPlan, rng: np.random.Generator, pattern: str, low: int = 28, high: int = 55
+) -> list[Note]:
     """A bass line on the chord roots (fifths, octaves and approach notes per pattern)."""
     if pattern not in BASS_PATTERNS:
         raise ValueError(f"unknown bass pattern {pattern!r}; known: {', '.join(BASS_PATTERNS)}")
@@ -90,8 +108,14 @@ def bass_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int =
     return notes
 
 
-def keys_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int = 50, high: int = 77,
-              left_hand: bool = False) -> list[Note]:
+def keys_part(
+    plan: SongPlan,
+    rng: np.random.Generator,
+    pattern: str,
+    low: int = 50,
+    high: int = 77,
+    left_hand: bool = False,
+) -> list[Note]:
     """Chord comping: held chords, stabs, a charleston figure or an arpeggio."""
     if pattern not in KEYS_PATTERNS:
         raise ValueError(f"unknown keys pattern {pattern!r}; known: {', '.join(KEYS_PATTERNS)}")
@@ -104,20 +128,42 @@ def keys_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int =
         if pattern == "arpeggio":
             order = chords + chords[1:3][::-1]
             for step in range(8):
-                notes.append(_humanise(plan, rng, bar, step / 2, 0.9, order[step % len(order)], 78 - 6 * verse))
+                notes.append(
+                    _humanise(
+                        plan, rng, bar, step / 2, 0.9, order[step % len(order)], 78 - 6 * verse
+                    )
+                )
         else:
             for beat, length in _RHYTHMS[pattern]:
                 for k, pitch in enumerate(chords):
-                    notes.append(_humanise(plan, rng, bar, beat + 0.004 * k, length, pitch,
-                                           82 - 8 * verse - 4 * (k == 0), timing_ms=4.0))
+                    notes.append(
+                        _humanise(
+                            plan,
+                            rng,
+                            bar,
+                            beat + 0.004 * k,
+                            length,
+                            pitch,
+                            82 - 8 * verse - 4 * (k == 0),
+                            timing_ms=4.0,
+                        )
+                    )
         if left_hand:
             # A low root under the chord; 45 is the lowest sampled piano note, so stay near it.
-            notes.append(_humanise(plan, rng, bar, 0.0, 3.5, nearest_pitch(chord.root, 47, 43, 54), 80))
+            notes.append(
+                _humanise(plan, rng, bar, 0.0, 3.5, nearest_pitch(chord.root, 47, 43, 54), 80)
+            )
     return notes
 
 
-def guitar_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int = 40, high: int = 76,
-                rest_in_verse: bool = False) -> list[Note]:
+def guitar_part(
+    plan: SongPlan,
+    rng: np.random.Generator,
+    pattern: str,
+    low: int = 40,
+    high: int = 76,
+    rest_in_verse: bool = False,
+) -> list[Note]:
     """Strummed chords (down/up strokes), power chords, picked arpeggios or offbeat chops."""
     if pattern not in GUITAR_PATTERNS:
         raise ValueError(f"unknown guitar pattern {pattern!r}; known: {', '.join(GUITAR_PATTERNS)}")
@@ -131,8 +177,18 @@ def guitar_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int
             shape = [root, root + 7, root + 12]
             for step in range(8):
                 for k, pitch in enumerate(shape):
-                    notes.append(_humanise(plan, rng, bar, step / 2 + 0.003 * k, 0.42, pitch,
-                                           96 if step % 2 == 0 else 84, timing_ms=4.0))
+                    notes.append(
+                        _humanise(
+                            plan,
+                            rng,
+                            bar,
+                            step / 2 + 0.003 * k,
+                            0.42,
+                            pitch,
+                            96 if step % 2 == 0 else 84,
+                            timing_ms=4.0,
+                        )
+                    )
             continue
         third = nearest_pitch(chord.pitch_classes[1], root + 16, low, high)
         shape = sorted({root, root + 7, root + 12, third, min(root + 19, high)})
@@ -147,8 +203,18 @@ def guitar_part(plan: SongPlan, rng: np.random.Generator, pattern: str, low: int
             strings = shape if down else shape[::-1][:3]
             spread = float(rng.uniform(0.008, 0.02)) / plan.beat_seconds
             for k, pitch in enumerate(strings):
-                notes.append(_humanise(plan, rng, bar, beat + k * spread, length, pitch,
-                                       (92 if down else 74) - 3 * k, timing_ms=5.0))
+                notes.append(
+                    _humanise(
+                        plan,
+                        rng,
+                        bar,
+                        beat + k * spread,
+                        length,
+                        pitch,
+                        (92 if down else 74) - 3 * k,
+                        timing_ms=5.0,
+                    )
+                )
     return notes
 
 
@@ -163,4 +229,3 @@ def pad_part(plan: SongPlan, rng: np.random.Generator, low: int = 52, high: int 
         for pitch in voiced:
             notes.append(_humanise(plan, rng, bar, 0.0, 4.05, pitch, velocity, timing_ms=10.0))
     return notes
-

@@ -24,7 +24,10 @@ from dmc.multitrack import Song, Track
 GENERATOR_VERSION = 1
 TASKS = ("drums", "full")
 SPLITS = ("train", "val", "test")
-SPLIT_SIZES = {"drums": {"train": 200, "val": 20, "test": 5}, "full": {"train": 100, "val": 10, "test": 6}}
+SPLIT_SIZES = {
+    "drums": {"train": 200, "val": 20, "test": 5},
+    "full": {"train": 100, "val": 10, "test": 6},
+}
 #: Song length range per split (seconds); test songs are fixed at 18 s.
 DURATION_SECONDS = {"train": (18.0, 22.0), "val": (18.0, 22.0), "test": (18.0, 18.0)}
 _SEED_BASE = 20_102_291  # the paper's arXiv number, so seeds are not 0, 1, 2...
@@ -33,7 +36,14 @@ _SEED_BASE = 20_102_291  # the paper's arXiv number, so seeds are not 0, 1, 2...
 TEST_DRUM_GROOVES = ("rock", "funk", "shuffle", "half_time", "disco")
 TEST_DRUM_KITS = ("fluid_standard", "rumpf", "fluid_power", "fluid_jazz", "fluid_room")
 TEST_GENRES = ("rock", "funk", "ballad", "disco", "swing", "half_time")
-TEST_BAND_KITS = ("fluid_room", "fluid_standard", "fluid_brush", "fluid_power", "fluid_jazz", "rumpf")
+TEST_BAND_KITS = (
+    "fluid_room",
+    "fluid_standard",
+    "fluid_brush",
+    "fluid_power",
+    "fluid_jazz",
+    "rumpf",
+)
 SAMPLE_RATE = assets.SAMPLE_RATE
 
 
@@ -74,7 +84,13 @@ def _jsonable(value):
     return value
 
 
-def _drum_take(rng: np.random.Generator, duration: float, num_samples: int, style: str | None, kit_name: str | None):
+def _drum_take(
+    rng: np.random.Generator,
+    duration: float,
+    num_samples: int,
+    style: str | None,
+    kit_name: str | None,
+):
     drawn = str(rng.choice(list(grooves.STYLES)))
     style = drawn if style is None else style
     tempo = float(rng.uniform(*grooves.STYLES[style]))
@@ -82,9 +98,17 @@ def _drum_take(rng: np.random.Generator, duration: float, num_samples: int, styl
     ride_from = 4 if rng.random() < 0.35 and style != "swing" else None
     hits = grooves.perform(style, tempo, duration, rng, drummer, ride_from_bar=ride_from)
     kit = drumkit.choose_kit(rng, kit_name)
-    return hits, kit, drumkit.render_sources(hits, kit, num_samples), {
-        "groove": style, "tempo_bpm": round(tempo, 2), "drummer": vars(drummer), "ride_from_bar": ride_from,
-    }
+    return (
+        hits,
+        kit,
+        drumkit.render_sources(hits, kit, num_samples),
+        {
+            "groove": style,
+            "tempo_bpm": round(tempo, 2),
+            "drummer": vars(drummer),
+            "ride_from_bar": ride_from,
+        },
+    )
 
 
 def generate_song(task: str, split: str, index: int) -> Song:
@@ -97,9 +121,13 @@ def generate_song(task: str, split: str, index: int) -> Song:
     num_samples = round(duration * SAMPLE_RATE)
     if task == "drums":
         test = split == "test"
-        hits, kit, sources, facts = _drum_take(music_rng, duration, num_samples,
-                                               TEST_DRUM_GROOVES[index] if test else None,
-                                               TEST_DRUM_KITS[index] if test else None)
+        hits, kit, sources, facts = _drum_take(
+            music_rng,
+            duration,
+            num_samples,
+            TEST_DRUM_GROOVES[index] if test else None,
+            TEST_DRUM_KITS[index] if test else None,
+        )
         recording = drumkit.record(sources, drumkit.DRUM_CHANNELS, mic_rng)
         channels = recording.channels
         roles = dict(drumkit.CHANNEL_ROLES)
@@ -108,37 +136,76 @@ def generate_song(task: str, split: str, index: int) -> Song:
         positions = recording.metadata["positions_m"]
     else:
         test = split == "test"
-        take = band.play(music_rng, duration, TEST_GENRES[index] if test else None,
-                         TEST_BAND_KITS[index] if test else None)
+        take = band.play(
+            music_rng,
+            duration,
+            TEST_GENRES[index] if test else None,
+            TEST_BAND_KITS[index] if test else None,
+        )
         channels, roles, instruments, hits = take.channels, take.roles, take.instruments, take.hits
         facts = take.metadata
         positions = take.metadata["drums"]["positions_m"]
     names = list(channels)
     preamp_db, loudness = drumkit.raw_gains(channels, gain_rng)
-    raw = quantize_pcm16(np.stack([channels[n] * np.float32(db_to_gain(preamp_db[n])) for n in names]))
+    raw = quantize_pcm16(
+        np.stack([channels[n] * np.float32(db_to_gain(preamp_db[n])) for n in names])
+    )
     raw_loudness = [loudness[n] + preamp_db[n] for n in names]
     context = {
-        "hihat_hits_per_second": round(grooves.hits_per_second(
-            hits, ("hihat_closed", "hihat_open", "hihat_pedal"), duration), 3),
-        "accompaniment_tracks": sum(roles[n] in ("bass", "keys", "guitar", "strings", "pad") for n in names),
+        "hihat_hits_per_second": round(
+            grooves.hits_per_second(hits, ("hihat_closed", "hihat_open", "hihat_pedal"), duration),
+            3,
+        ),
+        "accompaniment_tracks": sum(
+            roles[n] in ("bass", "keys", "guitar", "strings", "pad") for n in names
+        ),
         "guitars": sum(roles[n] == "guitar" for n in names),
-        "drum_x_m": {n: positions[drumkit.CLOSE_MIC_SOURCE[n]][0] for n in names if n in drumkit.CLOSE_MIC_SOURCE},
-    }
-    result = engineer.mix_song(task, raw, names, [roles[n] for n in names], raw_loudness, SAMPLE_RATE,
-                               engineer_rng, context)
-    target = quantize_pcm16(result.target)
-    metadata = _jsonable({
-        "task": task, "split": split, "index": int(index), "generator_version": GENERATOR_VERSION,
-        "duration_seconds": duration, "track_names": names, "roles": [roles[n] for n in names],
-        "instruments": instruments, **facts,
-        "raw_gain_db": [preamp_db[n] for n in names],
-        "raw_loudness_lufs": raw_loudness,
-        "engineer": {
-            "style": result.style, "context": result.context, "stages": list(result.stages),
-            "settings": result.settings, "staged_settings": result.staged_settings,
-            "staging_gain_db": result.staging_gain_db,
+        "drum_x_m": {
+            n: positions[drumkit.CLOSE_MIC_SOURCE[n]][0]
+            for n in names
+            if n in drumkit.CLOSE_MIC_SOURCE
         },
-    })
+    }
+    result = engineer.mix_song(
+        task,
+        raw,
+        names,
+        [roles[n] for n in names],
+        raw_loudness,
+        SAMPLE_RATE,
+        engineer_rng,
+        context,
+    )
+    target = quantize_pcm16(result.target)
+    metadata = _jsonable(
+        {
+            "task": task,
+            "split": split,
+            "index": int(index),
+            "generator_version": GENERATOR_VERSION,
+            "duration_seconds": duration,
+            "track_names": names,
+            "roles": [roles[n] for n in names],
+            "instruments": instruments,
+            **facts,
+            "raw_gain_db": [preamp_db[n] for n in names],
+            "raw_loudness_lufs": raw_loudness,
+            "engineer": {
+                "style": result.style,
+                "context": result.context,
+                "stages": list(result.stages),
+                "settings": result.settings,
+                "staged_settings": result.staged_settings,
+                "staging_gain_db": result.staging_gain_db,
+            },
+        }
+    )
     tracks = [Track(n, roles[n], audio=raw[i : i + 1]) for i, n in enumerate(names)]
-    return Song(song_id(task, split, index), tracks, SAMPLE_RATE, num_samples,
-                target=Track("target", "other", audio=target), metadata=metadata)
+    return Song(
+        song_id(task, split, index),
+        tracks,
+        SAMPLE_RATE,
+        num_samples,
+        target=Track("target", "other", audio=target),
+        metadata=metadata,
+    )

@@ -28,7 +28,9 @@ def signal(seed: int, channels: int = 1, seconds: float = SECONDS, rate: int = R
     return (0.2 * rng.standard_normal((channels, n)) * envelope).astype(np.float32)
 
 
-def write(path: Path, seed: int, channels: int = 1, seconds: float = SECONDS, rate: int = RATE) -> Path:
+def write(
+    path: Path, seed: int, channels: int = 1, seconds: float = SECONDS, rate: int = RATE
+) -> Path:
     return write_audio(path, signal(seed, channels, seconds, rate), rate)
 
 
@@ -70,8 +72,17 @@ MEDLEY_SONGS: dict[str, list[tuple[str, list[tuple[str, int]]]]] = {
         ("male singer", [("male singer", 1)]),
     ],
     "Beta_Two": [  # 9 raw tracks in 3 stems: over a max_tracks of 4 or 6
-        ("drum set", [("kick drum", 1), ("snare drum", 1), ("high hat", 1), ("toms", 1),
-                      ("drum set", 2), ("drum set", 2)]),
+        (
+            "drum set",
+            [
+                ("kick drum", 1),
+                ("snare drum", 1),
+                ("high hat", 1),
+                ("toms", 1),
+                ("drum set", 2),
+                ("drum set", 2),
+            ],
+        ),
         ("electric bass", [("electric bass", 1), ("electric bass", 1)]),
         ("piano", [("piano", 2)]),
     ],
@@ -161,7 +172,11 @@ def build_signaltrain(root: Path, pairs: dict | None = None, rate: int = RATE) -
     for folder, entries in pairs.items():
         for number, switch, knob in entries:
             write(root / folder / f"input_{number}_.wav", 3000 + number, rate=rate)
-            write(root / folder / f"target_{number}_LA2A_3c__{switch}__{knob}.wav", 4000 + number, rate=rate)
+            write(
+                root / folder / f"target_{number}_LA2A_3c__{switch}__{knob}.wav",
+                4000 + number,
+                rate=rate,
+            )
     return root
 
 

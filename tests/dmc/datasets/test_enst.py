@@ -53,13 +53,17 @@ def test_missing_mic_folder_is_silent_with_one_warning_per_drummer(enst_root):
         assert audio.shape == (8, song.num_samples)
         assert not np.any(audio[5]) and np.all(np.abs(audio[[0, 1, 2, 3, 4, 6, 7]]).max(axis=1) > 0)
         silent = song.tracks[5]
-        assert silent.audio.shape == (1, song.num_samples) and silent.audio.strides[1] == 0  # no memory
+        assert (
+            silent.audio.shape == (1, song.num_samples) and silent.audio.strides[1] == 0
+        )  # no memory
     excerpt = drummer_2[0].excerpt(100, 400)
     assert excerpt.tracks[5].audio.shape == (1, 400) and not np.any(excerpt.tracks[5].audio)
 
 
 def test_one_take_missing_one_mic(enst_root):
-    (enst_root / "drummer_1" / "audio" / "snare" / "004_phrase_rock_simple_take1_sticks.wav").unlink()
+    (
+        enst_root / "drummer_1" / "audio" / "snare" / "004_phrase_rock_simple_take1_sticks.wav"
+    ).unlink()
     with pytest.warns(UserWarning) as record:
         songs = load_enst(enst_root, "all")
     messages = [str(w.message) for w in record]
@@ -85,14 +89,20 @@ def test_hits_are_an_option(enst_root):
 
 
 def test_split_is_deterministic_disjoint_and_complete(enst_root):
-    parts = {split: [s.song_id for s in _load(enst_root, split)[0]] for split in ("train", "val", "test")}
+    parts = {
+        split: [s.song_id for s in _load(enst_root, split)[0]] for split in ("train", "val", "test")
+    }
     assert [len(parts[k]) for k in ("train", "val", "test")] == [24, 3, 3]
-    assert set(parts["train"]).isdisjoint(parts["val"]) and set(parts["train"]).isdisjoint(parts["test"])
+    assert set(parts["train"]).isdisjoint(parts["val"]) and set(parts["train"]).isdisjoint(
+        parts["test"]
+    )
     assert set(parts["val"]).isdisjoint(parts["test"])
     everything = {s.song_id for s in _load(enst_root, "all")[0]}
     assert set().union(*parts.values()) == everything
     assert [s.song_id for s in _load(enst_root, "test")[0]] == parts["test"]
-    other_seed = {split: [s.song_id for s in _load(enst_root, split, seed=7)[0]] for split in ("val", "test")}
+    other_seed = {
+        split: [s.song_id for s in _load(enst_root, split, seed=7)[0]] for split in ("val", "test")
+    }
     assert other_seed != {k: parts[k] for k in ("val", "test")}
 
 
@@ -109,13 +119,16 @@ def test_split_file_accepts_ids_and_automix_paths(enst_root, tmp_path):
     assert [s.song_id for s in test] == ["drummer_1_003_phrase_rock_simple_take0_sticks"]
     messages = sorted(str(w.message) for w in record)
     assert len(messages) == 2
-    assert "1 id(s) in split file" in messages[0] and "drummer_2_005" in messages[0]  # drummer 2 not loaded
+    assert (
+        "1 id(s) in split file" in messages[0] and "drummer_2_005" in messages[0]
+    )  # drummer 2 not loaded
     assert "8 song(s) are not in split file" in messages[1]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         both = load_enst(enst_root, "test", split_file=split_file)
     assert {s.song_id for s in both} == {
-        "drummer_1_003_phrase_rock_simple_take0_sticks", "drummer_2_005_phrase_rock_simple_take2_sticks"
+        "drummer_1_003_phrase_rock_simple_take0_sticks",
+        "drummer_2_005_phrase_rock_simple_take2_sticks",
     }
     assert any("not in split file" in str(w.message) for w in caught)
     (tmp_path / "bad.csv").write_text("holdout,drummer_1_003\n")
@@ -124,8 +137,11 @@ def test_split_file_accepts_ids_and_automix_paths(enst_root, tmp_path):
 
 
 def test_min_seconds_and_sample_rate(enst_root, rewrite):
-    rewrite(enst_root / "drummer_1" / "audio" / "wet_mix" / "003_phrase_rock_simple_take0_sticks.wav",
-            seconds=0.5, channels=2)
+    rewrite(
+        enst_root / "drummer_1" / "audio" / "wet_mix" / "003_phrase_rock_simple_take0_sticks.wav",
+        seconds=0.5,
+        channels=2,
+    )
     with pytest.raises(DatasetError, match="003_phrase.*expected equal lengths"):
         load_enst(enst_root, "all", drummers=(1,))
     songs = load_enst(enst_root, "all", drummers=(1,), min_seconds=0.8)
@@ -148,9 +164,14 @@ def test_load_songs_plugs_in(enst_root):
     "make_root,match",
     [
         (lambda tmp: tmp / "nowhere", r"nowhere is not a folder; expected one holding drummer_1"),
-        (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", r"drummer_1 not found.*found: no folders"),
-        (lambda tmp: (tmp / "x" / "drummer_1" / "audio").mkdir(parents=True) or tmp / "x",
-         r"drummer_1/audio/wet_mix not found; expected one wet_mix WAV per take"),
+        (
+            lambda tmp: (tmp / "empty").mkdir() or tmp / "empty",
+            r"drummer_1 not found.*found: no folders",
+        ),
+        (
+            lambda tmp: (tmp / "x" / "drummer_1" / "audio").mkdir(parents=True) or tmp / "x",
+            r"drummer_1/audio/wet_mix not found; expected one wet_mix WAV per take",
+        ),
     ],
 )
 def test_wrong_roots_name_the_path(tmp_path, make_root, match):
@@ -168,9 +189,13 @@ def test_bad_options(enst_root):
 
 
 def test_corrupt_file_names_it_or_is_skipped(enst_root):
-    corrupt = enst_root / "drummer_1" / "audio" / "tom_2" / "005_phrase_rock_simple_take2_sticks.wav"
+    corrupt = (
+        enst_root / "drummer_1" / "audio" / "tom_2" / "005_phrase_rock_simple_take2_sticks.wav"
+    )
     corrupt.write_bytes(b"RIFF\x00\x00not really a wave file")
-    with pytest.raises(DatasetError, match=r"cannot read audio file .*tom_2/005_phrase.*expected a readable WAV"):
+    with pytest.raises(
+        DatasetError, match=r"cannot read audio file .*tom_2/005_phrase.*expected a readable WAV"
+    ):
         load_enst(enst_root, "all", drummers=(1,))
     with pytest.warns(UserWarning, match=r"skipped 1 song\(s\) with bad files.*tom_2/005"):
         songs = load_enst(enst_root, "all", drummers=(1,), bad_files="skip")
@@ -181,13 +206,17 @@ def test_sample_rate_and_length_mismatches(enst_root, rewrite):
     take = "006_phrase_rock_simple_take3_sticks.wav"
     audio_dir = enst_root / "drummer_1" / "audio"
     rewrite(audio_dir / "kick" / take, seconds=SHORT_BY_3)
-    with pytest.warns(UserWarning, match=r"padded/cut to the mix: drummer_1_006.*kick; up to -3 samples"):
+    with pytest.warns(
+        UserWarning, match=r"padded/cut to the mix: drummer_1_006.*kick; up to -3 samples"
+    ):
         songs = load_enst(enst_root, "all", drummers=(1,))
     song = next(s for s in songs if s.song_id == "drummer_1_006_phrase_rock_simple_take3_sticks")
     assert song.num_samples == RATE and song.track_audio().shape == (8, RATE)
     assert not np.any(song.track_audio()[0, -3:])
     rewrite(audio_dir / "overhead_R" / take, rate=16000)
-    with pytest.raises(DatasetError, match=r"overhead_R/006.* is at 16000 Hz but .*wet_mix/006.* is at 8000 Hz"):
+    with pytest.raises(
+        DatasetError, match=r"overhead_R/006.* is at 16000 Hz but .*wet_mix/006.* is at 8000 Hz"
+    ):
         load_enst(enst_root, "all", drummers=(1,))
 
 

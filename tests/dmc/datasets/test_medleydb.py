@@ -29,13 +29,23 @@ def test_raw_tracks_names_roles_and_target(medley_root):
     assert len(songs) == 10
     song = _song(songs, "Alpha_One")
     assert song.track_names == [
-        "01_01_electric_bass", "02_01_kick_drum", "02_02_snare_drum", "02_03_drum_set", "03_01_male_singer",
+        "01_01_electric_bass",
+        "02_01_kick_drum",
+        "02_02_snare_drum",
+        "02_03_drum_set",
+        "03_01_male_singer",
     ]
     assert song.roles == ["bass", "kick", "snare", "drums", "vocals"]
-    assert song.tracks[3].path == medley_root / "Alpha_One" / "Alpha_One_RAW" / "Alpha_One_RAW_02_03.wav"
+    assert (
+        song.tracks[3].path
+        == medley_root / "Alpha_One" / "Alpha_One_RAW" / "Alpha_One_RAW_02_03.wav"
+    )
     assert song.target.path == medley_root / "Alpha_One" / "Alpha_One_MIX.wav"
     assert song.sample_rate == RATE and song.num_samples == RATE
-    assert song.metadata["source"] == "raw" and song.metadata["labels"]["02_01_kick_drum"] == "kick drum"
+    assert (
+        song.metadata["source"] == "raw"
+        and song.metadata["labels"]["02_01_kick_drum"] == "kick drum"
+    )
     assert song.metadata["artist"] == "Alpha" and song.metadata["has_bleed"] is False
 
 
@@ -52,7 +62,10 @@ def test_stereo_raw_track_is_averaged_for_the_console(medley_root):
 
 
 def test_policy_stems_falls_back_to_stems(medley_root):
-    with pytest.warns(UserWarning, match=r"1 song\(s\) have more than 6 raw tracks.*Beta_Two: 9 raw, used its 3 stems"):
+    with pytest.warns(
+        UserWarning,
+        match=r"1 song\(s\) have more than 6 raw tracks.*Beta_Two: 9 raw, used its 3 stems",
+    ):
         songs = load_medleydb(medley_root, "all", max_tracks=6)
     song = _song(songs, "Beta_Two")
     assert song.track_names == ["01_drum_set", "02_electric_bass", "03_piano"]
@@ -64,7 +77,9 @@ def test_policy_stems_falls_back_to_stems(medley_root):
 def test_policy_stems_skips_when_stems_do_not_fit_either(medley_root):
     with pytest.warns(UserWarning, match="Beta_Two: 9 raw, 3 stems do not fit either; skipped"):
         songs = load_medleydb(medley_root, "all", max_tracks=2)
-    assert "Beta_Two" not in [s.song_id for s in songs] and "Alpha_One" not in [s.song_id for s in songs]
+    assert "Beta_Two" not in [s.song_id for s in songs] and "Alpha_One" not in [
+        s.song_id for s in songs
+    ]
     assert len(songs) == 8
 
 
@@ -80,9 +95,18 @@ def test_policy_truncate_keeps_every_instrument(medley_root):
     song = _song(songs, "Beta_Two")
     # first raw of every stem, then the second ones, in index order
     assert song.track_names == [
-        "01_01_kick_drum", "01_02_snare_drum", "02_01_electric_bass", "02_02_electric_bass", "03_01_piano",
+        "01_01_kick_drum",
+        "01_02_snare_drum",
+        "02_01_electric_bass",
+        "02_02_electric_bass",
+        "03_01_piano",
     ]
-    assert song.metadata["dropped_tracks"] == ["01_03_high_hat", "01_04_toms", "01_05_drum_set", "01_06_drum_set"]
+    assert song.metadata["dropped_tracks"] == [
+        "01_03_high_hat",
+        "01_04_toms",
+        "01_05_drum_set",
+        "01_06_drum_set",
+    ]
     assert song.metadata["num_raw_tracks"] == 9 and song.metadata["source"] == "raw (truncated)"
 
 
@@ -93,18 +117,28 @@ def test_split_is_deterministic_disjoint_and_independent_of_max_tracks(medley_ro
     assert parts == {k: [s.song_id for s in _quiet(medley_root, k)] for k in parts}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        skipped = {k: [s.song_id for s in load_medleydb(medley_root, k, max_tracks=6, policy="skip")] for k in parts}
+        skipped = {
+            k: [s.song_id for s in load_medleydb(medley_root, k, max_tracks=6, policy="skip")]
+            for k in parts
+        }
     assert {k: [i for i in v if i != "Beta_Two"] for k, v in parts.items()} == skipped
     assert {k: [s.song_id for s in _quiet(medley_root, k, seed=3)] for k in parts} != parts
 
 
 def test_split_file_json_and_csv(medley_root, tmp_path):
     ids = sorted(p.name for p in medley_root.iterdir())
-    (tmp_path / "split.json").write_text(json.dumps({"train": ids[2:], "val": [ids[0]], "test": [ids[1]]}))
-    assert [s.song_id for s in _quiet(medley_root, "test", split_file=tmp_path / "split.json")] == [ids[1]]
+    (tmp_path / "split.json").write_text(
+        json.dumps({"train": ids[2:], "val": [ids[0]], "test": [ids[1]]})
+    )
+    assert [s.song_id for s in _quiet(medley_root, "test", split_file=tmp_path / "split.json")] == [
+        ids[1]
+    ]
     lines = [f"train,{medley_root / i}" for i in ids[1:]] + [f"test {ids[0]}", "test,Missing_Song"]
     (tmp_path / "split.csv").write_text("\n".join(lines))
-    with pytest.warns(UserWarning, match=r"1 id\(s\) in split file .* match no song found here \(first: Missing_Song\)"):
+    with pytest.warns(
+        UserWarning,
+        match=r"1 id\(s\) in split file .* match no song found here \(first: Missing_Song\)",
+    ):
         test = load_medleydb(medley_root, "test", split_file=tmp_path / "split.csv")
     assert [s.song_id for s in test] == [ids[0]]
     (tmp_path / "twice.json").write_text(json.dumps({"train": [ids[0]], "test": [ids[0]]}))
@@ -133,19 +167,55 @@ def test_the_downloads_top_folder_is_read_through_its_audio_folder(small_medley,
     audio.rename(top / "Audio")
     assert [s.song_id for s in _quiet(top)] == [s.song_id for s in _quiet(top / "Audio")]
     (tmp_path / "Empty" / "Audio").mkdir(parents=True)
-    with pytest.raises(DatasetError, match=r"give --root the folder that holds one folder per song"):
+    with pytest.raises(
+        DatasetError, match=r"give --root the folder that holds one folder per song"
+    ):
         load_medleydb(tmp_path / "Empty", "all")
 
 
 def test_label_table_covers_the_taxonomy_with_valid_roles():
     assert set(MEDLEYDB_ROLES.values()) <= set(ROLES)
     taxonomy = [
-        "erhu", "double bass", "string section", "acoustic guitar", "banjo", "harp", "piano", "tack piano",
-        "flute", "piccolo", "tenor saxophone", "bassoon", "trumpet", "horn section", "harmonica",
-        "accordion", "male singer", "female rapper", "vocalists", "high hat", "cymbal", "shaker",
-        "vibraphone", "timpani", "toms", "snare drum", "kick drum", "bass drum", "tambourine", "tabla",
-        "drum set", "clean electric guitar", "lap steel guitar", "electric bass", "drum machine",
-        "electric piano", "synthesizer", "fx/processed sound", "Main System", "Unlabeled",
+        "erhu",
+        "double bass",
+        "string section",
+        "acoustic guitar",
+        "banjo",
+        "harp",
+        "piano",
+        "tack piano",
+        "flute",
+        "piccolo",
+        "tenor saxophone",
+        "bassoon",
+        "trumpet",
+        "horn section",
+        "harmonica",
+        "accordion",
+        "male singer",
+        "female rapper",
+        "vocalists",
+        "high hat",
+        "cymbal",
+        "shaker",
+        "vibraphone",
+        "timpani",
+        "toms",
+        "snare drum",
+        "kick drum",
+        "bass drum",
+        "tambourine",
+        "tabla",
+        "drum set",
+        "clean electric guitar",
+        "lap steel guitar",
+        "electric bass",
+        "drum machine",
+        "electric piano",
+        "synthesizer",
+        "fx/processed sound",
+        "Main System",
+        "Unlabeled",
     ]
     roles = {label: medleydb_role(label) for label in taxonomy}
     assert all(label.lower() in MEDLEYDB_ROLES for label in taxonomy)
@@ -155,7 +225,9 @@ def test_label_table_covers_the_taxonomy_with_valid_roles():
     assert picked == ("bass", "kick", "hihat", "keys")
     # labels outside the table: the role words they contain, else "other"; lists use the first telling label
     assert medleydb_role("Rhodes Piano 2") == "keys" and medleydb_role("mystery box") == "other"
-    assert medleydb_role(["mystery box", "male singer"]) == "vocals" and medleydb_role(None) == "other"
+    assert (
+        medleydb_role(["mystery box", "male singer"]) == "vocals" and medleydb_role(None) == "other"
+    )
 
 
 def test_unlabeled_raw_inherits_its_stem(small_medley):
@@ -179,7 +251,10 @@ def test_load_songs_plugs_in(medley_root):
     "setup,match",
     [
         (lambda root: root / "missing", r"MedleyDB root .*missing is not a folder"),
-        (lambda root: (root / "Loose").mkdir() or root, r"no song folders under .*expected <Song>/<Song>_METADATA.yaml"),
+        (
+            lambda root: (root / "Loose").mkdir() or root,
+            r"no song folders under .*expected <Song>/<Song>_METADATA.yaml",
+        ),
     ],
 )
 def test_wrong_roots(tmp_path, setup, match):
@@ -201,7 +276,9 @@ def test_bad_options(medley_root):
 def test_yaml_naming_a_missing_file(small_medley):
     root = small_medley("Alpha_One", "Song03_Take")
     (root / "Alpha_One" / "Alpha_One_RAW" / "Alpha_One_RAW_02_02.wav").unlink()
-    expected = r"Alpha_One_METADATA.yaml names .*RAW_02_02.wav \(02_02_snare_drum\), which does not exist"
+    expected = (
+        r"Alpha_One_METADATA.yaml names .*RAW_02_02.wav \(02_02_snare_drum\), which does not exist"
+    )
     with pytest.raises(DatasetError, match=expected):
         load_medleydb(root, "all")
     with pytest.warns(UserWarning, match=r"skipped 1 song\(s\) with bad files"):
@@ -240,11 +317,17 @@ def test_mismatched_sample_rate_corrupt_file_and_lengths(small_medley, rewrite):
         song = load_medleydb(root, "all")[0]
     assert song.num_samples == RATE and song.track_audio().shape == (5, RATE)
     rewrite(raw_dir / "Alpha_One_RAW_01_01.wav", seconds=0.5)
-    with pytest.raises(DatasetError, match=r"RAW_01_01.wav has 4000 samples but .*_MIX.wav has 8000 \(-0.500 s\)"):
+    with pytest.raises(
+        DatasetError, match=r"RAW_01_01.wav has 4000 samples but .*_MIX.wav has 8000 \(-0.500 s\)"
+    ):
         load_medleydb(root, "all")
     rewrite(raw_dir / "Alpha_One_RAW_01_01.wav", rate=44100)
-    with pytest.raises(DatasetError, match=r"RAW_01_01.wav is at 44100 Hz but .*_MIX.wav is at 8000 Hz"):
+    with pytest.raises(
+        DatasetError, match=r"RAW_01_01.wav is at 44100 Hz but .*_MIX.wav is at 8000 Hz"
+    ):
         load_medleydb(root, "all")
     (raw_dir / "Alpha_One_RAW_01_01.wav").write_bytes(b"\x00" * 64)
-    with pytest.raises(DatasetError, match=r"cannot read audio file .*RAW_01_01.wav.*expected a readable WAV"):
+    with pytest.raises(
+        DatasetError, match=r"cannot read audio file .*RAW_01_01.wav.*expected a readable WAV"
+    ):
         load_medleydb(root, "all")

@@ -26,7 +26,12 @@ def test_assets_stay_under_the_size_limit_and_carry_licences():
     files = [p for p in assets.ASSETS_DIR.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) <= MAX_BYTES
     names = {p.name for p in files}
-    assert {"LICENSES.md", "LICENSE-CC-BY-3.0.txt", "LICENSE-CC0-1.0.txt", "LICENSE-MIT-FluidR3.txt"} <= names
+    assert {
+        "LICENSES.md",
+        "LICENSE-CC-BY-3.0.txt",
+        "LICENSE-CC0-1.0.txt",
+        "LICENSE-MIT-FluidR3.txt",
+    } <= names
     licences = (assets.ASSETS_DIR / "LICENSES.md").read_text()
     for needed in ("Emanuel Rumpf", "Frank Wen", "CC-BY-3.0", "CC0", "MIT"):
         assert needed in licences
@@ -51,9 +56,9 @@ def test_louder_velocity_gives_a_louder_hit():
 
 def _fundamental_hz(audio: np.ndarray, low_hz: float, high_hz: float) -> float:
     """Pitch from the autocorrelation peak of a steady stretch."""
-    segment = audio[4410:4410 + 8192].astype(np.float64)
+    segment = audio[4410 : 4410 + 8192].astype(np.float64)
     segment -= segment.mean()
-    corr = np.correlate(segment, segment, mode="full")[segment.size - 1:]
+    corr = np.correlate(segment, segment, mode="full")[segment.size - 1 :]
     lags = np.arange(int(44100 / high_hz), int(44100 / low_hz))
     return 44100 / lags[np.argmax(corr[lags])]
 

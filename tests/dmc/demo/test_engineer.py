@@ -32,7 +32,12 @@ def test_staged_settings_reach_the_target_from_staged_tracks(which, request):
     gains = GainStaging().gains_db(tracks, song.sample_rate)
     np.testing.assert_allclose(gains, song.metadata["engineer"]["staging_gain_db"], atol=0.05)
     staged = GainStaging().apply(tracks, song.sample_rate, gains)
-    rendered, _ = mix(staged, song.sample_rate, _settings(song, "staged_settings"), song.metadata["engineer"]["stages"])
+    rendered, _ = mix(
+        staged,
+        song.sample_rate,
+        _settings(song, "staged_settings"),
+        song.metadata["engineer"]["stages"],
+    )
     assert np.max(np.abs(rendered - song.target.audio)) < 2e-3
 
 
@@ -60,16 +65,28 @@ def test_drum_pans_follow_the_kit_and_the_perspective(drum_test_songs):
 
 
 def _context(**changes):
-    context = {"hihat_hits_per_second": 4.0, "accompaniment_tracks": 3, "guitars": 1,
-               "drum_x_m": {"hihat": -0.55, "snare": -0.28}}
+    context = {
+        "hihat_hits_per_second": 4.0,
+        "accompaniment_tracks": 3,
+        "guitars": 1,
+        "drum_x_m": {"hihat": -0.55, "snare": -0.28},
+    }
     return context | changes
 
 
 def _mix(task, names, roles, context, seed=5):
     rng = np.random.default_rng(0)
     tracks = (rng.standard_normal((len(names), 44100)) * 0.05).astype(np.float32)
-    return engineer.mix_song(task, tracks, names, roles, [-26.0] * len(names), 44100,
-                             np.random.default_rng(seed), context)
+    return engineer.mix_song(
+        task,
+        tracks,
+        names,
+        roles,
+        [-26.0] * len(names),
+        44100,
+        np.random.default_rng(seed),
+        context,
+    )
 
 
 def test_a_busy_hihat_sits_lower():

@@ -67,7 +67,10 @@ def test_overheads_are_a_real_stereo_pair(drum_song):
     right = drum_song.tracks[DRUM_NAMES.index("overhead_R")].audio[0]
     assert not np.allclose(left, right)
     frame = 441
-    env = [np.sqrt((x[: x.size // frame * frame].reshape(-1, frame) ** 2).mean(axis=1)) for x in (left, right)]
+    env = [
+        np.sqrt((x[: x.size // frame * frame].reshape(-1, frame) ** 2).mean(axis=1))
+        for x in (left, right)
+    ]
     assert np.corrcoef(*env)[0, 1] > 0.5  # the same kit, heard from two places
     assert abs(np.corrcoef(left, right)[0, 1]) < 0.9  # ...with different delays and levels
 
@@ -98,8 +101,13 @@ def test_raw_channel_levels_are_unbalanced_like_real_recordings(drum_test_songs)
 
 
 def test_fills_and_crashes_happen():
-    hits = grooves.perform("rock", 120.0, 16.0, np.random.default_rng(1),
-                           grooves.make_drummer(np.random.default_rng(2)))
+    hits = grooves.perform(
+        "rock",
+        120.0,
+        16.0,
+        np.random.default_rng(1),
+        grooves.make_drummer(np.random.default_rng(2)),
+    )
     assert [h.time_seconds for h in hits] == sorted(h.time_seconds for h in hits)
     assert all(0.0 <= h.time_seconds < 16.0 for h in hits)
     pieces = {h.piece for h in hits}
@@ -115,5 +123,8 @@ def test_bad_generator_requests_are_named():
     with pytest.raises(ValueError, match="unknown groove style 'polka'"):
         grooves.perform("polka", 120.0, 4.0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown drum channel"):
-        drumkit.record({s: np.zeros(10, np.float32) for s in drumkit.SOURCES}, ("cowbell",),
-                       np.random.default_rng(0))
+        drumkit.record(
+            {s: np.zeros(10, np.float32) for s in drumkit.SOURCES},
+            ("cowbell",),
+            np.random.default_rng(0),
+        )

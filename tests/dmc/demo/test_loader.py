@@ -14,11 +14,15 @@ from dmc.multitrack import find_passages
 
 
 def test_split_sizes_follow_the_paper():
-    assert SPLIT_SIZES == {"drums": {"train": 200, "val": 20, "test": 5},
-                           "full": {"train": 100, "val": 10, "test": 6}}
+    assert SPLIT_SIZES == {
+        "drums": {"train": 200, "val": 20, "test": 5},
+        "full": {"train": 100, "val": 10, "test": 6},
+    }
 
 
-def test_cached_songs_point_at_files_and_match_generation_bit_for_bit(drum_test_songs, demo_cache_dir):
+def test_cached_songs_point_at_files_and_match_generation_bit_for_bit(
+    drum_test_songs, demo_cache_dir
+):
     song = drum_test_songs[1]
     assert song.song_id == "demo-drums-test-001"
     assert all(t.path is not None and t.path.suffix == ".flac" for t in song.tracks)
@@ -64,12 +68,16 @@ def test_a_changed_generator_or_half_written_song_is_regenerated(tmp_path):
     (reloaded,) = load_demo("drums", "test", cache_dir=tmp_path, num_songs=1, workers=0)
     assert cache.is_cached(folder)
     assert json.loads((folder / "meta.json").read_text())["fingerprint"] == cache.fingerprint()
-    assert np.array_equal(reloaded.tracks[0].read(44100), generate_song("drums", "test", 0).tracks[0].audio)
+    assert np.array_equal(
+        reloaded.tracks[0].read(44100), generate_song("drums", "test", 0).tracks[0].audio
+    )
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # the leftover is gone too
 
 
 def test_prepare_demo_fills_only_what_is_missing(drum_test_songs, demo_cache_dir):
-    assert prepare_demo(cache_dir=demo_cache_dir, tasks=("drums",), splits=("test",), workers=0) == 0
+    assert (
+        prepare_demo(cache_dir=demo_cache_dir, tasks=("drums",), splits=("test",), workers=0) == 0
+    )
     with pytest.raises(DatasetError, match="unknown split 'dev'"):
         prepare_demo(cache_dir=demo_cache_dir, splits=("dev",))
 

@@ -49,8 +49,7 @@ def test_mix_writes_a_wav_of_the_tracks_length_and_readable_parameters(
 ):
     out, params = tmp_path / "mix.wav", tmp_path / "params.json"
     assert (
-        _mix(song_dir, "full", checkpoints["full"], out, "--params", params, "--device", "cpu")
-        == 0
+        _mix(song_dir, "full", checkpoints["full"], out, "--params", params, "--device", "cpu") == 0
     )
     info = sf.info(str(out))
     assert (info.channels, info.samplerate, info.frames) == (
@@ -104,9 +103,13 @@ def test_a_reference_mix_in_the_folder_is_left_out_and_named(
     write_audio(song_dir / reference, np.ones((2, 44100), dtype=np.float32) * 0.5, 44100)
     write_audio(song_dir / ".hidden.wav", np.ones(44100, dtype=np.float32) * 0.5, 44100)
     params = tmp_path / "params.json"
-    assert _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "a.wav", "--params", params) == 0
+    assert (
+        _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "a.wav", "--params", params) == 0
+    )
     files = [t["file"] for t in json.loads(params.read_text())["tracks"]]
-    assert sorted(files) == sorted(["03_kick_in.wav", "overhead_L.flac", "Bass DI.wav", "track7.wav"])
+    assert sorted(files) == sorted(
+        ["03_kick_in.wav", "overhead_L.flac", "Bass DI.wav", "track7.wav"]
+    )
     assert capsys.readouterr().err == (
         f"python -m dmc.mix: note: left out {reference}: a reference mix, not a track\n"
     )

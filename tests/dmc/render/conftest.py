@@ -32,7 +32,9 @@ def synthetic_tracks(seconds: float, seed: int, sample_rate: int = SAMPLE_RATE) 
     hits = np.zeros(n)
     for start in range(0, n, sample_rate // 4):
         length = min(n - start, sample_rate // 8)
-        hits[start : start + length] += rng.uniform(0.4, 1.0) * np.exp(-np.arange(length) / (0.02 * sample_rate))
+        hits[start : start + length] += rng.uniform(0.4, 1.0) * np.exp(
+            -np.arange(length) / (0.02 * sample_rate)
+        )
     hits *= rng.standard_normal(n) * 0.5 + np.sin(2 * np.pi * 70 * t)
     bass = 0.4 * np.sin(2 * np.pi * (55 + 5 * seed) * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))
     chord = 0.2 * sum(np.sin(2 * np.pi * f * t) for f in (330.0, 415.3, 494.0))
@@ -73,7 +75,9 @@ class OracleMixer:
 def oracle_registry() -> dict[str, MethodSpec]:
     """The real registry with the console replaced by :class:`OracleMixer` (no checkpoint needed)."""
     out = dict(REGISTRY)
-    out["console"] = MethodSpec("console", ("drums", "full"), "tracks", lambda request: OracleMixer())
+    out["console"] = MethodSpec(
+        "console", ("drums", "full"), "tracks", lambda request: OracleMixer()
+    )
     return out
 
 
@@ -109,7 +113,10 @@ def rendered(tmp_path_factory):
     """One render of three passages with every drums method but demucs, plus the anchors: ``(out, result)``."""
     out = tmp_path_factory.mktemp("render")
     songs = [make_song(i) for i in range(3)]
-    result = render(plans_for(songs, oracle_registry(), ["console", "mono", "random", "target"], anchors=True), out)
+    result = render(
+        plans_for(songs, oracle_registry(), ["console", "mono", "random", "target"], anchors=True),
+        out,
+    )
     return out, result
 
 
@@ -132,10 +139,14 @@ def write_enst(root, seconds: float = 3.0, sample_rate: int = 44100) -> None:
     for drummer in (1, 2, 3):
         audio = root / f"drummer_{drummer}" / "audio"
         n = int(seconds * sample_rate)
-        mics = np.concatenate([synthetic_tracks(seconds, seed=drummer, sample_rate=sample_rate)] * 2)[:, :n]
+        mics = np.concatenate(
+            [synthetic_tracks(seconds, seed=drummer, sample_rate=sample_rate)] * 2
+        )[:, :n]
         for (_, _, folders), track in zip(ENST_CHANNELS, mics):
             (audio / folders[0]).mkdir(parents=True, exist_ok=True)
-            sf.write(audio / folders[0] / "001_phrase_rock.wav", track, sample_rate, subtype="FLOAT")
+            sf.write(
+                audio / folders[0] / "001_phrase_rock.wav", track, sample_rate, subtype="FLOAT"
+            )
         staged = GainStaging().apply(mics, sample_rate)
         params = [{"gain_db": -3.0, "pan": p} for p in np.linspace(0.1, 0.9, len(mics))]
         wet, _ = mix(staged, sample_rate, params, stages=("gain",))

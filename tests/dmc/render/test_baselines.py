@@ -108,15 +108,22 @@ def test_anchors_pass_the_band_below_and_remove_the_band_above_the_cutoff(name, 
     cutoff = ANCHOR_CUTOFFS_HZ[name]
     anchor = ReferenceCondition(name)
     below = tone(cutoff / 4, sample_rate)
-    assert level_db(anchor.render(below, sample_rate).audio) == pytest.approx(level_db(below), abs=0.05)
+    assert level_db(anchor.render(below, sample_rate).audio) == pytest.approx(
+        level_db(below), abs=0.05
+    )
     above_hz = cutoff * 2
     if above_hz < sample_rate / 2:
-        assert level_db(anchor.render(tone(above_hz, sample_rate), sample_rate).audio) < level_db(below) - 60
+        assert (
+            level_db(anchor.render(tone(above_hz, sample_rate), sample_rate).audio)
+            < level_db(below) - 60
+        )
 
 
 def test_anchor_is_6_db_down_at_its_cutoff_and_keeps_time_alignment(music_stereo):
     at_cutoff = tone(3500.0, 44100)
-    assert level_db(lowpass(at_cutoff, 44100, 3500.0)) - level_db(at_cutoff) == pytest.approx(-6.02, abs=0.1)
+    assert level_db(lowpass(at_cutoff, 44100, 3500.0)) - level_db(at_cutoff) == pytest.approx(
+        -6.02, abs=0.1
+    )
     filtered = lowpass(music_stereo, 44100, 3500.0)
     lags = signal.correlation_lags(filtered.shape[1], music_stereo.shape[1])
     correlation = signal.correlate(filtered[0], music_stereo[0], method="fft")
@@ -145,4 +152,3 @@ def test_target_condition_is_the_target_itself(music_stereo):
 def test_bad_anchor_settings_raise_a_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-

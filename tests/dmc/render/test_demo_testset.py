@@ -32,16 +32,27 @@ SECONDS = 5.0
 @pytest.fixture(scope="module")
 def demo_render(tmp_path_factory):
     """``python -m dmc.render testset`` on the demo data with the methods these tests compare."""
-    missing = [str(p) for p in (REGISTRY["console"].checkpoint_path(t) for t in TASKS) if not p.is_file()]
+    missing = [
+        str(p) for p in (REGISTRY["console"].checkpoint_path(t) for t in TASKS) if not p.is_file()
+    ]
     if missing:
         pytest.fail(
             f"the shipped console checkpoints are missing ({', '.join(missing)}): train and ship them with "
             "`python -m dmc.train console --task drums|full`; this test checks that the console beats the mono "
-            "and random baselines on the demo test split", pytrace=False,
+            "and random baselines on the demo test split",
+            pytrace=False,
         )
     out = tmp_path_factory.mktemp("demo-render")
-    argv = ["testset", "--methods", ",".join(METHODS), "--seconds", str(SECONDS), "--out", str(out),
-            "--no-progress"]
+    argv = [
+        "testset",
+        "--methods",
+        ",".join(METHODS),
+        "--seconds",
+        str(SECONDS),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     return out
 

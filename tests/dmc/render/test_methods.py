@@ -21,22 +21,52 @@ from dmc.render.methods import (
 
 
 def test_each_task_has_the_methods_of_the_paper():
-    assert method_names("drums") == ["console", "mono", "random", "demucs", "target", "anchor_3k5", "anchor_7k"]
-    assert method_names("full") == ["console", "mono", "random", "target", "anchor_3k5", "anchor_7k"]
+    assert method_names("drums") == [
+        "console",
+        "mono",
+        "random",
+        "demucs",
+        "target",
+        "anchor_3k5",
+        "anchor_7k",
+    ]
+    assert method_names("full") == [
+        "console",
+        "mono",
+        "random",
+        "target",
+        "anchor_3k5",
+        "anchor_7k",
+    ]
 
 
 def test_defaults_leave_anchors_out_unless_asked(registry):
     specs, _ = resolve_methods("full", registry=registry)
     assert [s.name for s in specs] == ["console", "mono", "random", "target"]
     specs, _ = resolve_methods("full", anchors=True, registry=registry)
-    assert [s.name for s in specs] == ["console", "mono", "random", "target", "anchor_3k5", "anchor_7k"]
+    assert [s.name for s in specs] == [
+        "console",
+        "mono",
+        "random",
+        "target",
+        "anchor_3k5",
+        "anchor_7k",
+    ]
     specs, _ = resolve_methods("drums", ["target", "mono"], anchors=True, registry=registry)
     assert [s.name for s in specs] == ["mono", "target", "anchor_3k5", "anchor_7k"]
 
 
-def test_a_method_not_available_yet_is_skipped_from_the_defaults_with_a_note_but_refused_by_name(registry):
-    registry["demucs"] = MethodSpec("demucs", ("drums",), "tracks", lambda r: None, default=WHEN_AVAILABLE,
-                                    needs=("dmc", "no_such_loader"))
+def test_a_method_not_available_yet_is_skipped_from_the_defaults_with_a_note_but_refused_by_name(
+    registry,
+):
+    registry["demucs"] = MethodSpec(
+        "demucs",
+        ("drums",),
+        "tracks",
+        lambda r: None,
+        default=WHEN_AVAILABLE,
+        needs=("dmc", "no_such_loader"),
+    )
     specs, notes = resolve_methods("drums", registry=registry)
     assert "demucs" not in [s.name for s in specs]
     assert notes == [

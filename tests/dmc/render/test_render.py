@@ -28,8 +28,11 @@ def ffmpeg_decode(path: Path) -> np.ndarray:
     """Decode with ffmpeg (an independent decoder) when present, else libsndfile."""
     if FFMPEG is None:
         return decode_mp3(path)[0]
-    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-"],
-                         check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        [FFMPEG, "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     return np.frombuffer(raw, dtype=np.float32).reshape(-1, 2).T
 
 
@@ -45,10 +48,16 @@ def test_the_manifest_agrees_with_the_files(rendered):
             path = manifest.path_of(condition.file)
             assert file_sha256(path) == condition.sha256
             audio, sample_rate = decode_mp3(path)
-            assert condition.duration_seconds == pytest.approx(audio.shape[1] / sample_rate, abs=1e-9)
+            assert condition.duration_seconds == pytest.approx(
+                audio.shape[1] / sample_rate, abs=1e-9
+            )
             assert condition.duration_seconds == pytest.approx(SECONDS, abs=1 / sample_rate)
-            assert condition.loudness_lufs == pytest.approx(integrated_loudness(audio, sample_rate), abs=1e-6)
-            assert condition.true_peak_dbtp == pytest.approx(true_peak_db(audio, sample_rate), abs=1e-6)
+            assert condition.loudness_lufs == pytest.approx(
+                integrated_loudness(audio, sample_rate), abs=1e-6
+            )
+            assert condition.true_peak_dbtp == pytest.approx(
+                true_peak_db(audio, sample_rate), abs=1e-6
+            )
             assert condition.peak_over_ceiling == (condition.true_peak_dbtp > -1.0)
 
 
@@ -58,7 +67,9 @@ def test_every_file_decodes_to_minus_23_lufs_within_half_a_lu(rendered):
     for condition in manifest.files().values():
         audio = ffmpeg_decode(manifest.path_of(condition.file))
         assert audio.shape[1] == round(SECONDS * manifest.sample_rate)
-        assert integrated_loudness(audio, manifest.sample_rate) == pytest.approx(-23.0, abs=0.5), condition.method
+        assert integrated_loudness(audio, manifest.sample_rate) == pytest.approx(-23.0, abs=0.5), (
+            condition.method
+        )
         assert np.max(np.abs(audio)) < 1.0  # never clipped
 
 
@@ -83,7 +94,11 @@ def test_params_file_holds_every_method_with_settings_in_real_units(rendered, ta
     for passage in manifest.passages("drums"):
         assert passage.params_file == "params.json"
         entry = data["tasks"]["drums"][passage.passage_id]
-        assert [t["name"] for t in entry["tracks"]] == passage.track_names == ["kick", "bass", "keys", "perc"]
+        assert (
+            [t["name"] for t in entry["tracks"]]
+            == passage.track_names
+            == ["kick", "bass", "keys", "perc"]
+        )
         assert all(np.isfinite(t["staging_gain_db"]) for t in entry["tracks"])
         assert set(entry["methods"]) == {"console", "mono", "random"}
         assert [(p["gain_db"], p["pan"]) for p in entry["methods"]["console"]] == target_settings
@@ -101,10 +116,18 @@ def test_metrics_score_every_method_but_the_target_and_rank_the_oracle_first(ren
     assert (by_passage["console"] < by_passage["mono"]).all()
     assert (by_passage["console"] < by_passage["random"]).all()
     csv = write_metrics_csv(manifest, tmp_path / "metrics.csv")
-    assert csv.read_text().splitlines()[0].split(",") == ["task", "passage_id", "song_id", "method", "file",
-                                                           *METRIC_NAMES]
+    assert csv.read_text().splitlines()[0].split(",") == [
+        "task",
+        "passage_id",
+        "song_id",
+        "method",
+        "file",
+        *METRIC_NAMES,
+    ]
     text = summary_text(frame)
-    assert text.startswith("task drums") and all(m in text for m in ("console", "mono", "random", "anchor_7k"))
+    assert text.startswith("task drums") and all(
+        m in text for m in ("console", "mono", "random", "anchor_7k")
+    )
     png = plot_metrics(frame, tmp_path / "metrics.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -119,10 +142,14 @@ def small(songs, registry, renderer):
 
 
 def snapshot(out: Path) -> dict[str, tuple[int, str]]:
-    return {p.name: (p.stat().st_mtime_ns, file_sha256(p)) for p in sorted((out / "audio").iterdir())}
+    return {
+        p.name: (p.stat().st_mtime_ns, file_sha256(p)) for p in sorted((out / "audio").iterdir())
+    }
 
 
-def test_a_rerun_skips_what_is_up_to_date_and_force_renders_it_identically(small, tmp_path, renderer):
+def test_a_rerun_skips_what_is_up_to_date_and_force_renders_it_identically(
+    small, tmp_path, renderer
+):
     _, render = renderer
     first = render(small, tmp_path)
     before = snapshot(tmp_path)
@@ -133,7 +160,9 @@ def test_a_rerun_skips_what_is_up_to_date_and_force_renders_it_identically(small
     assert (forced.rendered, forced.skipped) == (6, 0)
     after = snapshot(tmp_path)
     assert after.keys() == before.keys()  # the same opaque names
-    assert {k: v[1] for k, v in after.items()} == {k: v[1] for k, v in before.items()}  # byte-identical audio
+    assert {k: v[1] for k, v in after.items()} == {
+        k: v[1] for k, v in before.items()
+    }  # byte-identical audio
     assert all(after[k][0] != before[k][0] for k in before)  # but written again
     assert load_manifest(tmp_path).files().keys() == first.manifest.files().keys()
 
@@ -152,7 +181,9 @@ def test_the_random_baseline_is_identical_in_separate_renders(small, tmp_path, r
     two = render(small, tmp_path / "two").manifest
     for a, b in zip(one.passages("drums"), two.passages("drums")):
         assert a.condition("random").sha256 == b.condition("random").sha256
-        assert a.condition("random").file != b.condition("random").file  # each folder has its own name key
+        assert (
+            a.condition("random").file != b.condition("random").file
+        )  # each folder has its own name key
 
 
 def test_fewer_methods_remove_the_files_no_longer_listed(songs, registry, tmp_path, renderer):
@@ -161,7 +192,9 @@ def test_fewer_methods_remove_the_files_no_longer_listed(songs, registry, tmp_pa
     result = render(plans_for(songs[:2], registry, ["mono", "target"]), tmp_path)
     assert (result.rendered, result.skipped, result.removed) == (0, 4, 2)
     manifest = load_manifest(tmp_path)
-    assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == sorted(Path(f).name for f in manifest.files())
+    assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == sorted(
+        Path(f).name for f in manifest.files()
+    )
 
 
 class _Interrupt:
@@ -179,7 +212,9 @@ class _Interrupt:
         return MonoMixer("drums").mix(tracks, sample_rate)
 
 
-def test_an_interrupted_run_leaves_no_half_files_and_the_rerun_resumes(songs, registry, tmp_path, renderer):
+def test_an_interrupted_run_leaves_no_half_files_and_the_rerun_resumes(
+    songs, registry, tmp_path, renderer
+):
     plans_for, render = renderer
     interrupting = _Interrupt()
     registry["console"] = MethodSpec("console", ("drums",), "tracks", lambda request: interrupting)
@@ -190,26 +225,32 @@ def test_an_interrupted_run_leaves_no_half_files_and_the_rerun_resumes(songs, re
     manifest = load_manifest(tmp_path)
     manifest.check_files()
     assert [p.song_id for p in manifest.passages("drums")] == ["song00"]
-    registry["console"] = MethodSpec("console", ("drums",), "tracks", lambda request: MonoMixer("drums"))
+    registry["console"] = MethodSpec(
+        "console", ("drums",), "tracks", lambda request: MonoMixer("drums")
+    )
     result = render(plans_for(songs, registry, ["console", "mono", "target"]), tmp_path)
     assert (result.rendered, result.skipped) == (6, 3)
-
-
 
 
 def test_worker_processes_write_the_same_files_as_an_in_process_render(small, tmp_path):
     from dmc.render.testset import render_testset
 
     settings = RenderSettings(seconds=2.0)
-    pooled = render_testset(small, tmp_path / "pooled", settings, progress=False, workers=2).manifest
-    inline = render_testset(small, tmp_path / "inline", settings, progress=False, workers=0).manifest
+    pooled = render_testset(
+        small, tmp_path / "pooled", settings, progress=False, workers=2
+    ).manifest
+    inline = render_testset(
+        small, tmp_path / "inline", settings, progress=False, workers=0
+    ).manifest
     for a, b in zip(pooled.passages("drums"), inline.passages("drums")):
         assert [(c.method, c.sha256, c.extra["metrics"]) for c in a.conditions] == [
             (c.method, c.sha256, c.extra["metrics"]) for c in b.conditions
         ]
 
 
-def test_demucs_refuses_songs_whose_tracks_do_not_fit_its_drum_slots(songs, standin_checkpoints, tmp_path):
+def test_demucs_refuses_songs_whose_tracks_do_not_fit_its_drum_slots(
+    songs, standin_checkpoints, tmp_path
+):
     from dmc.multitrack import find_passages
     from dmc.render.methods import resolve_methods
     from dmc.render.testset import RenderError, TaskPlan, render_testset
@@ -219,5 +260,7 @@ def test_demucs_refuses_songs_whose_tracks_do_not_fit_its_drum_slots(songs, stan
         specs[0].check_roles(songs[0].roles)
     plans = [TaskPlan("drums", [(songs[0], find_passages(songs[0], 2.0)[0])], specs)]
     settings = RenderSettings(seconds=2.0, checkpoint_dir=standin_checkpoints)
-    with pytest.raises(RenderError, match="method demucs: the drums model has no free slot for a 'bass' track"):
+    with pytest.raises(
+        RenderError, match="method demucs: the drums model has no free slot for a 'bass' track"
+    ):
         render_testset(plans, tmp_path, settings, progress=False, workers=0)

@@ -315,7 +315,9 @@ def test_by_default_the_networks_with_a_checkpoint_are_rendered_and_the_others_n
     shutil.copy(checkpoints / "tcn10.pt", partial / "tcn10.pt")
     out = tmp_path / "out"
     argv = ["transform", "--checkpoints", str(partial), "--passages", "1", "--seconds", "1"]
-    code, _, stderr = run_main([*argv, "--out", str(out), "--no-progress", "--workers", "0"], capsys)
+    code, _, stderr = run_main(
+        [*argv, "--out", str(out), "--no-progress", "--workers", "0"], capsys
+    )
     assert code == 0, stderr
     assert (
         f"dmc.render: note: no checkpoint for tcn20, tcn30 in {partial}: rendering tcn10 "
