@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 
 from dmc import SAMPLE_RATE
-from dmc.cli import SMOKE_ENV, note, smoke
+from dmc.cli import SMOKE_ENV, Parser, note, smoke
 from dmc.datasets import DATASETS, SOURCE_DATASETS, DatasetError, load_songs, load_sources
 from dmc.train.data import StagedSong, stage_songs
-from dmc.train.loop import LR_SCHEDULES, LoopConfig, TrainingError
+from dmc.train.loop import LR_SCHEDULES, LoopConfig, TrainingError, command_line, train
 
 #: What ``DMC_SMOKE=1`` caps (:func:`apply_smoke`): enough to run every stage of a run.
 SMOKE_CAPS = {
@@ -222,6 +222,72 @@ def staged_songs(
     if not songs:
         raise DatasetError(f"no {split} songs in --data {data} for {', '.join(tasks)}")
     return stage_songs(songs, progress=progress, sample_rate=SAMPLE_RATE)
+
+
+def recipe_parser(name: str, description: str | None) -> Parser:
+    """The parser of ``python -m dmc.train NAME``, with the recipe module's docstring as help."""
+    return Parser(
+        prog=f"python -m dmc.train {name}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def segment_samples(seconds: float, min_samples: int = 1) -> int:
+    """``--segment-seconds`` in samples at the training rate; shorter than ``min_samples`` is bad input."""
+    segment = round(seconds * SAMPLE_RATE)
+    if segment < min_samples:
+        raise TrainingError(
+            f"--segment-seconds {seconds:g} is {segment} samples; this recipe needs at least "
+            f"{min_samples} ({min_samples / SAMPLE_RATE:.3f} s)"
+        )
+    return segment
+
+
+def train_and_val_songs(
+    args: argparse.Namespace, tasks: Sequence[str]
+) -> tuple[list[StagedSong], list[StagedSong]]:
+    """The staged train and val songs of ``tasks`` in the dataset the data options name."""
+    return tuple(
+        staged_songs(args.data, tasks, split, args.root, args.num_songs, args.progress)
+        for split in ("train", "val")
+    )
+
+
+def run_config(
+    name: str,
+    args: argparse.Namespace,
+    argv: Sequence[str] | None,
+    model: dict,
+    segment: int,
+    train_songs: Sequence,
+    val_songs: Sequence,
+    **recipe_settings,
+) -> dict:
+    """What a run is, as stored in its state and record: a resumed run must match it.
+
+    The keys every recipe shares (model, data and its fingerprint, segment, batch, song
+    counts, the command line) plus ``recipe_settings``. ``argv`` is kept for the record
+    and left out of the resume check, so a resumed command may differ in ``--steps``.
+    """
+    return {
+        "model": model,
+        "data": args.data,
+        "data_fingerprint": data_fingerprint(args.data),
+        "segment_samples": segment,
+        "batch_size": args.batch_size,
+        "train_songs": len(train_songs),
+        "val_songs": len(val_songs),
+        **recipe_settings,
+        "argv": [name, *command_line(argv)],
+    }
+
+
+def train_and_export(recipe, loop: LoopConfig, destination: Path | None) -> dict:
+    """Run the loop, then copy the best model to ``--export`` (when given); the run record."""
+    record = train(recipe, loop)
+    export(record, loop.run_dir, destination)
+    return record
 
 
 def data_fingerprint(data: str) -> str | None:

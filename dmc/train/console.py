@@ -17,7 +17,7 @@ import torch
 
 from dmc import SAMPLE_RATE
 from dmc.checkpoint import load_model
-from dmc.cli import Parser, note
+from dmc.cli import note
 from dmc.console import CONTEXTS, DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
@@ -31,7 +31,7 @@ from dmc.train.data import (
     collate_tracks,
     fixed_items,
 )
-from dmc.train.loop import TrainingError, command_line, train
+from dmc.train.loop import TrainingError
 
 VAL_BATCH = 4
 
@@ -165,11 +165,7 @@ def _load_weights(console: DifferentiableMixingConsole, path: Path, keep_tcn: bo
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="python -m dmc.train console",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.recipe_parser("console", __doc__)
     parser.add_argument(
         "--task", required=True, choices=TASKS, help="drums (gain, pan) or full (whole strip)"
     )
@@ -247,7 +243,7 @@ def main(argv: list[str] | None = None) -> dict:
         + (f" and the TCN {args.tcn}" if args.task == "full" else "")
         + " (choose others with --encoder/--tcn)",
     )
-    segment = round(args.segment_seconds * SAMPLE_RATE)
+    segment = cli.segment_samples(args.segment_seconds)
     torch.manual_seed(args.seed)
     console = DifferentiableMixingConsole.from_pretrained(
         args.task,
@@ -260,30 +256,20 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if args.init is not None:
         _load_weights(console, args.init, keep_tcn=not args.finetune_tcn)
-    train_songs = cli.staged_songs(
-        args.data, [args.task], "train", args.root, args.num_songs, args.progress
-    )
-    val_songs = cli.staged_songs(
-        args.data, [args.task], "val", args.root, args.num_songs, args.progress
-    )
-    config = {
-        "model": console.init_kwargs,
+    train_songs, val_songs = cli.train_and_val_songs(args, [args.task])
+    settings = {
         "task": args.task,
-        "data": args.data,
-        "data_fingerprint": cli.data_fingerprint(args.data),
         "encoder": str(args.encoder),
         "tcn": str(args.tcn) if args.task == "full" else None,
-        "segment_samples": segment,
-        "batch_size": args.batch_size,
-        "train_songs": len(train_songs),
-        "val_songs": len(val_songs),
-        "argv": ["console"] + command_line(argv),
+        "tcn_warmup_steps": args.tcn_warmup_steps,
+        "w_stereo": args.w_stereo,
+        "init": str(args.init) if args.init else None,
     }
-    config["tcn_warmup_steps"] = args.tcn_warmup_steps
-    config["w_stereo"] = args.w_stereo
     if args.w_balance:  # absent from earlier runs' configs, so they still resume
-        config["w_balance"] = args.w_balance
-    config["init"] = str(args.init) if args.init else None
+        settings["w_balance"] = args.w_balance
+    config = cli.run_config(
+        "console", args, argv, console.init_kwargs, segment, train_songs, val_songs, **settings
+    )
     recipe = ConsoleRecipe(
         console,
         train_songs,
@@ -297,8 +283,7 @@ def main(argv: list[str] | None = None) -> dict:
         w_stereo=args.w_stereo,
         w_balance=args.w_balance,
     )
-    record = train(recipe, loop)
-    cli.export(record, loop.run_dir, args.export)
+    record = cli.train_and_export(recipe, loop, args.export)
     return record
 
 

@@ -36,7 +36,7 @@ from dmc.train.data import (
     collate_tracks,
     fixed_items,
 )
-from dmc.train.loop import TrainingError, command_line, train
+from dmc.train.loop import TrainingError
 
 VAL_BATCH = 4
 
@@ -150,11 +150,7 @@ class DemucsRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dmc.train demucs",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.recipe_parser("demucs", __doc__)
     model = parser.add_argument_group(
         "model (dmc.nn.demucs.DemucsMixer: the demucs package's Demucs, 8 tracks in)"
     )
@@ -204,13 +200,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     loop = cli.loop_config(args, "demucs-drums")
-    segment = int(round(args.segment_seconds * SAMPLE_RATE))
-    shortest = StereoSumDifferenceLoss().min_samples
-    if segment < shortest:
-        raise TrainingError(
-            f"--segment-seconds {args.segment_seconds:g} is {segment} samples; the loss's "
-            f"largest FFT needs at least {shortest} ({shortest / SAMPLE_RATE:.3f} s)"
-        )
+    segment = cli.segment_samples(args.segment_seconds, StereoSumDifferenceLoss().min_samples)
     torch.manual_seed(args.seed)
     try:
         model = DemucsMixer(
@@ -229,36 +219,31 @@ def main(argv: list[str] | None = None) -> dict:
         )
     except ValueError as exc:
         raise TrainingError(f"bad model option: {exc}") from None
-    songs = {
-        split: to_drum_layout(
-            cli.staged_songs(args.data, ["drums"], split, args.root, args.num_songs, args.progress)
-        )
-        for split in ("train", "val")
-    }
-    config = {
-        "model": model.init_kwargs,
-        "task": "drums",
-        "data": args.data,
-        "data_fingerprint": cli.data_fingerprint(args.data),
-        "segment_samples": segment,
-        "batch_size": args.batch_size,
-        "train_songs": len(songs["train"]),
-        "val_songs": len(songs["val"]),
-        "num_parameters": model.num_parameters,
-        "argv": ["demucs"] + command_line(argv),
-    }
+    train_songs, val_songs = (
+        to_drum_layout(songs) for songs in cli.train_and_val_songs(args, ["drums"])
+    )
+    config = cli.run_config(
+        "demucs",
+        args,
+        argv,
+        model.init_kwargs,
+        segment,
+        train_songs,
+        val_songs,
+        task="drums",
+        num_parameters=model.num_parameters,
+    )
     recipe = DemucsRecipe(
         model,
-        songs["train"],
-        songs["val"],
+        train_songs,
+        val_songs,
         segment,
         args.batch_size,
         args.val_items,
         args.seed,
         config,
     )
-    record = train(recipe, loop)
-    cli.export(record, loop.run_dir, args.export)
+    record = cli.train_and_export(recipe, loop, args.export)
     return record
 
 

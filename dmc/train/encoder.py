@@ -14,12 +14,9 @@ import math
 import torch
 from torch import nn
 
-from dmc import SAMPLE_RATE
-from dmc.cli import Parser
 from dmc.nn.encoder import TrackEncoder
 from dmc.train import cli
 from dmc.train.data import VAL_SEED_OFFSET, RoleExcerpts, batch_indices, fixed_items
-from dmc.train.loop import command_line, train
 
 
 class RoleClassifier(nn.Module):
@@ -100,11 +97,7 @@ class EncoderRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="python -m dmc.train encoder",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.recipe_parser("encoder", __doc__)
     model = parser.add_argument_group("model")
     model.add_argument(
         "--embedding-dim", type=int, default=64, help="learnt embedding size (default 64)"
@@ -133,27 +126,15 @@ def main(argv: list[str] | None = None) -> dict:
         "embedding_dim": args.embedding_dim,
         "channels": [int(c) for c in args.channels.split(",")],
     }
-    segment = round(args.segment_seconds * SAMPLE_RATE)
-    train_songs = cli.staged_songs(
-        args.data, tasks, "train", args.root, args.num_songs, args.progress
+    segment = cli.segment_samples(args.segment_seconds)
+    train_songs, val_songs = cli.train_and_val_songs(args, tasks)
+    config = cli.run_config(
+        "encoder", args, argv, kwargs, segment, train_songs, val_songs, tasks=tasks
     )
-    val_songs = cli.staged_songs(args.data, tasks, "val", args.root, args.num_songs, args.progress)
-    config = {
-        "model": kwargs,
-        "data": args.data,
-        "data_fingerprint": cli.data_fingerprint(args.data),
-        "tasks": tasks,
-        "segment_samples": segment,
-        "batch_size": args.batch_size,
-        "train_songs": len(train_songs),
-        "val_songs": len(val_songs),
-        "argv": ["encoder"] + command_line(argv),
-    }
     recipe = EncoderRecipe(
         kwargs, train_songs, val_songs, segment, args.batch_size, args.val_items, args.seed, config
     )
-    record = train(recipe, loop)
-    cli.export(record, loop.run_dir, args.export)
+    record = cli.train_and_export(recipe, loop, args.export)
     return record
 
 

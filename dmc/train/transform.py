@@ -15,14 +15,11 @@ import argparse
 
 import torch
 
-from dmc import SAMPLE_RATE
-from dmc.cli import Parser
 from dmc.datasets import SOURCE_DATASETS
 from dmc.losses import EmulationLoss
 from dmc.nn.tcn import PRESETS, TCN, preset
 from dmc.train import cli
 from dmc.train.data import VAL_SEED_OFFSET, EffectTriples, batch_indices, fixed_items
-from dmc.train.loop import command_line, train
 
 
 class TransformRecipe:
@@ -94,11 +91,7 @@ class TransformRecipe:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="python -m dmc.train transform",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.recipe_parser("transform", __doc__)
     model = parser.add_argument_group("model")
     model.add_argument(
         "--preset", default="tcn10", choices=tuple(PRESETS), help="TCN depth (default tcn10)"
@@ -138,24 +131,20 @@ def main(argv: list[str] | None = None) -> dict:
         kernel_size=args.kernel_size,
         num_blocks=args.num_blocks,
     )
-    segment = round(args.segment_seconds * SAMPLE_RATE)
-    train_songs = cli.staged_songs(
-        args.data, tasks, "train", args.root, args.num_songs, args.progress
+    segment = cli.segment_samples(args.segment_seconds)
+    train_songs, val_songs = cli.train_and_val_songs(args, tasks)
+    config = cli.run_config(
+        "transform",
+        args,
+        argv,
+        tcn_kwargs,
+        segment,
+        train_songs,
+        val_songs,
+        preset=args.preset,
+        tasks=tasks,
+        w_time=args.w_time,
     )
-    val_songs = cli.staged_songs(args.data, tasks, "val", args.root, args.num_songs, args.progress)
-    config = {
-        "model": tcn_kwargs,
-        "preset": args.preset,
-        "data": args.data,
-        "data_fingerprint": cli.data_fingerprint(args.data),
-        "tasks": tasks,
-        "segment_samples": segment,
-        "batch_size": args.batch_size,
-        "w_time": args.w_time,
-        "train_songs": len(train_songs),
-        "val_songs": len(val_songs),
-        "argv": ["transform"] + command_line(argv),
-    }
     recipe = TransformRecipe(
         tcn_kwargs,
         train_songs,
@@ -167,8 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.w_time,
         config,
     )
-    record = train(recipe, loop)
-    cli.export(record, loop.run_dir, args.export)
+    record = cli.train_and_export(recipe, loop, args.export)
     return record
 
 
