@@ -19,7 +19,7 @@ from tqdm import tqdm
 from dmc.apply import load_console
 from dmc.baselines import MonoMixer, RandomMixer
 from dmc.cli import Parser
-from dmc.effects.params import TASKS
+from dmc.effects.params import TASKS, task_parameters
 from dmc.losses import sum_difference_distance
 from dmc.metrics import rl_levels_db, stereo_image_metrics
 from dmc.train.cli import apply_smoke, staged_songs
@@ -36,8 +36,12 @@ def evaluate_task(
     checkpoint: Path | None,
     num_songs: int | None,
     device: str | None,
+    console_params: list[dict[str, float]] | None = None,
 ) -> list[dict]:
-    """One row per (song, method) with the distance to the target."""
+    """One row per (song, method) with the distance to the target.
+
+    ``console_params``, when given, receives the console's parameters of every track.
+    """
     console = load_console(task, checkpoint, device)
     rows = []
     for index, staged in enumerate(
@@ -51,7 +55,10 @@ def evaluate_task(
         }
         target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
         for name in METHODS:
-            audio = mixers[name].mix(tracks, staged.sample_rate).audio
+            result = mixers[name].mix(tracks, staged.sample_rate)
+            audio = result.audio
+            if name == "console" and console_params is not None:
+                console_params.extend(result.params)
             rows.append(
                 {
                     "task": task,
@@ -164,6 +171,29 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def parameter_spread_markdown(task: str, params: list[dict[str, float]]) -> str:
+    """How far the console's settings move over a split's tracks, per parameter.
+
+    A console whose effect parameters sit at their neutral values on every track has
+    learnt nothing about that effect, however good its loss; the share of tracks set
+    away from neutral (by more than 5 % of the range) says so at a glance.
+    """
+    space = task_parameters(task)
+    lines = [
+        f"| parameter ({task}, {len(params)} tracks) | neutral | min | median | max "
+        "| tracks away from neutral |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for parameter in space:
+        values = np.array([p[parameter.name] for p in params])
+        away = np.abs(values - parameter.default) > 0.05 * (parameter.maximum - parameter.minimum)
+        lines.append(
+            f"| {parameter.name} | {parameter.default:g} | {values.min():.3g} "
+            f"| {np.median(values):.3g} | {values.max():.3g} | {away.mean():.0%} |"
+        )
+    return "\n".join(lines)
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m dmc.train evaluate",
@@ -210,10 +240,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     tasks = TASKS if args.task == "both" else (args.task,)
     if args.checkpoint is not None and len(tasks) > 1:
         raise TrainingError("--checkpoint holds one console: give --task drums or --task full")
-    rows = []
+    rows, params = [], {}
     for task in tasks:
+        params[task] = []
         rows += evaluate_task(
-            task, args.data, args.split, args.root, args.checkpoint, args.num_songs, args.device
+            task,
+            args.data,
+            args.split,
+            args.root,
+            args.checkpoint,
+            args.num_songs,
+            args.device,
+            console_params=params[task],
         )
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with open(args.csv, "w", newline="") as handle:
@@ -226,6 +264,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(markdown(rows))
     print("\nstereo image (mirror-invariant errors; R-L > 0 leans right)\n")
     print(stereo_markdown(rows))
+    for task in tasks:
+        print(f"\nthe console's settings over the {args.split} songs' tracks\n")
+        print(parameter_spread_markdown(task, params[task]))
     return rows
 
 

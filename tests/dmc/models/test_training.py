@@ -11,6 +11,7 @@ from dmc.losses import StereoSumDifferenceLoss
 from dmc.train.__main__ import SUBCOMMANDS
 from dmc.train.__main__ import main as train_main
 from dmc.train.evaluate import main as evaluate_main
+from dmc.train.synthetic import synthetic_songs
 
 
 def _common(run_dir, steps, extra=()):
@@ -317,6 +318,12 @@ def test_evaluate_compares_console_mono_and_random_per_song(tmp_path, tiny, caps
     assert all(r["sum_difference_mrstft"] > 0 for r in rows)
     out = capsys.readouterr().out
     assert "| drums | 2 |" in out and (tmp_path / "e.csv").read_text().count("\n") == 7
+    # the spread of the console's settings: one row per drums parameter, over every track
+    spread = [line for line in out.splitlines() if line.startswith("| gain_db |")]
+    assert len(spread) == 1
+    tracks = sum(len(s.tracks) for s in synthetic_songs("drums", "test", count=2))
+    assert f"(drums, {tracks} tracks)" in out
+    assert "| pan | 0.5 |" in out
 
 
 def test_evaluate_reports_emulation_error_per_effect_group(tiny, capsys):
