@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from dmc.audio import read_audio
+from dmc.mix import AUDIO_SUFFIXES, get_parser, run
+from dmc.roles import DRUM_ROLES, role_from_name
+from dmc.stereo_image import CENTRE_TOLERANCE_PERCENT, report_text, summarise
 
-from dmc.audio import read_audio  # noqa: E402
-from dmc.mix import AUDIO_SUFFIXES, get_parser, run  # noqa: E402
-from dmc.roles import DRUM_ROLES, role_from_name  # noqa: E402
-from dmc.stereo_image import CENTRE_TOLERANCE_PERCENT, report_text, summarise  # noqa: E402
 
 HEADER = (
     "| song | task | should be centred | others L / R | both sides | R-L dB | low | mid | high |",

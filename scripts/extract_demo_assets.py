@@ -41,10 +41,9 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from dmc.audio import db_to_gain, gain_to_db, read_audio, resample, write_audio
 
-from dmc.audio import db_to_gain, gain_to_db, read_audio, resample, write_audio  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SAMPLE_RATE = 44100
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")

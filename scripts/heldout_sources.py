@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import struct
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,11 +25,9 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from dmc.audio import read_audio, resample
+from dmc.datasets.demo import drumkit, grooves, music
 
-from dmc.audio import read_audio, resample  # noqa: E402
-from dmc.datasets.demo import drumkit, grooves, music  # noqa: E402
 
 SAMPLE_RATE = 44100
 HYDROGEN = Path("/usr/share/hydrogen/data/drumkits")

@@ -33,17 +33,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from heldout_sources import (  # noqa: E402  (this script's folder is on sys.path)
+from heldout_sources import (  # this script's folder is on sys.path when it runs
     APT_LINE,
     DEFAULT_OUT,
     GM_PROGRAMS,
@@ -59,9 +54,10 @@ from heldout_sources import (  # noqa: E402  (this script's folder is on sys.pat
     soundfont_presets,
 )
 
-from dmc.audio import db_to_gain, write_audio  # noqa: E402
-from dmc.datasets.demo import band, drumkit, grooves, music, parts  # noqa: E402
-from dmc.roles import role_from_name  # noqa: E402
+from dmc.audio import db_to_gain, write_audio
+from dmc.datasets.demo import band, drumkit, grooves, music, parts
+from dmc.roles import role_from_name
+
 
 KEYS_FILE = {"grand_piano": "piano", "rhodes": "rhodes", "drawbar_organ": "organ"}
 DRUM_STYLES = ("rock", "funk", "shuffle", "half_time", "disco", "ballad")
