@@ -26,7 +26,6 @@ from dmc.mix import AUDIO_SUFFIXES, get_parser, run
 from dmc.roles import DRUM_ROLES, role_from_name
 from dmc.stereo_image import CENTRE_TOLERANCE_PERCENT, report_text, summarise
 
-
 HEADER = (
     "| song | task | should be centred | others L / R | both sides | R-L dB | low | mid | high |",
     "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |",

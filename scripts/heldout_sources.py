@@ -28,7 +28,6 @@ from scipy import signal
 from dmc.audio import read_audio, resample
 from dmc.datasets.demo import drumkit, grooves, music
 
-
 SAMPLE_RATE = 44100
 HYDROGEN = Path("/usr/share/hydrogen/data/drumkits")
 HYDROGEN_COPYRIGHT = Path("/usr/share/doc/hydrogen-drumkits/copyright")

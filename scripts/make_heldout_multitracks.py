@@ -58,7 +58,6 @@ from dmc.audio import db_to_gain, write_audio
 from dmc.datasets.demo import band, drumkit, grooves, music, parts
 from dmc.roles import role_from_name
 
-
 KEYS_FILE = {"grand_piano": "piano", "rhodes": "rhodes", "drawbar_organ": "organ"}
 DRUM_STYLES = ("rock", "funk", "shuffle", "half_time", "disco", "ballad")
 BAND_GENRES = ("rock", "ballad", "funk", "disco", "half_time", "shuffle")
