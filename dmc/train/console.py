@@ -10,6 +10,7 @@ the mono mix (equal gains, centred) and random parameters (real effects chain).
 from __future__ import annotations
 
 import argparse
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +146,17 @@ class ConsoleRecipe:
         return model
 
 
+def _init_option(path: Path | None, name: str, default):
+    """An architecture option as the ``--init`` checkpoint was built (``default`` without one)."""
+    if path is None:
+        return default
+    try:
+        kwargs = torch.load(path, map_location="cpu", weights_only=True)["kwargs"]
+    except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as exc:
+        raise TrainingError(f"--init {path}: not a readable console checkpoint ({exc})") from None
+    return kwargs.get(name, default)
+
+
 def _load_weights(console: DifferentiableMixingConsole, path: Path, keep_tcn: bool) -> None:
     """Copy a trained console's weights into ``console`` (a clear error if they do not fit).
 
@@ -184,17 +196,21 @@ def get_parser() -> argparse.ArgumentParser:
     )
     model.add_argument("--finetune-tcn", action="store_true", help="train the TCN with the console")
     model.add_argument(
-        "--hidden-dim", type=int, default=256, help="post-processor width (default 256)"
+        "--hidden-dim",
+        type=int,
+        default=None,
+        help="post-processor width (default 256; with --init, the checkpoint's)",
     )
     model.add_argument(
         "--dropout", type=float, default=0.2, help="post-processor dropout (default 0.2)"
     )
     model.add_argument(
         "--context",
-        default="mean",
+        default=None,
         choices=CONTEXTS,
         help="mean: the paper's mean of all tracks; mean+related: also the other tracks weighted "
-        "by envelope correlation, so same-role tracks can differ (default mean)",
+        "by envelope correlation, so same-role tracks can differ (default mean; with --init, "
+        "the checkpoint's)",
     )
     cli.add_data_arguments(parser)
     cli.add_loop_arguments(
@@ -244,6 +260,10 @@ def main(argv: list[str] | None = None) -> dict:
         + " (choose others with --encoder/--tcn)",
     )
     segment = cli.segment_samples(args.segment_seconds)
+    if args.context is None:  # a fine-tuned console keeps the architecture it was trained with
+        args.context = _init_option(args.init, "context", "mean")
+    if args.hidden_dim is None:
+        args.hidden_dim = _init_option(args.init, "hidden_dim", 256)
     torch.manual_seed(args.seed)
     console = DifferentiableMixingConsole.from_pretrained(
         args.task,

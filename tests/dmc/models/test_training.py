@@ -225,6 +225,37 @@ def test_init_fine_tunes_a_trained_console_with_the_stereo_term(tmp_path, tiny, 
     assert code == 2 and "not a full console" in capsys.readouterr().err
 
 
+def test_init_keeps_the_checkpoint_architecture_unless_told_otherwise(tmp_path, tiny, capsys):
+    """A console trained with other architecture options fine-tunes without repeating them."""
+    _drums_console(
+        tmp_path,
+        tiny,
+        tmp_path / "a",
+        1,
+        [
+            "--context",
+            "mean+related",
+            "--hidden-dim",
+            "32",
+            "--val-every",
+            "1",
+            "--export",
+            str(tmp_path / "a.pt"),
+        ],
+    )
+    assert (
+        _drums_console(tmp_path, tiny, tmp_path / "b", 1, ["--init", str(tmp_path / "a.pt")]) == 0
+    )
+    fine_tuned = load_model(tmp_path / "b" / "best.pt")
+    assert fine_tuned.context == "mean+related"
+    assert fine_tuned.postprocessor.net[0].weight.shape[0] == 32
+    # an explicit option that contradicts the checkpoint is a one-line error, exit 2
+    code = _drums_console(
+        tmp_path, tiny, tmp_path / "c", 1, ["--init", str(tmp_path / "a.pt"), "--context", "mean"]
+    )
+    assert code == 2 and "weights do not fit this console" in capsys.readouterr().err
+
+
 def test_full_console_sends_gradients_through_the_frozen_tcn(tiny):
     console = tiny.console("full", random_weights=False)
     tracks = torch.from_numpy(tiny.tracks(3, seconds=0.2))[None]
