@@ -22,7 +22,6 @@ from pathlib import Path
 
 from dmc.audio import AudioError
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, Parser, smoke
-from dmc.cli import note as print_note
 from dmc.contracts.conditions import ANCHORS
 from dmc.contracts.manifest import default_render_dir
 from dmc.datasets import DATASETS, DatasetError, load_songs
@@ -40,7 +39,7 @@ from dmc.render.testset import (
     TaskPlan,
     render_testset,
 )
-from dmc.render.workers import default_workers
+from dmc.render.workers import apply_smoke_caps, default_workers
 
 #: Tasks each dataset holds, rendered when ``--task`` is not given.
 DATASET_TASKS = {
@@ -310,19 +309,8 @@ SMOKE_PASSAGES, SMOKE_SECONDS = 3, 2.0
 
 
 def _apply_smoke(args) -> None:
-    capped = []
-    count = args.passages.strip() if args.passages is not None else None
-    if count is None or (count.isdigit() and int(count) > SMOKE_PASSAGES):
-        args.passages = str(SMOKE_PASSAGES)
-        capped.append(f"--passages {SMOKE_PASSAGES}")
-    if args.seconds > SMOKE_SECONDS:
-        args.seconds = SMOKE_SECONDS
-        capped.append(f"--seconds {SMOKE_SECONDS:g}")
-    if args.workers is None:  # starting worker processes would cost more than they save
-        args.workers = 0
-        capped.append("--workers 0")
-    if capped:
-        print_note("dmc.render", f"DMC_SMOKE is set: a smoke render ({', '.join(capped)})")
+    """``DMC_SMOKE=1``: at most :data:`SMOKE_PASSAGES` passages of :data:`SMOKE_SECONDS`."""
+    apply_smoke_caps(args, SMOKE_PASSAGES, SMOKE_SECONDS)
 
 
 def _without_reference(task: str, specs: list, songs: list[Song], args, notes: list[str]) -> list:

@@ -42,7 +42,7 @@ from dmc.render.emulation import LABELS, TASK, Source, iter_sources
 from dmc.render.finish import torch_threads
 from dmc.render.table import TableResult, render_table
 from dmc.render.testset import RenderError
-from dmc.render.workers import default_workers
+from dmc.render.workers import apply_smoke_caps, default_workers
 
 PROG = "dmc.render"
 DATA = ("demo", "signaltrain")
@@ -326,21 +326,9 @@ def summary_text(result: TableResult) -> str:
     return "\n\n".join(blocks)
 
 
-def _apply_smoke(args: argparse.Namespace) -> None:
+def _apply_smoke(args) -> None:
     """``DMC_SMOKE=1``: at most :data:`SMOKE_PASSAGES` passages of :data:`SMOKE_SECONDS`."""
-    capped = []
-    count = args.passages.strip() if args.passages is not None else None
-    if count is None or (count.isdigit() and int(count) > SMOKE_PASSAGES):
-        args.passages = str(SMOKE_PASSAGES)
-        capped.append(f"--passages {SMOKE_PASSAGES}")
-    if args.seconds > SMOKE_SECONDS:
-        args.seconds = SMOKE_SECONDS
-        capped.append(f"--seconds {SMOKE_SECONDS:g}")
-    if args.workers is None:  # starting worker processes would cost more than they save
-        args.workers = 0
-        capped.append("--workers 0")
-    if capped:
-        note(PROG, f"DMC_SMOKE is set: a smoke render ({', '.join(capped)})")
+    apply_smoke_caps(args, SMOKE_PASSAGES, SMOKE_SECONDS)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 import torch
 
+from dmc.cli import note
+
 #: Renders with at most this many conditions to render run without worker processes.
 IN_PROCESS_UP_TO = 12
 
@@ -59,3 +61,24 @@ def make_pool(workers: int) -> Executor:
     return ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker
     )
+
+
+def apply_smoke_caps(args, passages: int, seconds: float) -> None:
+    """``DMC_SMOKE=1`` for a render: at most ``passages`` passages of ``seconds``, no workers.
+
+    A count above the cap (or none) becomes the cap; a choice by label is kept. Says
+    what it changed, in one note line.
+    """
+    capped = []
+    count = args.passages.strip() if args.passages is not None else None
+    if count is None or (count.isdigit() and int(count) > passages):
+        args.passages = str(passages)
+        capped.append(f"--passages {passages}")
+    if args.seconds > seconds:
+        args.seconds = seconds
+        capped.append(f"--seconds {seconds:g}")
+    if args.workers is None:  # starting worker processes would cost more than they save
+        args.workers = 0
+        capped.append("--workers 0")
+    if capped:
+        note("dmc.render", f"DMC_SMOKE is set: a smoke render ({', '.join(capped)})")
