@@ -173,3 +173,15 @@ def standin_checkpoints(tmp_path_factory):
     torch.manual_seed(0)
     save_model(folder / "demucs_drums.pt", DemucsMixer())
     return folder
+
+
+def run_main(argv, capsys):
+    """``python -m dmc.render`` in-process: (exit status, stdout, stderr)."""
+    from dmc.render.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

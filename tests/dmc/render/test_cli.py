@@ -14,17 +14,8 @@ import dmc.render.methods
 from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.datasets import DatasetError
-from dmc.render.cli import main
 
-
-def run_main(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
+from .conftest import run_main
 
 BAD_INPUT = [
     (["--methods", "nope"], "unknown method 'nope'; choose from console, mono"),

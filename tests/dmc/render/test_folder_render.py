@@ -13,13 +13,12 @@ import pytest
 from dmc.audio import write_audio
 from dmc.contracts.manifest import load_manifest
 from dmc.effects.chain import mix
-from dmc.render.cli import main
 from dmc.staging import GainStaging
 from evaluation.design import build_design
 from evaluation.design import config as design_config
 from evaluation.design.config import DesignError
 
-from .conftest import TARGET_SETTINGS, synthetic_tracks
+from .conftest import TARGET_SETTINGS, run_main, synthetic_tracks
 
 RATE = 44100
 NAMES = ("kick", "bass", "keys", "perc")
@@ -37,15 +36,6 @@ def write_songs(root, with_mix: bool, seconds: float = 2.5) -> None:
             write_audio(folder / "mix.wav", target, RATE)
 
 
-def run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def render(root, out, methods, capsys):
     argv = [
         "testset",
@@ -58,7 +48,7 @@ def render(root, out, methods, capsys):
         "--seconds",
         "2",
     ]
-    return run([*argv, "--out", str(out), "--no-progress", "--workers", "0"], capsys)
+    return run_main([*argv, "--out", str(out), "--no-progress", "--workers", "0"], capsys)
 
 
 def test_an_imported_system_is_scored_against_the_lossless_target(tmp_path, capsys):
@@ -78,7 +68,7 @@ def test_an_imported_system_is_scored_against_the_lossless_target(tmp_path, caps
 
         audio, _ = read_audio(tmp_path / "songs" / entry.song_id / "mix.wav")
         write_audio(system / f"{entry.song_id}.wav", audio * 0.35, RATE)
-    code, _, err = run(
+    code, _, err = run_main(
         ["import", "--method", "engineer", "--from", str(system), "--out", str(tmp_path / "out")],
         capsys,
     )
@@ -122,12 +112,12 @@ def test_folder_tasks_and_roots_are_checked_before_anything_is_written(tmp_path,
         (["--task", "drums"], "holds no 'drums' songs"),
         (["--anchors"], "anchor_3k5, anchor_7k need(s) a reference mix"),
     ):
-        code, _, err = run(
+        code, _, err = run_main(
             ["testset", "--data", "folder", "--root", str(tmp_path / "songs"), "--methods", "mono",
              "--seconds", "2", "--out", str(tmp_path / "out"), *options],
             capsys,
         )  # fmt: skip
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
-    code, _, err = run(["testset", "--data", "folder", "--methods", "mono"], capsys)
+    code, _, err = run_main(["testset", "--data", "folder", "--methods", "mono"], capsys)
     assert code == 2 and "--data folder needs --root PATH" in err
     assert not (tmp_path / "out").exists()

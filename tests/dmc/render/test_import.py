@@ -18,23 +18,13 @@ import pytest
 
 from dmc.audio import decode_mp3, write_audio
 from dmc.contracts.manifest import load_manifest
-from dmc.render.cli import main
 from dmc.render.naming import OPAQUE_NAME, opaque_name
 from evaluation.design import build_design
 from evaluation.design import config as design_config
 
-from .conftest import SAMPLE_RATE, make_song, oracle_registry
+from .conftest import SAMPLE_RATE, make_song, oracle_registry, run_main
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
-
-
-def run_main(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

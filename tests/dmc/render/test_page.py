@@ -21,7 +21,7 @@ from dmc.contracts.manifest import load_manifest
 from dmc.contracts.ratings import RATING_COLUMNS
 from dmc.render.cli import main
 
-from .conftest import make_song, oracle_registry, plans_for, render
+from .conftest import make_song, oracle_registry, plans_for, render, run_main
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: As tests/webapp/test_browser.py launches it: headless, no sandbox (containers), no network chatter.
@@ -34,15 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +116,7 @@ def test_the_page_reveals_methods_links_relatively_and_holds_its_audio(
 ):
     (tmp_path / "page.yaml").write_text(CONFIG)
     out = tmp_path / "site"
-    code, stdout, err = run(
+    code, stdout, err = run_main(
         [
             "page",
             "--render",
@@ -167,7 +158,7 @@ def test_the_page_reveals_methods_links_relatively_and_holds_its_audio(
     assert "Not so for mix_bot: scored against the decoded reference MP3" in text
     assert "Listening test" not in text
     # a second run replaces its own page; a folder it did not make is refused
-    assert run(["page", "--render", str(render_dir), "--out", str(out)], capsys)[0] == 0
+    assert run_main(["page", "--render", str(render_dir), "--out", str(out)], capsys)[0] == 0
     assert "Listening examples" in (out / "index.html").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site")]
 
@@ -177,7 +168,7 @@ def test_ratings_run_the_analysis_command_and_its_figures_and_tables_are_embedde
 ):
     out = tmp_path / "site"
     argv = ["page", "--render", str(render_dir), "--out", str(out), "--ratings", str(ratings_csv)]
-    code, _, err = run([*argv, "--resamples", "200"], capsys)
+    code, _, err = run_main([*argv, "--resamples", "200"], capsys)
     assert code == 0, err
     text = (out / "index.html").read_text()
     assert (
@@ -187,7 +178,7 @@ def test_ratings_run_the_analysis_command_and_its_figures_and_tables_are_embedde
     assert "Pairwise Wilcoxon" in text and '<td class="">mix_bot</td>' in text
     # an existing analysis folder is taken as it is
     again = tmp_path / "again"
-    code, _, err = run(
+    code, _, err = run_main(
         [
             "page",
             "--render",
@@ -246,7 +237,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_output_alone(
     if "--render" not in options:
         options += ["--render", str(render_dir)]
     before = sorted(p.name for p in tmp_path.rglob("*"))
-    code, out, err = run(["page", "--out", str(tmp_path / "site"), *options], capsys)
+    code, out, err = run_main(["page", "--out", str(tmp_path / "site"), *options], capsys)
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and message in err, err
     assert out == "" and sorted(p.name for p in tmp_path.rglob("*")) == before
@@ -267,7 +258,7 @@ def test_every_player_loads_its_audio_from_file_urls(render_dir, tmp_path, capsy
             pytest.fail(f"CI is set, so the browser tests must run: {reason}")
         pytest.skip(reason)
     site = tmp_path / "published" / "site"
-    assert run(["page", "--render", str(render_dir), "--out", str(site)], capsys)[0] == 0
+    assert run_main(["page", "--render", str(render_dir), "--out", str(site)], capsys)[0] == 0
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -22,18 +22,11 @@ from dmc.render.emulation import GAIN_RANGE_DB, ROLE_GROUPS, draw_settings
 from dmc.render.naming import OPAQUE_NAME
 from dmc.train.data import EffectTriples
 
+from .conftest import run_main
+
 METHODS = ["input", "target", "tcn10", "tcn20", "tcn30"]
 #: A tiny TCN (as the model tests' ``tiny`` fixture), fast enough for seconds of audio.
 TINY_TCN = {"num_blocks": 3, "kernel_size": 3, "channels": 4, "cond_dims": [8, 8]}
-
-
-def run_main(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
