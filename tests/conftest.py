@@ -1,8 +1,10 @@
-"""Fixtures shared by every test folder: seeded audio that sounds like music, not silence."""
+"""Fixtures shared by every test folder: seeded audio that sounds like music, not silence;
+Debian's Chromium for the browser tests."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,3 +61,41 @@ def music_stereo() -> np.ndarray:
 def make_drums():
     """The :func:`drum_like` generator, for tests that need several seeded signals."""
     return drum_like
+
+
+#: Debian's Chromium, which playwright drives (never ``playwright install``).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Headless, no sandbox (containers), no network chatter.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A function that launches Chromium (with extra command-line switches, if any).
+
+    Skips without playwright or Chromium locally; fails in CI (``CI`` set), where both are
+    installed and the browser tests must run. Browsers it launched close with the module.
+    """
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed"
+    if reason is None and not CHROMIUM.is_file():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set, so the browser tests must run: {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        yield lambda *extra_args: playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
+        )

@@ -42,17 +42,6 @@ from webapp.headphones import answer_key, correct_answers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 KEYS = "1234567890-="
 #: The page's own record of what it fetched: (path, bytes over the network; 0 = cache).
 RESOURCES = (
@@ -72,22 +61,10 @@ VIEWPORTS = {
 
 
 @pytest.fixture(scope="module")
-def browser():
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.is_file():
-        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set, so the browser tests must run: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+def browser(chromium):
+    instance = chromium("--autoplay-policy=no-user-gesture-required")
+    yield instance
+    instance.close()
 
 
 class Network:

@@ -9,7 +9,6 @@ player's metadata.
 from __future__ import annotations
 
 import csv
-import os
 import re
 from pathlib import Path
 
@@ -22,18 +21,6 @@ from dmc.contracts.ratings import RATING_COLUMNS
 from dmc.render.cli import main
 
 from .conftest import make_song, oracle_registry, plans_for, render, run_main
-
-CHROMIUM = Path("/usr/bin/chromium")
-#: As tests/webapp/test_browser.py launches it: headless, no sandbox (containers), no network chatter.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -245,37 +232,25 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_output_alone(
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_every_player_loads_its_audio_from_file_urls(render_dir, tmp_path, capsys):
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    if reason is None and not CHROMIUM.is_file():
-        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set, so the browser tests must run: {reason}")
-        pytest.skip(reason)
+def test_every_player_loads_its_audio_from_file_urls(render_dir, tmp_path, capsys, chromium):
     site = tmp_path / "published" / "site"
     assert run_main(["page", "--render", str(render_dir), "--out", str(site)], capsys)[0] == 0
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            failed = []
-            page.on("requestfailed", lambda request: failed.append(request.url))
-            page.goto(site.joinpath("index.html").as_uri())
-            page.wait_for_function(
-                "Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)",
-                timeout=30000,
-            )
-            players = page.evaluate(
-                "Array.from(document.querySelectorAll('audio')).map(a => [a.readyState, a.duration, a.error])"
-            )
-            images = page.evaluate("Array.from(document.images).map(i => i.naturalWidth)")
-        finally:
-            browser.close()
+    browser = chromium()
+    try:
+        page = browser.new_page()
+        failed = []
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.goto(site.joinpath("index.html").as_uri())
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)",
+            timeout=30000,
+        )
+        players = page.evaluate(
+            "Array.from(document.querySelectorAll('audio')).map(a => [a.readyState, a.duration, a.error])"
+        )
+        images = page.evaluate("Array.from(document.images).map(i => i.naturalWidth)")
+    finally:
+        browser.close()
     assert len(players) == 12 and failed == []
     assert all(
         state >= 1 and duration == pytest.approx(2.0, abs=0.05) and error is None
