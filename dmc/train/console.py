@@ -10,7 +10,6 @@ the mono mix (equal gains, centred) and random parameters (real effects chain).
 from __future__ import annotations
 
 import argparse
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -146,24 +145,15 @@ class ConsoleRecipe:
         return model
 
 
-def _init_option(path: Path | None, name: str, default):
-    """An architecture option as the ``--init`` checkpoint was built (``default`` without one)."""
-    if path is None:
-        return default
-    try:
-        kwargs = torch.load(path, map_location="cpu", weights_only=True)["kwargs"]
-    except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as exc:
-        raise TrainingError(f"--init {path}: not a readable console checkpoint ({exc})") from None
-    return kwargs.get(name, default)
-
-
-def _load_weights(console: DifferentiableMixingConsole, path: Path, keep_tcn: bool) -> None:
-    """Copy a trained console's weights into ``console`` (a clear error if they do not fit).
+def _load_weights(
+    console: DifferentiableMixingConsole, trained, path: Path, keep_tcn: bool
+) -> None:
+    """Copy the weights of ``trained`` (read from ``path``) into ``console`` (a clear error if
+    they do not fit).
 
     With ``keep_tcn`` the transformation network stays the one ``console`` was built
     with (``--tcn``): a console trained on one TCN can continue on a better one.
     """
-    trained = load_model(path)
     if getattr(trained, "task", None) != console.task:
         raise TrainingError(f"--init {path}: not a {console.task} console")
     state = trained.state_dict()
@@ -260,10 +250,13 @@ def main(argv: list[str] | None = None) -> dict:
         + " (choose others with --encoder/--tcn)",
     )
     segment = cli.segment_samples(args.segment_seconds)
-    if args.context is None:  # a fine-tuned console keeps the architecture it was trained with
-        args.context = _init_option(args.init, "context", "mean")
+    trained = load_model(args.init) if args.init is not None else None
+    # a fine-tuned console keeps the architecture it was trained with, unless told otherwise
+    built_with = getattr(trained, "init_kwargs", {})
+    if args.context is None:
+        args.context = built_with.get("context", "mean")
     if args.hidden_dim is None:
-        args.hidden_dim = _init_option(args.init, "hidden_dim", 256)
+        args.hidden_dim = built_with.get("hidden_dim", 256)
     torch.manual_seed(args.seed)
     console = DifferentiableMixingConsole.from_pretrained(
         args.task,
@@ -275,7 +268,7 @@ def main(argv: list[str] | None = None) -> dict:
         context=args.context,
     )
     if args.init is not None:
-        _load_weights(console, args.init, keep_tcn=not args.finetune_tcn)
+        _load_weights(console, trained, args.init, keep_tcn=not args.finetune_tcn)
     train_songs, val_songs = cli.train_and_val_songs(args, [args.task])
     settings = {
         "task": args.task,
