@@ -13,6 +13,11 @@ Two objectives:
   the same whether a source sits left or right, so the sum/difference loss alone cannot
   tell a mix with every side element on one side from a balanced one; this term can,
   while still accepting a mirror image of the whole mix (drummer's or audience's view).
+- :class:`ReferencePanLoss` is an optional term on the console's parameters: each
+  track's pan against where the target mix put it (estimated from the tracks and the
+  mix by :func:`dmc.stereo_image.estimate_pans`), again accepting a mirror image. Audio
+  features of the whole mix can be matched by a one-sided layout with a counter-weight;
+  a per-track term cannot.
 - :class:`EmulationLoss` pre-trains the TCN: a mono multi-resolution STFT distance
   plus an L1 distance of the waveforms (the time term keeps the phase honest, which a
   magnitude-only loss ignores).
@@ -281,6 +286,46 @@ class ConsoleLoss(nn.Module):
         if self.w_balance:
             loss = loss + self.w_balance * self.balance(input, target)
         return loss
+
+
+class ReferencePanLoss(nn.Module):
+    """Mirror-invariant mean distance of each track's pan from its pan in the target mix.
+
+    Per item: ``min(sum w |p - r|, sum w |p - (1 - r)|) / sum w`` with ``p`` the
+    console's pans, ``r`` the reference pans (0..1) and ``w`` each track's weight: its
+    share of the target's energy over ``full_weight_share``, at most 1, so every audible
+    track counts alike (a hi-hat at 2 % of the energy is as easy to hear on the wrong
+    side as the bass) and tracks nearly absent from the target hardly count. The
+    whole-item mirror is free, as in :class:`StereoBalanceLoss`.
+
+    Args:
+        full_weight_share (float): energy share from which a track counts fully. Default: 0.01.
+
+    Shape:
+        pans, reference, shares ``(batch, tracks)`` (padded tracks: share 0) -> scalar.
+    """
+
+    def __init__(self, full_weight_share: float = 0.01):
+        super().__init__()
+        if full_weight_share <= 0:
+            raise ValueError(f"full_weight_share must be positive, got {full_weight_share}")
+        self.full_weight_share = full_weight_share
+
+    def forward(
+        self, pans: torch.Tensor, reference: torch.Tensor, shares: torch.Tensor
+    ) -> torch.Tensor:
+        if not pans.shape == reference.shape == shares.shape or pans.ndim != 2:
+            raise ValueError(
+                "need pans, reference and shares of one shape (batch, tracks), got "
+                f"{tuple(pans.shape)}, {tuple(reference.shape)}, {tuple(shares.shape)}"
+            )
+        reference = reference.to(pans.dtype)
+        weight = (shares.to(pans.dtype) / self.full_weight_share).clamp(0.0, 1.0)
+        total = weight.sum(dim=1).clamp_min(1e-8)
+        error = [
+            ((pans - side).abs() * weight).sum(dim=1) / total for side in (reference, 1 - reference)
+        ]
+        return torch.minimum(*error).mean()
 
 
 class EmulationLoss(nn.Module):

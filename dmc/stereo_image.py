@@ -7,13 +7,19 @@ pan as ``L34`` / ``C`` / ``R99.9``) and the mix's R-L level, broadband and per b
 ``scripts/check_stereo_image.py`` condenses the same facts to one table row per song:
 are the tracks an engineer keeps centred (kick, snare, bass, lead) centred, are the others
 spread to both sides, and how far does the whole mix lean.
+
+:func:`estimate_pans` reads the same fact from the other end: where a reference mix put
+each of its tracks, from the tracks and the mix alone, so that training can compare the
+console's pans with the engineer's.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from dmc.metrics import PANNING_BANDS_HZ, rl_levels_db
 
@@ -70,6 +76,21 @@ def track_rows(document: dict) -> list[dict]:
     return rows
 
 
+def sides(pans_percent: list[float], roles: list[str]) -> tuple[int, int]:
+    """How many tracks an engineer would spread (roles not in :data:`CENTRED_ROLES`) sit
+    at least :data:`CENTRE_TOLERANCE_PERCENT` to the left and to the right."""
+    others = [p for p, role in zip(pans_percent, roles) if role not in CENTRED_ROLES]
+    left = sum(p <= -CENTRE_TOLERANCE_PERCENT for p in others)
+    right = sum(p >= CENTRE_TOLERANCE_PERCENT for p in others)
+    return left, right
+
+
+def one_sided(pans: list[float], roles: list[str]) -> bool:
+    """Pans 0..1: two or more tracks to spread are off centre, and all on the same side."""
+    left, right = sides([(p - 0.5) * 200.0 for p in pans], roles)
+    return left + right >= 2 and not (left and right)
+
+
 def summarise(document: dict, mix: np.ndarray, sample_rate: int) -> dict:
     """The stereo image of one mix: centred roles, the sides of the others, the R-L level (dB).
 
@@ -82,9 +103,7 @@ def summarise(document: dict, mix: np.ndarray, sample_rate: int) -> dict:
     """
     rows = track_rows(document)
     centred = [r for r in rows if r["role"] in CENTRED_ROLES]
-    others = [r["pan_percent"] for r in rows if r["role"] not in CENTRED_ROLES]
-    left = sum(p <= -CENTRE_TOLERANCE_PERCENT for p in others)
-    right = sum(p >= CENTRE_TOLERANCE_PERCENT for p in others)
+    left, right = sides([r["pan_percent"] for r in rows], [r["role"] for r in rows])
     return {
         "centre": {r["file"]: r["pan"] for r in centred},
         "off_centre": {
@@ -132,3 +151,75 @@ def report_text(document: dict, mix: np.ndarray, sample_rate: int) -> str:
         )
     )
     return "\n".join(lines)
+
+
+@dataclass
+class PanEstimate:
+    """Where a mix put each of its tracks.
+
+    Attributes:
+        pans: ``(tracks,)`` constant-power pan 0..1 (0.5 centre) per track.
+        shares: ``(tracks,)`` each track's share of the mix's energy (sums to 1; a silent
+            track gets 0 and pan 0.5).
+    """
+
+    pans: np.ndarray
+    shares: np.ndarray
+
+
+def estimate_pans(
+    tracks: np.ndarray,
+    mix: np.ndarray,
+    sample_rate: int,
+    fft_size: int = 4096,
+    low_hz: float = 40.0,
+    high_hz: float = 16000.0,
+    ridge: float = 1e-3,
+    max_seconds: float | None = 60.0,
+) -> PanEstimate:
+    """Each track's pan in a stereo ``mix`` ``(2, S)`` of mono ``tracks`` ``(T, S)``.
+
+    Per STFT bin, each channel of the mix is fitted as a complex linear combination of
+    the tracks (least squares over the frames, ridge ``ridge`` x the mean track power).
+    A track's coefficient in a bin is its EQ there times its pan gain (cos for L, sin
+    for R), so the ratio of its R and L energies over all bins is ``tan^2`` of the pan
+    angle whatever the EQ. Bleed between microphones is no obstacle: coherent sums are
+    what the fit models. Compression and reverb tails longer than a frame enter as
+    residual. On the demo songs, whose engineer recorded the pans, the energy-weighted
+    error is about 0.01 on the 0..1 scale (tests check it).
+
+    ``max_seconds`` bounds the audio read (from the start); None uses all of it.
+    """
+    tracks = np.asarray(tracks, dtype=np.float32)
+    mix = np.asarray(mix, dtype=np.float32)
+    if tracks.ndim != 2 or mix.ndim != 2 or mix.shape[0] != 2:
+        raise ValueError(
+            f"need tracks (T, S) and a stereo mix (2, S), got {tracks.shape} and {mix.shape}"
+        )
+    if tracks.shape[1] != mix.shape[1]:
+        raise ValueError(f"tracks have {tracks.shape[1]} samples, the mix {mix.shape[1]}")
+    if max_seconds is not None:
+        keep = int(max_seconds * sample_rate)
+        tracks, mix = tracks[:, :keep], mix[:, :keep]
+    count, samples = tracks.shape
+    if samples < 2 * fft_size:
+        raise ValueError(f"{samples} samples are too few to estimate pans (need {2 * fft_size})")
+    signals = torch.from_numpy(np.concatenate([tracks, mix]))
+    spectra = torch.stft(
+        signals, fft_size, fft_size // 2, window=torch.hann_window(fft_size), return_complex=True
+    )
+    freqs = np.fft.rfftfreq(fft_size, 1.0 / sample_rate)
+    spectra = spectra[:, torch.from_numpy((freqs >= low_hz) & (freqs <= high_hz))]
+    x, y = spectra[:count], spectra[count:]  # (T, bins, frames), (2, bins, frames)
+    gram = torch.einsum("tfm,sfm->fts", x.conj(), x)
+    scale = gram.diagonal(dim1=1, dim2=2).real.mean(dim=-1).clamp_min(1e-20)
+    gram = gram + (ridge * scale)[:, None, None] * torch.eye(count)
+    rhs = torch.einsum("tfm,cfm->fct", x.conj(), y)  # (bins, 2, T)
+    coefficients = torch.linalg.solve(gram.unsqueeze(1), rhs.unsqueeze(-1)).squeeze(-1)
+    track_power = x.abs().square().sum(dim=-1).T  # (bins, T)
+    energy = (coefficients.abs().square() * track_power[:, None, :]).sum(dim=0).double()
+    total = energy.sum()
+    shares = energy.sum(dim=0) / total if total > 0 else torch.zeros(count, dtype=torch.float64)
+    pans = (2 / np.pi) * torch.atan2(energy[1].sqrt(), energy[0].sqrt())
+    pans = torch.where(shares > 1e-9, pans, torch.full_like(pans, 0.5))
+    return PanEstimate(pans.numpy().astype(np.float32), shares.numpy().astype(np.float32))

@@ -27,6 +27,7 @@ from dmc.effects.params import TCN_PARAMETERS, expand_to_strip
 from dmc.multitrack import Song
 from dmc.roles import ROLES
 from dmc.staging import GainStaging
+from dmc.stereo_image import PanEstimate, estimate_pans
 
 #: Excerpts quieter than this (RMS, dBFS) are redrawn: silence teaches nothing.
 MIN_RMS_DB = -60.0
@@ -127,12 +128,19 @@ def _audible_excerpt(
 class ConsoleSegments(Dataset):
     """Random segments of whole multitracks: ``{"tracks": (T, S), "target": (2, S)}``.
 
+    With ``reference_pans`` items also hold ``"reference_pan"`` and ``"pan_share"``
+    ``(T,)``: where the target mix put each track and its share of the mix's energy,
+    estimated once per song from the whole song (:func:`dmc.stereo_image.estimate_pans`,
+    about 0.5 s a 20 s song), all at construction so that training steps cost what they
+    always cost.
+
     Args:
         songs: staged songs with targets.
         segment_samples: segment length.
         length: items per "epoch" (only for ``len``; any index is valid). Default: 10000.
         seed: base seed. Default: 0.
         tries: starts tried per item; the one with the loudest target wins. Default: 4.
+        reference_pans: add the target's per-track pans. Default: False.
     """
 
     def __init__(
@@ -142,6 +150,8 @@ class ConsoleSegments(Dataset):
         length: int = 10000,
         seed: int = 0,
         tries: int = 4,
+        reference_pans: bool = False,
+        progress: bool = True,
     ):
         if not songs:
             raise ValueError("no songs to draw segments from")
@@ -155,25 +165,44 @@ class ConsoleSegments(Dataset):
         self.length = length
         self.seed = seed
         self.tries = tries
+        self.reference_pans = reference_pans
+        self.pans: list[PanEstimate] = []
+        if reference_pans:
+            self.pans = [
+                estimate_pans(song.tracks(), song.target(), song.sample_rate)
+                for song in tqdm(
+                    self.songs, desc="reference pans", disable=not progress, leave=False
+                )
+            ]
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
-        song = self.songs[int(rng.integers(len(self.songs)))]
+        song_index = int(rng.integers(len(self.songs)))
+        song = self.songs[song_index]
         segment = self.segment_samples
         starts = [_start(rng, song.num_samples, segment) for _ in range(self.tries)]
         targets = [song.target(start, segment) for start in starts]
         best = max(range(len(starts)), key=lambda i: _rms_db(targets[i]))
-        return {
+        item = {
             "tracks": torch.from_numpy(song.tracks(starts[best], segment)),
             "target": torch.from_numpy(np.ascontiguousarray(targets[best], dtype=np.float32)),
         }
+        if self.reference_pans:
+            estimate = self.pans[song_index]
+            item["reference_pan"] = torch.from_numpy(estimate.pans)
+            item["pan_share"] = torch.from_numpy(estimate.shares)
+        return item
 
 
 def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Stack items with different track counts: zero-pad tracks and add a ``mask`` ``(B, T_max)``."""
+    """Stack items with different track counts: zero-pad tracks and add a ``mask`` ``(B, T_max)``.
+
+    Per-track fields (``reference_pan``, ``pan_share``), where the items have them, are
+    padded with centre and no share.
+    """
     count = max(item["tracks"].shape[0] for item in items)
     samples = items[0]["tracks"].shape[1]
     tracks = torch.zeros(len(items), count, samples)
@@ -181,11 +210,18 @@ def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.
     for i, item in enumerate(items):
         tracks[i, : item["tracks"].shape[0]] = item["tracks"]
         mask[i, : item["tracks"].shape[0]] = True
-    return {
+    batch = {
         "tracks": tracks,
         "mask": mask,
         "target": torch.stack([item["target"] for item in items]),
     }
+    for name, padding in (("reference_pan", 0.5), ("pan_share", 0.0)):
+        if name in items[0]:
+            values = torch.full((len(items), count), padding)
+            for i, item in enumerate(items):
+                values[i, : item[name].shape[0]] = item[name]
+            batch[name] = values
+    return batch
 
 
 class EffectTriples(Dataset):

@@ -14,18 +14,28 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from dmc.apply import load_console
 from dmc.baselines import MonoMixer, RandomMixer
 from dmc.cli import Parser
 from dmc.effects.params import TASKS, task_parameters
-from dmc.losses import sum_difference_distance
+from dmc.losses import ReferencePanLoss, sum_difference_distance
 from dmc.metrics import rl_levels_db, stereo_image_metrics
+from dmc.stereo_image import PanEstimate, estimate_pans, one_sided
 from dmc.train.cli import apply_smoke, staged_songs
 from dmc.train.loop import TrainingError
 
 METHODS = ("console", "mono", "random")
+
+
+def track_pan_error(pans: list[float], reference: PanEstimate) -> float:
+    """Mirror-invariant mean distance of each track's pan from where the target put it
+    (the training term :class:`dmc.losses.ReferencePanLoss`, on one song)."""
+    rows = [np.asarray([values], dtype=np.float32) for values in (pans, reference.pans)]
+    shares = reference.shares[None]
+    return float(ReferencePanLoss()(*map(torch.from_numpy, rows), torch.from_numpy(shares)))
 
 
 def evaluate_task(
@@ -54,11 +64,13 @@ def evaluate_task(
             "random": RandomMixer(task, seed=index),
         }
         target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
+        reference = estimate_pans(tracks, target, staged.sample_rate)
         for name in METHODS:
             result = mixers[name].mix(tracks, staged.sample_rate)
             audio = result.audio
             if name == "console" and console_params is not None:
                 console_params.extend(result.params)
+            pans = [float(p.get("pan", 0.5)) for p in result.params]
             rows.append(
                 {
                     "task": task,
@@ -67,6 +79,8 @@ def evaluate_task(
                     "sum_difference_mrstft": sum_difference_distance(audio, target),
                     "target_rl_level_db": target_lean,
                     **stereo_image_metrics(audio, target, staged.sample_rate),
+                    "track_pan_error": track_pan_error(pans, reference),
+                    "one_sided": one_sided(pans, staged.roles),
                 }
             )
     return rows
@@ -80,14 +94,17 @@ STEREO_COLUMNS = {
     "balance_error_db_mid": "mid",
     "balance_error_db_high": "high",
     "panning_error_mi_high": "pan err high",
+    "track_pan_error": "track pan err",
 }
 
 
 def stereo_markdown(rows: list[dict]) -> str:
     """Mean stereo-image figures per task and method (mirror-invariant errors; see dmc.metrics)."""
     lines = [
-        "| task | method | " + " | ".join(STEREO_COLUMNS.values()) + " | worst balance err dB |",
-        "| --- | --- |" + " ---: |" * (len(STEREO_COLUMNS) + 1),
+        "| task | method | "
+        + " | ".join(STEREO_COLUMNS.values())
+        + " | worst balance err dB | one-sided songs |",
+        "| --- | --- |" + " ---: |" * (len(STEREO_COLUMNS) + 2),
     ]
     for task in dict.fromkeys(r["task"] for r in rows):
         for method in METHODS:
@@ -95,7 +112,8 @@ def stereo_markdown(rows: list[dict]) -> str:
             means = [np.mean([r[c] for r in part]) for c in STEREO_COLUMNS]
             worst = max(r["balance_error_db"] for r in part)
             cells = " | ".join(f"{v:+.2f}" if i < 2 else f"{v:.2f}" for i, v in enumerate(means))
-            lines.append(f"| {task} | {method} | {cells} | {worst:.2f} |")
+            sided = sum(r["one_sided"] for r in part)
+            lines.append(f"| {task} | {method} | {cells} | {worst:.2f} | {sided} of {len(part)} |")
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from dmc.effects.chain import constant_power_pan
 from dmc.losses import (
     ConsoleLoss,
     EmulationLoss,
+    ReferencePanLoss,
     StereoBalanceLoss,
     StereoSumDifferenceLoss,
     SwapInvariantStereoLoss,
@@ -175,3 +176,45 @@ def test_console_loss_adds_the_balance_term_with_its_weight(music_stereo):
         ConsoleLoss(w_balance=-1)
     with pytest.raises(ValueError, match="shorter than"):
         StereoBalanceLoss()(torch.zeros(1, 2, 4000), torch.zeros(1, 2, 4000))
+
+
+def test_pan_term_is_zero_for_the_reference_and_its_mirror_image():
+    reference = torch.tensor([[0.5, 0.1, 0.9, 0.3]])
+    shares = torch.tensor([[0.4, 0.2, 0.2, 0.2]])
+    loss = ReferencePanLoss()
+    assert float(loss(reference, reference, shares)) == 0.0
+    assert float(loss(1 - reference, reference, shares)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_pan_term_sees_a_one_sided_layout_that_balances_on_the_whole():
+    """Keys left and guitar right in the target; both right with the lead pulled left as a
+    counter-weight: the whole mix may balance, the per-track term does not."""
+    reference = torch.tensor([[0.5, 0.5, 0.25, 0.75]])  # bass, lead, keys, guitar
+    shares = torch.tensor([[0.4, 0.3, 0.15, 0.15]])
+    one_sided = torch.tensor([[0.5, 0.4, 0.75, 0.75]])
+    loss = float(ReferencePanLoss()(one_sided, reference, shares))
+    # mirror-invariant: the best orientation still has keys (or guitar) 0.5 off, lead 0.1
+    assert loss == pytest.approx((0.5 + 0.1) / 4, abs=1e-6)
+
+
+def test_pan_term_counts_audible_tracks_alike_and_ignores_absent_ones():
+    reference = torch.tensor([[0.5, 0.9, 0.1]])
+    wrong_quiet = torch.tensor([[0.5, 0.1, 0.1]])  # the 2 % track on the wrong side
+    shares = torch.tensor([[0.96, 0.02, 0.02]])
+    assert float(ReferencePanLoss()(wrong_quiet, reference, shares)) == pytest.approx(0.8 / 3)
+    absent = torch.tensor([[0.96, 0.0, 0.04]])  # a padded (or silent) track costs nothing
+    assert float(ReferencePanLoss()(wrong_quiet, reference, absent)) == 0.0
+
+
+def test_pan_term_is_per_item_and_sends_gradients_to_the_pans():
+    reference = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
+    shares = torch.full((2, 2), 0.5)
+    pans = torch.tensor([[0.75, 0.25], [0.375, 0.75]], requires_grad=True)  # item 0 mirrored
+    loss = ReferencePanLoss()(pans, reference, shares)
+    assert loss.item() == pytest.approx(0.125 / 2 / 2)
+    loss.backward()
+    assert pans.grad[1, 0] > 0 and float(pans.grad[0].abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="one shape"):
+        ReferencePanLoss()(pans, reference[:, :1], shares)
+    with pytest.raises(ValueError, match="full_weight_share"):
+        ReferencePanLoss(full_weight_share=0)

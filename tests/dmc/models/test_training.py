@@ -7,11 +7,13 @@ import pytest
 import torch
 
 from dmc.checkpoint import load_model, save_model
-from dmc.losses import StereoSumDifferenceLoss
+from dmc.losses import ReferencePanLoss, StereoSumDifferenceLoss
 from dmc.train.__main__ import SUBCOMMANDS
 from dmc.train.__main__ import main as train_main
+from dmc.train.console import ConsoleRecipe
+from dmc.train.data import ConsoleSegments, collate_tracks, stage_songs
 from dmc.train.evaluate import main as evaluate_main
-from dmc.train.synthetic import synthetic_songs
+from dmc.train.synthetic import CONVENTION, synthetic_songs
 
 
 def _common(run_dir, steps, extra=()):
@@ -225,6 +227,46 @@ def test_init_fine_tunes_a_trained_console_with_the_stereo_term(tmp_path, tiny, 
     assert code == 2 and "not a full console" in capsys.readouterr().err
 
 
+def test_segments_carry_the_targets_pans_padded_like_the_tracks():
+    songs = stage_songs(synthetic_songs("drums", "train", count=2), progress=False)
+    data = ConsoleSegments(songs, 22050, reference_pans=True, progress=False)
+    for song, estimate in zip(data.songs, data.pans):
+        expected = [CONVENTION[role][1] for role in song.roles]  # drawn within +-0.05
+        assert estimate.pans == pytest.approx(expected, abs=0.06)
+    items = [data[i] for i in range(8)]
+    counts = {item["tracks"].shape[0] for item in items}
+    assert counts == {4, 5}  # the two songs differ in track count
+    batch = collate_tracks(items)
+    padded = ~batch["mask"]
+    assert batch["reference_pan"].shape == batch["mask"].shape
+    assert bool((batch["pan_share"][padded] == 0).all())
+    assert bool((batch["reference_pan"][padded] == 0.5).all())
+    assert "reference_pan" not in ConsoleSegments(songs, 22050)[0]  # only when asked
+
+
+def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, tiny):
+    run = tmp_path / "pan"
+    _drums_console(tmp_path, tiny, run, 2, ["--val-every", "2", "--w-pan", "3"])
+    record = json.loads((run / "record.json").read_text())
+    assert record["config"]["w_pan"] == 3.0
+    final = record["final_validation"]
+    assert final["val_pan"] > 0
+    assert final["val_loss"] == pytest.approx(final["val_sum_difference"] + 3 * final["val_pan"])
+    # the training loss is the objective plus the weighted term of the console's own pans
+    songs = stage_songs(synthetic_songs("drums", "train", count=2), progress=False)
+    console = tiny.console("drums").eval()
+    recipe = ConsoleRecipe(console, songs, songs, 22050, 2, val_items=2, w_pan=3.0, progress=False)
+    batch = recipe.batch(0, 0, 1)
+    with torch.no_grad():
+        mix, params = console(batch["tracks"], batch["mask"])
+        expected = float(recipe.objective(mix, batch["target"])) + 3 * float(
+            ReferencePanLoss()(params[..., 1], batch["reference_pan"], batch["pan_share"])
+        )
+        assert float(recipe.loss(console, batch)[0]) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="w_pan"):
+        ConsoleRecipe(console, songs, songs, 22050, 2, w_pan=-1.0, progress=False)
+
+
 def test_init_keeps_the_checkpoint_architecture_unless_told_otherwise(tmp_path, tiny, capsys):
     """A console trained with other architecture options fine-tunes without repeating them."""
     _drums_console(
@@ -347,7 +389,12 @@ def test_evaluate_compares_console_mono_and_random_per_song(tmp_path, tiny, caps
         for m in ("console", "mono", "random")
     }
     assert all(r["sum_difference_mrstft"] > 0 for r in rows)
+    # the synthetic engineer pans the hi-hat right and the tom left: the centred mono mix
+    # misses each by about 0.2, so its mean track pan error is well above 0, never one-sided
+    mono = [r for r in rows if r["method"] == "mono"]
+    assert all(0.05 < r["track_pan_error"] < 0.2 and not r["one_sided"] for r in mono)
     out = capsys.readouterr().out
+    assert "track pan err" in out and "one-sided songs" in out
     assert "| drums | 2 |" in out and (tmp_path / "e.csv").read_text().count("\n") == 7
     # the spread of the console's settings: one row per drums parameter, over every track
     spread = [line for line in out.splitlines() if line.startswith("| gain_db |")]
