@@ -34,6 +34,7 @@ from dmc.console import DifferentiableMixingConsole
 from dmc.effects.params import task_parameters
 from dmc.nn.encoder import level_features
 from dmc.pretrained import default_device, get_model, resolve
+from dmc.roles import side_from_name
 
 # ----------------------------------------------------------------------------------------------
 # What every mixing method returns.
@@ -65,8 +66,14 @@ class Mixer(Protocol):
 
     name: str
 
-    def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
-        """Mix ``tracks`` of shape ``(tracks, samples)`` (float32, after gain staging)."""
+    def mix(
+        self, tracks: np.ndarray, sample_rate: int, names: Sequence[str] | None = None
+    ) -> MixResult:
+        """Mix ``tracks`` of shape ``(tracks, samples)`` (float32, after gain staging).
+
+        ``names`` (one per track, e.g. file names) is for methods that read them (a
+        console with side hints); the others ignore it.
+        """
         ...
 
 
@@ -198,14 +205,24 @@ class ConsoleMixer:
         return torch.cat([content, level_features(mean_square, peak)], dim=-1)
 
     @torch.no_grad()
-    def predict_parameters(self, tracks: np.ndarray) -> np.ndarray:
-        """Real-unit parameters ``(T, P)`` for staged tracks ``(T, S)`` at the console's rate."""
+    def predict_parameters(
+        self, tracks: np.ndarray, names: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """Real-unit parameters ``(T, P)`` for staged tracks ``(T, S)`` at the console's rate.
+
+        ``names`` give a console with side hints each track's side (no names: no hints).
+        """
         tensor = torch.as_tensor(tracks, dtype=torch.float32)
         embeddings = self.embed_song(tensor)
         relations = self.console.relations(tensor[None])
         if relations is not None:
             relations = relations.to(self.device)
-        normalised = self.console.predict(embeddings[None], relations=relations)[0]
+        sides = None
+        if names is not None:
+            if len(names) != tensor.shape[0]:
+                raise ValueError(f"{len(names)} names for {tensor.shape[0]} tracks")
+            sides = torch.tensor([[side_from_name(n) for n in names]], device=self.device)
+        normalised = self.console.predict(embeddings[None], relations=relations, sides=sides)[0]
         return self.space.denormalize(normalised.double()).cpu().numpy()
 
     # ---------------------------------------------------------------- rendering
@@ -232,7 +249,9 @@ class ConsoleMixer:
         ).numpy()
 
     # ---------------------------------------------------------------- the Mixer contract
-    def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
+    def mix(
+        self, tracks: np.ndarray, sample_rate: int, names: Sequence[str] | None = None
+    ) -> MixResult:
         """Mix staged mono tracks ``(T, S)`` at any ``sample_rate``; returns ``(2, S)`` and real-unit params."""
         tracks = np.atleast_2d(np.asarray(tracks, dtype=np.float32))
         if tracks.ndim != 2 or tracks.shape[0] == 0 or tracks.shape[1] == 0:
@@ -240,7 +259,7 @@ class ConsoleMixer:
                 f"tracks must be a non-empty (tracks, samples) array, got shape {tracks.shape}"
             )
         work = _at_model_rate(tracks, sample_rate, self.sample_rate)
-        params = self.predict_parameters(work)
+        params = self.predict_parameters(work, names)
         audio = _at_caller_rate(self.render(work, params), self.sample_rate, sample_rate, tracks)
         return MixResult(audio, [self.space.to_dict(row) for row in params])
 
@@ -331,7 +350,9 @@ class DemucsBaselineMixer:
         self.context_samples = frame * int(np.ceil(context_seconds * self.sample_rate / frame))
 
     @torch.no_grad()
-    def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
+    def mix(
+        self, tracks: np.ndarray, sample_rate: int, names: Sequence[str] | None = None
+    ) -> MixResult:
         """Mix ``(num_tracks, S)`` staged tracks, in the model's fixed order, into ``(2, S)``.
 
         Raises:

@@ -10,6 +10,8 @@ like, the lower bound the paper's listening test used.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from dmc.apply import MixResult
@@ -54,7 +56,9 @@ class MonoMixer:
     def __repr__(self) -> str:
         return f"MonoMixer(task={self.task!r})"
 
-    def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
+    def mix(
+        self, tracks: np.ndarray, sample_rate: int, names: Sequence[str] | None = None
+    ) -> MixResult:
         """Sum ``(tracks, samples)`` and pan the sum to the centre (each side at -3 dB)."""
         tracks = _check_tracks(tracks, sample_rate)
         audio = constant_power_pan(tracks.sum(axis=0), 0.5)
@@ -94,7 +98,9 @@ class RandomMixer:
         values = self.space.denormalize(self.space.sample(rng, num_tracks).astype(np.float64))
         return [self.space.to_dict(v) for v in values]
 
-    def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
+    def mix(
+        self, tracks: np.ndarray, sample_rate: int, names: Sequence[str] | None = None
+    ) -> MixResult:
         tracks = _check_tracks(tracks, sample_rate)
         params = self.draw(tracks.shape[0])
         audio, _ = mix(tracks, sample_rate, params, stages=_STAGES[self.task])

@@ -54,11 +54,16 @@ class DifferentiableMixingConsole(nn.Module):
             then see different contexts (the left one hears more of the hi-hat), so they
             can take different settings; the console stays permutation equivariant.
             Default: ``"mean"``.
+        side_hints (bool): the post-processor also sees each track's side hint, -1 / 0 / +1
+            for a name that says left / nothing / right (:func:`dmc.roles.side_from_name`),
+            the one thing that tells the two microphones of a pair apart. Default: False
+            (the paper's console, which sees audio only).
         sample_rate (int): the rate every track must have (Hz). Default: 44100.
 
     Shape:
-        tracks ``(batch, tracks, samples)``, mask ``(batch, tracks)`` bool ->
-        mix ``(batch, 2, samples)``, params ``(batch, tracks, P)`` in real units.
+        tracks ``(batch, tracks, samples)``, mask ``(batch, tracks)`` bool, sides
+        ``(batch, tracks)`` (optional; zeros when absent) -> mix ``(batch, 2, samples)``,
+        params ``(batch, tracks, P)`` in real units.
     """
 
     def __init__(
@@ -70,6 +75,7 @@ class DifferentiableMixingConsole(nn.Module):
         dropout: float = 0.2,
         finetune_tcn: bool = False,
         context: str = "mean",
+        side_hints: bool = False,
         sample_rate: int = SAMPLE_RATE,
     ):
         super().__init__()
@@ -77,6 +83,7 @@ class DifferentiableMixingConsole(nn.Module):
             raise ValueError(f"unknown context {context!r}; choose one of {', '.join(CONTEXTS)}")
         self.task = task
         self.context = context
+        self.side_hints = side_hints
         self.space: ParameterSpace = task_parameters(task)
         self.sample_rate = sample_rate
         self.encoder = TrackEncoder(**(encoder or {}))
@@ -93,7 +100,7 @@ class DifferentiableMixingConsole(nn.Module):
             # softmax temperature of the envelope correlations, as a log (learnt)
             self.log_relation_temperature = nn.Parameter(torch.tensor(math.log(0.1)))
         self.postprocessor = PostProcessor(
-            (3 if context == "mean+related" else 2) * self.encoder.output_dim,
+            (3 if context == "mean+related" else 2) * self.encoder.output_dim + int(side_hints),
             len(self.space),
             hidden_dim,
             dropout,
@@ -150,11 +157,13 @@ class DifferentiableMixingConsole(nn.Module):
         embeddings: torch.Tensor,
         mask: torch.Tensor | None = None,
         relations: torch.Tensor | None = None,
+        sides: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Normalised parameters ``(batch, tracks, P)`` in (0, 1) from embeddings and their mask.
 
         ``relations`` ``(batch, tracks, tracks)`` (:func:`envelope_correlation`) is needed
-        with ``context="mean+related"``.
+        with ``context="mean+related"``; ``sides`` ``(batch, tracks)`` is read with
+        ``side_hints`` (zeros when None) and ignored without.
         """
         if mask is None:
             mask = torch.ones(embeddings.shape[:2], dtype=torch.bool, device=embeddings.device)
@@ -165,6 +174,14 @@ class DifferentiableMixingConsole(nn.Module):
             if relations is None:
                 raise ValueError("context 'mean+related' needs the tracks' envelope relations")
             parts.append(self._related(embeddings, mask, relations))
+        if self.side_hints:
+            if sides is None:
+                sides = embeddings.new_zeros(embeddings.shape[:2])
+            if sides.shape != embeddings.shape[:2]:
+                raise ValueError(
+                    f"sides must be (batch, tracks) {tuple(embeddings.shape[:2])}, got {tuple(sides.shape)}"
+                )
+            parts.append(sides.to(embeddings.dtype).unsqueeze(-1))
         return self.postprocessor(torch.cat(parts, dim=-1))
 
     def _related(
@@ -202,11 +219,15 @@ class DifferentiableMixingConsole(nn.Module):
         return mix.index_add(0, rows, channels)
 
     def forward(
-        self, tracks: torch.Tensor, mask: torch.Tensor | None = None
+        self,
+        tracks: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        sides: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         tracks, mask = _check(tracks, mask)
         relations = self.relations(tracks, mask)
-        params = self.space.denormalize(self.predict(self.embed(tracks, mask), mask, relations))
+        embeddings = self.embed(tracks, mask)
+        params = self.space.denormalize(self.predict(embeddings, mask, relations, sides))
         return self.render(tracks, params, mask), params
 
 

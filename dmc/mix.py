@@ -256,7 +256,7 @@ def run(args: argparse.Namespace) -> dict:
         values, roles = read_params(args.from_params, args.task, files)
     else:
         roles = infer_roles(files, staged, mixer)
-        values = mixer.predict_parameters(staged)
+        values = mixer.predict_parameters(staged, [f.name for f in files])
     if args.renderer == "chain":
         space = task_parameters(args.task)
         audio, _ = chain_mix(staged, SAMPLE_RATE, list(expand_to_strip(values, space)))

@@ -184,3 +184,20 @@ def check_role(role: str) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     return role
+
+
+#: Words that say which side of a stereo pair a channel is: "overhead_L", "OH Right", "Piano-R".
+_SIDE_WORDS = {"l": -1.0, "left": -1.0, "lt": -1.0, "r": 1.0, "right": 1.0, "rt": 1.0}
+
+
+def side_from_name(name: str) -> float:
+    """-1 for a channel named as the left of a pair, +1 for the right, 0 when the name says neither.
+
+    Engineers name the two microphones of a pair ``OH L`` / ``OH R``; nothing in their sound
+    says which is which, so a console that should pan them apart needs the name.
+
+    >>> side_from_name("overhead_L.flac"), side_from_name("Piano Right.wav"), side_from_name("kick.wav")
+    (-1.0, 1.0, 0.0)
+    """
+    found = {_SIDE_WORDS[w] for w in words(name) if w in _SIDE_WORDS}
+    return found.pop() if len(found) == 1 else 0.0

@@ -263,7 +263,9 @@ class _Renderer:
             )
             try:
                 if spec.source == "tracks":
-                    result = mixer.mix(spec.inputs(staged, song.roles), sample_rate)
+                    # names only where the tracks keep their order (a console reads sides off them)
+                    names = excerpt.track_names if spec.arrange is None else None
+                    result = mixer.mix(spec.inputs(staged, song.roles), sample_rate, names)
                 else:
                     result = mixer.render(target, sample_rate)
             except ValueError as exc:

@@ -104,7 +104,7 @@ class ConsoleRecipe:
         )
 
     def loss(self, model, batch):
-        mix, params = model(batch["tracks"], batch["mask"])
+        mix, params = model(batch["tracks"], batch["mask"], batch.get("side"))
         loss = self.objective(mix, batch["target"])
         if self.w_pan:
             loss = loss + self.w_pan * self._pan_term(params, batch)
@@ -126,7 +126,10 @@ class ConsoleRecipe:
     def validate(self, model, device):
         model.eval()
         self._set_bypass(False)  # always judge the console that ships
-        outputs = [model(b["tracks"].to(device), b["mask"].to(device)) for b in self._val_batches()]
+        outputs = [
+            model(b["tracks"].to(device), b["mask"].to(device), b["side"].to(device))
+            for b in self._val_batches()
+        ]
         mixes = [mix for mix, _ in outputs]
         metrics = {
             "val_loss": self._mean_loss(mixes, device),
@@ -179,12 +182,20 @@ def _load_weights(
     """Copy the weights of ``trained`` (read from ``path``) into ``console`` (a clear error if
     they do not fit).
 
-    With ``keep_tcn`` the transformation network stays the one ``console`` was built
+    A console without side hints can seed one with them (``--side-hints``): the
+    post-processor's new input starts with zero weights. With ``keep_tcn`` the
+    transformation network stays the one ``console`` was built
     with (``--tcn``): a console trained on one TCN can continue on a better one.
     """
     if getattr(trained, "task", None) != console.task:
         raise TrainingError(f"--init {path}: not a {console.task} console")
     state = trained.state_dict()
+    if console.side_hints and not getattr(trained, "side_hints", False):
+        # the hint is a new last input of the post-processor: a zero column there makes
+        # the widened console start exactly where the trained one was
+        first = "postprocessor.net.0.weight"
+        weight = state[first]
+        state[first] = torch.cat([weight, weight.new_zeros(weight.shape[0], 1)], dim=1)
     if keep_tcn:
         own = console.state_dict()
         state = {k: own[k] if ".tcn." in k else v for k, v in state.items()}
@@ -229,6 +240,14 @@ def get_parser() -> argparse.ArgumentParser:
         help="mean: the paper's mean of all tracks; mean+related: also the other tracks weighted "
         "by envelope correlation, so same-role tracks can differ (default mean; with --init, "
         "the checkpoint's)",
+    )
+    model.add_argument(
+        "--side-hints",
+        action="store_true",
+        default=None,
+        help="the post-processor also sees each track's side from its name (overhead_L / "
+        "OH R: -1 / +1), so a microphone pair can be panned apart (default off, the paper's "
+        "audio-only console; with --init, the checkpoint's)",
     )
     cli.add_data_arguments(parser)
     cli.add_loop_arguments(
@@ -293,6 +312,8 @@ def main(argv: list[str] | None = None) -> dict:
         args.context = built_with.get("context", "mean")
     if args.hidden_dim is None:
         args.hidden_dim = built_with.get("hidden_dim", 256)
+    if args.side_hints is None:
+        args.side_hints = built_with.get("side_hints", False)
     torch.manual_seed(args.seed)
     console = DifferentiableMixingConsole.from_pretrained(
         args.task,
@@ -302,6 +323,7 @@ def main(argv: list[str] | None = None) -> dict:
         dropout=args.dropout,
         finetune_tcn=args.finetune_tcn,
         context=args.context,
+        side_hints=args.side_hints,
     )
     if args.init is not None:
         _load_weights(console, trained, args.init, keep_tcn=not args.finetune_tcn)

@@ -25,7 +25,7 @@ from dmc.audio import db_to_gain, power_to_db
 from dmc.effects.chain import process_channel
 from dmc.effects.params import TCN_PARAMETERS, expand_to_strip
 from dmc.multitrack import Song
-from dmc.roles import ROLES
+from dmc.roles import ROLES, side_from_name
 from dmc.staging import GainStaging
 from dmc.stereo_image import PanEstimate, estimate_pans
 
@@ -126,7 +126,9 @@ def _audible_excerpt(
 
 
 class ConsoleSegments(Dataset):
-    """Random segments of whole multitracks: ``{"tracks": (T, S), "target": (2, S)}``.
+    """Random segments of whole multitracks: ``{"tracks": (T, S), "target": (2, S), "side": (T,)}``.
+
+    ``side`` is each track's side hint from its name (:func:`dmc.roles.side_from_name`).
 
     With ``reference_pans`` items also hold ``"reference_pan"`` and ``"pan_share"``
     ``(T,)``: where the target mix put each track and its share of the mix's energy,
@@ -189,6 +191,7 @@ class ConsoleSegments(Dataset):
         item = {
             "tracks": torch.from_numpy(song.tracks(starts[best], segment)),
             "target": torch.from_numpy(np.ascontiguousarray(targets[best], dtype=np.float32)),
+            "side": torch.tensor([side_from_name(name) for name in song.song.track_names]),
         }
         if self.reference_pans:
             estimate = self.pans[song_index]
@@ -200,8 +203,8 @@ class ConsoleSegments(Dataset):
 def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Stack items with different track counts: zero-pad tracks and add a ``mask`` ``(B, T_max)``.
 
-    Per-track fields (``reference_pan``, ``pan_share``), where the items have them, are
-    padded with centre and no share.
+    Per-track fields (``side``, ``reference_pan``, ``pan_share``), where the items have
+    them, are padded with no side, centre and no share.
     """
     count = max(item["tracks"].shape[0] for item in items)
     samples = items[0]["tracks"].shape[1]
@@ -215,7 +218,7 @@ def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.
         "mask": mask,
         "target": torch.stack([item["target"] for item in items]),
     }
-    for name, padding in (("reference_pan", 0.5), ("pan_share", 0.0)):
+    for name, padding in (("side", 0.0), ("reference_pan", 0.5), ("pan_share", 0.0)):
         if name in items[0]:
             values = torch.full((len(items), count), padding)
             for i, item in enumerate(items):

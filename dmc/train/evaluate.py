@@ -66,7 +66,7 @@ def evaluate_task(
         target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
         reference = estimate_pans(tracks, target, staged.sample_rate)
         for name in METHODS:
-            result = mixers[name].mix(tracks, staged.sample_rate)
+            result = mixers[name].mix(tracks, staged.sample_rate, staged.song.track_names)
             audio = result.audio
             if name == "console" and console_params is not None:
                 console_params.extend(result.params)

@@ -1,6 +1,6 @@
 import pytest
 
-from dmc.roles import ROLES, check_role, role_from_name, words
+from dmc.roles import ROLES, check_role, role_from_name, side_from_name, words
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,21 @@ def test_every_mapped_role_is_in_the_vocabulary():
     assert {r for _, r in roles._PHRASES} <= set(ROLES)
     with pytest.raises(ValueError, match="banjo"):
         check_role("banjo")
+
+
+@pytest.mark.parametrize(
+    ("name", "side"),
+    [
+        ("overhead_L.flac", -1.0),
+        ("OH R.wav", 1.0),
+        ("Overhead Left.wav", -1.0),
+        ("Piano-Right.wav", 1.0),
+        ("room_lt.wav", -1.0),
+        ("kick.wav", 0.0),
+        ("Rhodes.wav", 0.0),  # a word that merely starts with R
+        ("LR mix.wav", 0.0),  # both sides at once: no side
+        ("guitar_1.wav", 0.0),
+    ],
+)
+def test_side_from_name(name, side):
+    assert side_from_name(name) == side

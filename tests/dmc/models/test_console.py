@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from dmc.audio import db_to_gain
+from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import constant_power_pan
 from dmc.effects.params import CHANNEL_STRIP, task_parameters
 from dmc.nn.effects import Chain, Gain, Pan, channel_strip
@@ -256,3 +257,38 @@ def test_related_context_needs_relations_and_survives_a_checkpoint(tiny, tmp_pat
     torch.testing.assert_close(loaded(tracks)[1], console(tracks)[1])
     with pytest.raises(ValueError, match="unknown context"):
         type(console)("drums", encoder=tiny.ENCODER, context="attention")
+
+
+def _side_hint_console(tiny, seed: int = 0) -> DifferentiableMixingConsole:
+    torch.manual_seed(seed)
+    console = DifferentiableMixingConsole(
+        "drums", encoder=tiny.ENCODER, hidden_dim=16, side_hints=True
+    )
+    tiny.randomise(console.postprocessor, seed)
+    return console.eval()
+
+
+def test_side_hints_let_a_pair_of_identical_tracks_take_different_pans(tiny, tmp_path):
+    from dmc.apply import ConsoleMixer
+    from dmc.checkpoint import load_model, save_model
+
+    console = _side_hint_console(tiny)
+    track = tiny.tracks(1, seconds=0.5)
+    pair = torch.from_numpy(np.concatenate([track, track]))[None]
+    with torch.no_grad():
+        _, without = console(pair)  # no hints: the two are the same to the console
+        _, hinted = console(pair, sides=torch.tensor([[-1.0, 1.0]]))
+    torch.testing.assert_close(without[0, 0], without[0, 1])
+    assert not torch.allclose(hinted[0, 0], hinted[0, 1])
+    # the mixer reads the hints off the names, and only a console built with them uses them
+    mixer = ConsoleMixer(load_model(save_model(tmp_path / "c.pt", console)), device="cpu")
+    by_name = mixer.mix(pair[0].numpy(), 44100, ["overhead_L.wav", "overhead_R.wav"]).params
+    assert by_name[0]["pan"] != by_name[1]["pan"]
+    assert by_name[0]["pan"] == pytest.approx(float(hinted[0, 0, 1]), abs=1e-5)
+    plain = ConsoleMixer(tiny.console("drums"), device="cpu")
+    unnamed = plain.mix(pair[0].numpy(), 44100, ["overhead_L.wav", "overhead_R.wav"]).params
+    assert unnamed[0]["pan"] == pytest.approx(unnamed[1]["pan"])
+    with pytest.raises(ValueError, match="sides must be"):
+        console(pair, sides=torch.zeros(1, 3))
+    with pytest.raises(ValueError, match="3 names for 2 tracks"):
+        mixer.mix(pair[0].numpy(), 44100, ["a", "b", "c"])

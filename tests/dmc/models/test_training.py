@@ -298,6 +298,22 @@ def test_init_keeps_the_checkpoint_architecture_unless_told_otherwise(tmp_path, 
     assert code == 2 and "weights do not fit this console" in capsys.readouterr().err
 
 
+def test_side_hints_widen_a_trained_console_that_then_starts_where_it_was(tmp_path, tiny):
+    _drums_console(
+        tmp_path, tiny, tmp_path / "a", 2, ["--val-every", "2", "--export", str(tmp_path / "a.pt")]
+    )
+    _, trained_val, _ = _validation_losses(tmp_path / "a")
+    extra = ["--val-every", "1", "--init", str(tmp_path / "a.pt"), "--side-hints"]
+    assert _drums_console(tmp_path, tiny, tmp_path / "b", 1, extra) == 0
+    start, _, record = _validation_losses(tmp_path / "b")
+    assert start == pytest.approx(trained_val, rel=1e-5)  # the hint's weights start at zero
+    assert record["config"]["model"]["side_hints"] is True
+    widened = load_model(tmp_path / "b" / "final.pt")
+    assert widened.side_hints
+    # synthetic track names say no side, so the new input's weights never moved from zero
+    assert float(widened.postprocessor.net[0].weight[:, -1].abs().max()) == 0.0
+
+
 def test_full_console_sends_gradients_through_the_frozen_tcn(tiny):
     console = tiny.console("full", random_weights=False)
     tracks = torch.from_numpy(tiny.tracks(3, seconds=0.2))[None]
