@@ -311,7 +311,7 @@ def test_side_hints_widen_a_trained_console_that_then_starts_where_it_was(tmp_pa
     widened = load_model(tmp_path / "b" / "final.pt")
     assert widened.side_hints
     # synthetic track names say no side, so the new input's weights never moved from zero
-    assert float(widened.postprocessor.net[0].weight[:, -1].abs().max()) == 0.0
+    assert float(widened.postprocessor.net[0].weight.detach()[:, -1].abs().max()) == 0.0
 
 
 def test_full_console_sends_gradients_through_the_frozen_tcn(tiny):
