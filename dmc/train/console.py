@@ -56,6 +56,7 @@ class ConsoleRecipe:
         w_balance: float = 0.0,
         w_pan: float = 0.0,
         progress: bool = True,
+        side_dropout: float = 0.0,
     ):
         if w_pan < 0:
             raise ValueError(f"w_pan must be non-negative, got {w_pan}")
@@ -65,7 +66,9 @@ class ConsoleRecipe:
         self.w_pan = w_pan
         # the per-song estimate costs about 0.5 s a song, so it is made only when used
         pans = {"reference_pans": w_pan > 0, "progress": progress}
-        self.train_data = ConsoleSegments(train_songs, segment_samples, seed=seed, **pans)
+        self.train_data = ConsoleSegments(
+            train_songs, segment_samples, seed=seed, side_dropout=side_dropout, **pans
+        )
         self.val_items = fixed_items(
             ConsoleSegments(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET, **pans),
             val_items,
@@ -249,6 +252,13 @@ def get_parser() -> argparse.ArgumentParser:
         "OH R: -1 / +1), so a microphone pair can be panned apart (default off, the paper's "
         "audio-only console; with --init, the checkpoint's)",
     )
+    model.add_argument(
+        "--side-dropout",
+        type=float,
+        default=0.0,
+        help="with --side-hints: probability that a training item's hints are all dropped, "
+        "so the console also mixes pairs whose names say no side (default 0)",
+    )
     cli.add_data_arguments(parser)
     cli.add_loop_arguments(
         parser, steps=1000, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=50
@@ -340,6 +350,8 @@ def main(argv: list[str] | None = None) -> dict:
         settings["w_balance"] = args.w_balance
     if args.w_pan:
         settings["w_pan"] = args.w_pan
+    if args.side_dropout:
+        settings["side_dropout"] = args.side_dropout
     config = cli.run_config(
         "console", args, argv, console.init_kwargs, segment, train_songs, val_songs, **settings
     )
@@ -357,6 +369,7 @@ def main(argv: list[str] | None = None) -> dict:
         w_balance=args.w_balance,
         w_pan=args.w_pan,
         progress=args.progress,
+        side_dropout=args.side_dropout,
     )
     record = cli.train_and_export(recipe, loop, args.export)
     return record

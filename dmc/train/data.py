@@ -128,7 +128,9 @@ def _audible_excerpt(
 class ConsoleSegments(Dataset):
     """Random segments of whole multitracks: ``{"tracks": (T, S), "target": (2, S), "side": (T,)}``.
 
-    ``side`` is each track's side hint from its name (:func:`dmc.roles.side_from_name`).
+    ``side`` is each track's side hint from its name (:func:`dmc.roles.side_from_name`);
+    with ``side_dropout`` an item loses all its hints with that probability, so a console
+    with side hints also learns to mix a pair whose names say nothing (``OH1``, ``OH2``).
 
     With ``reference_pans`` items also hold ``"reference_pan"`` and ``"pan_share"``
     ``(T,)``: where the target mix put each track and its share of the mix's energy,
@@ -143,6 +145,7 @@ class ConsoleSegments(Dataset):
         seed: base seed. Default: 0.
         tries: starts tried per item; the one with the loudest target wins. Default: 4.
         reference_pans: add the target's per-track pans. Default: False.
+        side_dropout: probability that an item's side hints are all zero. Default: 0.
     """
 
     def __init__(
@@ -154,7 +157,10 @@ class ConsoleSegments(Dataset):
         tries: int = 4,
         reference_pans: bool = False,
         progress: bool = True,
+        side_dropout: float = 0.0,
     ):
+        if not 0.0 <= side_dropout <= 1.0:
+            raise ValueError(f"side_dropout must be in [0, 1], got {side_dropout}")
         if not songs:
             raise ValueError("no songs to draw segments from")
         missing = [s.song_id for s in songs if s.song.target is None]
@@ -168,6 +174,7 @@ class ConsoleSegments(Dataset):
         self.seed = seed
         self.tries = tries
         self.reference_pans = reference_pans
+        self.side_dropout = side_dropout
         self.pans: list[PanEstimate] = []
         if reference_pans:
             self.pans = [
@@ -193,6 +200,8 @@ class ConsoleSegments(Dataset):
             "target": torch.from_numpy(np.ascontiguousarray(targets[best], dtype=np.float32)),
             "side": torch.tensor([side_from_name(name) for name in song.song.track_names]),
         }
+        if self.side_dropout and rng.random() < self.side_dropout:  # drawn last: segments stay
+            item["side"] = torch.zeros_like(item["side"])
         if self.reference_pans:
             estimate = self.pans[song_index]
             item["reference_pan"] = torch.from_numpy(estimate.pans)

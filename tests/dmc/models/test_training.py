@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -242,6 +243,34 @@ def test_segments_carry_the_targets_pans_padded_like_the_tracks():
     assert bool((batch["pan_share"][padded] == 0).all())
     assert bool((batch["reference_pan"][padded] == 0.5).all())
     assert "reference_pan" not in ConsoleSegments(songs, 22050)[0]  # only when asked
+
+
+def test_side_hints_come_from_the_names_and_drop_out_whole_items():
+    from dmc.multitrack import Song, Track
+
+    rng = np.random.default_rng(0)
+    audio = rng.standard_normal((3, 44100)).astype(np.float32) * 0.05
+    names = ["overhead_L", "overhead_R", "kick"]
+    song = Song(
+        "pair",
+        [
+            Track(n, r, audio=a[None])
+            for n, r, a in zip(names, ["overhead", "overhead", "kick"], audio)
+        ],
+        44100,
+        44100,
+        target=Track("mix", "other", audio=audio[:2] * 0.5),
+    )
+    songs = stage_songs([song], progress=False)
+    kept = ConsoleSegments(songs, 11025)
+    dropped = ConsoleSegments(songs, 11025, side_dropout=0.5)
+    sides = [dropped[i]["side"].tolist() for i in range(200)]
+    assert kept[0]["side"].tolist() == [-1.0, 1.0, 0.0]
+    assert set(map(tuple, sides)) == {(-1.0, 1.0, 0.0), (0.0, 0.0, 0.0)}
+    assert 70 < sum(s == [0.0, 0.0, 0.0] for s in sides) < 130
+    assert torch.equal(kept[7]["tracks"], dropped[7]["tracks"])  # the same segments
+    with pytest.raises(ValueError, match="side_dropout"):
+        ConsoleSegments(songs, 11025, side_dropout=1.5)
 
 
 def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, tiny):
