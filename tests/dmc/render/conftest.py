@@ -66,7 +66,7 @@ class OracleMixer:
 
     name = "console"
 
-    def mix(self, tracks: np.ndarray, sample_rate: int) -> MixResult:
+    def mix(self, tracks: np.ndarray, sample_rate: int, names=None) -> MixResult:
         params = target_params()
         audio, _ = mix(tracks, sample_rate, params, stages=("gain",))
         return MixResult(audio=audio, params=params)
