@@ -304,8 +304,19 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    for flag in ("w_stereo", "w_balance", "w_pan"):
+        if getattr(args, flag) < 0:
+            raise TrainingError(
+                f"--{flag.replace('_', '-')} must be 0 or more, got {getattr(args, flag)}"
+            )
+    if not 0.0 <= args.side_dropout <= 1.0:
+        raise TrainingError(f"--side-dropout must be between 0 and 1, got {args.side_dropout}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
+    _check_options(args)
     loop = cli.loop_config(args, f"console-{args.task}")
     # Said every time: a console trained on someone else's encoder is an easy surprise.
     note(

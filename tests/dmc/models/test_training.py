@@ -296,6 +296,20 @@ def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, 
         ConsoleRecipe(console, songs, songs, 22050, 2, w_pan=-1.0, progress=False)
 
 
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--w-pan", "-1"], "--w-pan must be 0 or more"),
+        (["--w-balance", "-0.5"], "--w-balance must be 0 or more"),
+        (["--side-dropout", "2"], "--side-dropout must be between 0 and 1"),
+    ],
+)
+def test_bad_weights_are_one_line_errors(tmp_path, tiny, capsys, option, message):
+    assert _drums_console(tmp_path, tiny, tmp_path / "run", 1, option) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_init_keeps_the_checkpoint_architecture_unless_told_otherwise(tmp_path, tiny, capsys):
     """A console trained with other architecture options fine-tunes without repeating them."""
     _drums_console(
