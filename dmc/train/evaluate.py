@@ -47,10 +47,12 @@ def evaluate_task(
     num_songs: int | None,
     device: str | None,
     console_params: list[dict[str, float]] | None = None,
+    names: bool = True,
 ) -> list[dict]:
     """One row per (song, method) with the distance to the target.
 
     ``console_params``, when given, receives the console's parameters of every track.
+    ``names=False`` mixes without the track names, so a console with side hints gets none.
     """
     console = load_console(task, checkpoint, device)
     rows = []
@@ -66,7 +68,8 @@ def evaluate_task(
         target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
         reference = estimate_pans(tracks, target, staged.sample_rate)
         for name in METHODS:
-            result = mixers[name].mix(tracks, staged.sample_rate, staged.song.track_names)
+            track_names = staged.song.track_names if names else None
+            result = mixers[name].mix(tracks, staged.sample_rate, track_names)
             audio = result.audio
             if name == "console" and console_params is not None:
                 console_params.extend(result.params)
@@ -233,6 +236,12 @@ def get_parser() -> argparse.ArgumentParser:
         "--csv", type=Path, default=Path("runs/evaluate.csv"), help="per-song results"
     )
     parser.add_argument(
+        "--no-names",
+        action="store_true",
+        help="mix without the track names: how a console with side hints does on tracks "
+        "whose names say no side",
+    )
+    parser.add_argument(
         "--tcn",
         type=Path,
         default=None,
@@ -270,6 +279,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             args.num_songs,
             args.device,
             console_params=params[task],
+            names=not args.no_names,
         )
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with open(args.csv, "w", newline="") as handle:

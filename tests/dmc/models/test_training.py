@@ -463,6 +463,30 @@ def test_evaluate_compares_console_mono_and_random_per_song(tmp_path, tiny, caps
     assert "| pan | 0.5 |" in out
 
 
+def test_evaluate_without_names_gives_a_side_hint_console_no_hints(tmp_path, tiny, monkeypatch):
+    import dmc.apply
+    from dmc.console import DifferentiableMixingConsole
+
+    torch.manual_seed(0)
+    console = DifferentiableMixingConsole(
+        "drums", encoder=tiny.ENCODER, hidden_dim=16, side_hints=True
+    )
+    with torch.no_grad():
+        console.postprocessor.net[0].weight[:, -1] = 5.0  # the hint moves every parameter
+    checkpoint = save_model(tmp_path / "c.pt", console)
+    # the synthetic songs' names say no side; let the hi-hat's say "right"
+    monkeypatch.setattr(dmc.apply, "side_from_name", lambda name: float(name.startswith("hihat")))
+
+    def hihat_pans(extra):
+        args = ["--task", "drums", "--data", "synthetic", "--split", "test", "--num-songs", "1"]
+        rows = evaluate_main(
+            [*args, "--checkpoint", str(checkpoint), "--csv", str(tmp_path / "e.csv"), *extra]
+        )
+        return [r["track_pan_error"] for r in rows if r["method"] == "console"]
+
+    assert hihat_pans([]) != hihat_pans(["--no-names"])
+
+
 def test_evaluate_reports_emulation_error_per_effect_group(tiny, capsys):
     _, tcn = tiny.checkpoints()
     evaluate_main(["--tcn", str(tcn), "--data", "synthetic", "--num-songs", "1", "--items", "2"])
