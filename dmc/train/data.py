@@ -175,6 +175,11 @@ class ConsoleSegments(Dataset):
         self.tries = tries
         self.reference_pans = reference_pans
         self.side_dropout = side_dropout
+        # read off the names once per song, not per item
+        self.sides = [
+            torch.tensor([side_from_name(name) for name in song.song.track_names])
+            for song in self.songs
+        ]
         self.pans: list[PanEstimate] = []
         if reference_pans:
             self.pans = [
@@ -198,7 +203,7 @@ class ConsoleSegments(Dataset):
         item = {
             "tracks": torch.from_numpy(song.tracks(starts[best], segment)),
             "target": torch.from_numpy(np.ascontiguousarray(targets[best], dtype=np.float32)),
-            "side": torch.tensor([side_from_name(name) for name in song.song.track_names]),
+            "side": self.sides[song_index],
         }
         if self.side_dropout and rng.random() < self.side_dropout:  # drawn last: segments stay
             item["side"] = torch.zeros_like(item["side"])

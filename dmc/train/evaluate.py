@@ -67,8 +67,8 @@ def evaluate_task(
         }
         target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
         reference = estimate_pans(tracks, target, staged.sample_rate)
+        track_names = staged.song.track_names if names else None
         for name in METHODS:
-            track_names = staged.song.track_names if names else None
             result = mixers[name].mix(tracks, staged.sample_rate, track_names)
             audio = result.audio
             if name == "console" and console_params is not None:
