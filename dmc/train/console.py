@@ -57,6 +57,7 @@ class ConsoleRecipe:
         w_pan: float = 0.0,
         progress: bool = True,
         side_dropout: float = 0.0,
+        drum_bus: float = 0.0,
     ):
         if w_pan < 0:
             raise ValueError(f"w_pan must be non-negative, got {w_pan}")
@@ -64,13 +65,15 @@ class ConsoleRecipe:
         self.tcn_warmup_steps = tcn_warmup_steps
         self.task = console.task
         self.w_pan = w_pan
-        # the per-song estimate costs about 0.5 s a song, so it is made only when used
-        pans = {"reference_pans": w_pan > 0, "progress": progress}
+        # The per-song pan estimate costs about 0.5 s a song, so it is made only when used.
+        # Validation shows drum buses as often as training does, so the best checkpoint is
+        # the best on both kinds of session.
+        shared = {"reference_pans": w_pan > 0, "progress": progress, "drum_bus": drum_bus}
         self.train_data = ConsoleSegments(
-            train_songs, segment_samples, seed=seed, side_dropout=side_dropout, **pans
+            train_songs, segment_samples, seed=seed, side_dropout=side_dropout, **shared
         )
         self.val_items = fixed_items(
-            ConsoleSegments(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET, **pans),
+            ConsoleSegments(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET, **shared),
             val_items,
         )
         self.batch_size = batch_size
@@ -259,6 +262,13 @@ def get_parser() -> argparse.ArgumentParser:
         help="with --side-hints: probability that a training item's hints are all dropped, "
         "so the console also mixes pairs whose names say no side (default 0)",
     )
+    parser.add_argument(
+        "--drum-bus",
+        type=float,
+        default=0.0,
+        help="probability that a training (and validation) item shows the song's drum "
+        "microphones summed into one mono bus, as many sessions arrive (default 0)",
+    )
     cli.add_data_arguments(parser)
     cli.add_loop_arguments(
         parser, steps=1000, lr=1e-3, batch_size=4, segment_seconds=2.0, val_every=50
@@ -310,8 +320,11 @@ def _check_options(args: argparse.Namespace) -> None:
             raise TrainingError(
                 f"--{flag.replace('_', '-')} must be 0 or more, got {getattr(args, flag)}"
             )
-    if not 0.0 <= args.side_dropout <= 1.0:
-        raise TrainingError(f"--side-dropout must be between 0 and 1, got {args.side_dropout}")
+    for flag in ("side_dropout", "drum_bus"):
+        if not 0.0 <= getattr(args, flag) <= 1.0:
+            raise TrainingError(
+                f"--{flag.replace('_', '-')} must be between 0 and 1, got {getattr(args, flag)}"
+            )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -363,6 +376,8 @@ def main(argv: list[str] | None = None) -> dict:
         settings["w_pan"] = args.w_pan
     if args.side_dropout:
         settings["side_dropout"] = args.side_dropout
+    if args.drum_bus:
+        settings["drum_bus"] = args.drum_bus
     config = cli.run_config(
         "console", args, argv, console.init_kwargs, segment, train_songs, val_songs, **settings
     )
@@ -381,6 +396,7 @@ def main(argv: list[str] | None = None) -> dict:
         w_pan=args.w_pan,
         progress=args.progress,
         side_dropout=args.side_dropout,
+        drum_bus=args.drum_bus,
     )
     record = cli.train_and_export(recipe, loop, args.export)
     return record

@@ -25,7 +25,7 @@ from dmc.audio import db_to_gain, power_to_db
 from dmc.effects.chain import process_channel
 from dmc.effects.params import TCN_PARAMETERS, expand_to_strip
 from dmc.multitrack import Song
-from dmc.roles import ROLES, side_from_name
+from dmc.roles import DRUM_ROLES, ROLES, side_from_name
 from dmc.staging import GainStaging
 from dmc.stereo_image import PanEstimate, estimate_pans
 
@@ -101,6 +101,58 @@ def stage_songs(
     return out
 
 
+@dataclass(frozen=True)
+class DrumBus:
+    """How one song looks when its drum microphones arrive as one mono drum bus.
+
+    Sessions often come with the kit already summed ("drums.wav"). The bus is the
+    staged microphones' sum, staged again as a track of its own (``gain_db``), so it
+    reaches the console at the level any track does.
+
+    Attributes:
+        microphones: indices of the summed drum tracks.
+        others: indices of the tracks that stay as they are, in order.
+        gain_db: staging gain of the summed microphones (dB).
+        pans: where the target put ``others`` and then the bus (last), or None.
+    """
+
+    microphones: np.ndarray
+    others: np.ndarray
+    gain_db: float
+    pans: PanEstimate | None = None
+
+    def apply(self, tracks: np.ndarray) -> np.ndarray:
+        """``others`` then the bus, from staged ``tracks`` ``(T, S)``."""
+        bus = tracks[self.microphones].sum(axis=0) * db_to_gain(self.gain_db)
+        return np.concatenate([tracks[self.others], bus[None].astype(np.float32)])
+
+
+def drum_bus_view(
+    song: StagedSong,
+    staging: GainStaging | None = None,
+    reference_pans: bool = False,
+    tracks: np.ndarray | None = None,
+) -> DrumBus | None:
+    """The drum-bus view of ``song``, or None if it has fewer than two drum microphones.
+
+    A track already labelled ``drums`` is a bus itself and is never summed again.
+    ``tracks``: the song's staged tracks, when the caller has read them already.
+    """
+    roles = song.roles
+    microphones = [i for i, role in enumerate(roles) if role in DRUM_ROLES and role != "drums"]
+    if len(microphones) < 2:
+        return None
+    others = [i for i in range(len(roles)) if i not in microphones]
+    tracks = song.tracks() if tracks is None else tracks
+    bus = tracks[microphones].sum(axis=0)
+    gain_db = float((staging or GainStaging()).gains_db(bus[None], song.sample_rate)[0])
+    view = DrumBus(np.asarray(microphones), np.asarray(others, dtype=int), gain_db)
+    if not reference_pans:
+        return view
+    pans = estimate_pans(view.apply(tracks), song.target(), song.sample_rate)
+    return DrumBus(view.microphones, view.others, gain_db, pans)
+
+
 def _rms_db(x: np.ndarray) -> float:
     return float(power_to_db(np.mean(np.square(x, dtype=np.float64))))
 
@@ -146,6 +198,10 @@ class ConsoleSegments(Dataset):
         tries: starts tried per item; the one with the loudest target wins. Default: 4.
         reference_pans: add the target's per-track pans. Default: False.
         side_dropout: probability that an item's side hints are all zero. Default: 0.
+        drum_bus: probability that an item shows the song's drum microphones summed into
+            one mono bus (:func:`drum_bus`), as many sessions arrive; songs with fewer than
+            two drum microphones never do. The target mix is unchanged, and the bus's
+            reference pan is estimated like any track's. Default: 0.
     """
 
     def __init__(
@@ -158,9 +214,11 @@ class ConsoleSegments(Dataset):
         reference_pans: bool = False,
         progress: bool = True,
         side_dropout: float = 0.0,
+        drum_bus: float = 0.0,
     ):
-        if not 0.0 <= side_dropout <= 1.0:
-            raise ValueError(f"side_dropout must be in [0, 1], got {side_dropout}")
+        for name, probability in (("side_dropout", side_dropout), ("drum_bus", drum_bus)):
+            if not 0.0 <= probability <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {probability}")
         if not songs:
             raise ValueError("no songs to draw segments from")
         missing = [s.song_id for s in songs if s.song.target is None]
@@ -175,19 +233,21 @@ class ConsoleSegments(Dataset):
         self.tries = tries
         self.reference_pans = reference_pans
         self.side_dropout = side_dropout
+        self.drum_bus = drum_bus
         # read off the names once per song, not per item
         self.sides = [
             torch.tensor([side_from_name(name) for name in song.song.track_names])
             for song in self.songs
         ]
         self.pans: list[PanEstimate] = []
-        if reference_pans:
-            self.pans = [
-                estimate_pans(song.tracks(), song.target(), song.sample_rate)
-                for song in tqdm(
-                    self.songs, desc="reference pans", disable=not progress, leave=False
-                )
-            ]
+        self.buses: list[DrumBus | None] = []
+        if reference_pans or drum_bus:
+            for song in tqdm(self.songs, desc="reference pans", disable=not progress, leave=False):
+                tracks = song.tracks()
+                if reference_pans:
+                    self.pans.append(estimate_pans(tracks, song.target(), song.sample_rate))
+                if drum_bus:
+                    self.buses.append(drum_bus_view(song, None, reference_pans, tracks))
 
     def __len__(self) -> int:
         return self.length
@@ -207,8 +267,13 @@ class ConsoleSegments(Dataset):
         }
         if self.side_dropout and rng.random() < self.side_dropout:  # drawn last: segments stay
             item["side"] = torch.zeros_like(item["side"])
-        if self.reference_pans:
-            estimate = self.pans[song_index]
+        estimate = self.pans[song_index] if self.reference_pans else None
+        bus = self.buses[song_index] if self.drum_bus else None
+        if bus is not None and rng.random() < self.drum_bus:
+            item["tracks"] = torch.from_numpy(bus.apply(item["tracks"].numpy()))
+            item["side"] = torch.cat([item["side"][bus.others], torch.zeros(1)])
+            estimate = bus.pans
+        if estimate is not None:
             item["reference_pan"] = torch.from_numpy(estimate.pans)
             item["pan_share"] = torch.from_numpy(estimate.shares)
         return item

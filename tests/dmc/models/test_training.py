@@ -12,7 +12,7 @@ from dmc.losses import ReferencePanLoss, StereoSumDifferenceLoss
 from dmc.train.__main__ import SUBCOMMANDS
 from dmc.train.__main__ import main as train_main
 from dmc.train.console import ConsoleRecipe
-from dmc.train.data import ConsoleSegments, collate_tracks, stage_songs
+from dmc.train.data import ConsoleSegments, collate_tracks, drum_bus_view, stage_songs
 from dmc.train.evaluate import main as evaluate_main
 from dmc.train.synthetic import CONVENTION, synthetic_songs
 
@@ -273,6 +273,86 @@ def test_side_hints_come_from_the_names_and_drop_out_whole_items():
         ConsoleSegments(songs, 11025, side_dropout=1.5)
 
 
+def _kit_and_bass(drum_pan: float, seconds: float = 3.0):
+    """Four drum mics (one already a bus-like "drums" loop) and a bass, mixed with all
+    drums at ``drum_pan`` and the bass centred; tracks are kept unstaged (gains 0 dB)."""
+    from dmc.multitrack import Song, Track
+
+    sr = 22050
+    rng = np.random.default_rng(3)
+    audio = rng.standard_normal((6, int(seconds * sr))).astype(np.float32) * 0.05
+    names = ["kick", "snare", "overhead_L", "overhead_R", "bass", "drum loop"]
+    roles = ["kick", "snare", "overhead", "overhead", "bass", "drums"]
+    theta = drum_pan * np.pi / 2
+    drums = audio[[0, 1, 2, 3, 5]].sum(axis=0)
+    mix = np.stack(
+        [
+            np.cos(theta) * drums + np.sqrt(0.5) * audio[4],
+            np.sin(theta) * drums + np.sqrt(0.5) * audio[4],
+        ]
+    )
+    song = Song(
+        "kit",
+        [Track(n, r, audio=a[None]) for n, r, a in zip(names, roles, audio)],
+        sr,
+        audio.shape[1],
+        target=Track("mix", "other", audio=mix),
+        metadata={"staging_gain_db": [0.0] * 6},
+    )
+    return stage_songs([song], progress=False)[0]
+
+
+def test_drum_bus_sums_the_mics_stages_the_sum_and_reads_its_pan_from_the_target():
+    from dmc.audio import integrated_loudness
+
+    song = _kit_and_bass(drum_pan=0.3)
+    view = drum_bus_view(song, reference_pans=True)
+    assert view.microphones.tolist() == [0, 1, 2, 3]  # the "drums" track is a bus already
+    assert view.others.tolist() == [4, 5]
+    tracks = song.tracks()
+    bused = view.apply(tracks)
+    assert bused.shape == (3, tracks.shape[1])
+    assert np.array_equal(bused[:2], tracks[[4, 5]])
+    assert integrated_loudness(bused[2][None], song.sample_rate) == pytest.approx(-30.0, abs=0.1)
+    # the bus sits where the target put the drums; the bass stays centred
+    assert view.pans.pans.tolist() == pytest.approx([0.5, 0.3, 0.3], abs=0.02)
+    assert view.pans.shares.sum() == pytest.approx(1.0, abs=1e-5)
+    # one drum microphone is no kit to sum
+    assert drum_bus_view(stage_songs([_bass_and_one_mic()], progress=False)[0]) is None
+
+
+def _bass_and_one_mic():
+    from dmc.multitrack import Song, Track
+
+    audio = np.random.default_rng(0).standard_normal((2, 22050)).astype(np.float32) * 0.05
+    tracks = [Track("kick", "kick", audio=audio[:1]), Track("bass", "bass", audio=audio[1:])]
+    return Song("one mic", tracks, 22050, 22050, target=Track("mix", "other", audio=audio))
+
+
+def test_segments_show_the_drum_bus_on_the_same_segment_with_probability_drum_bus():
+    song = _kit_and_bass(drum_pan=0.3)
+    plain = ConsoleSegments([song], 11025, reference_pans=True, progress=False)
+    mixed = ConsoleSegments([song], 11025, reference_pans=True, progress=False, drum_bus=0.5)
+    counts = []
+    for i in range(100):
+        item, whole = mixed[i], plain[i]
+        counts.append(item["tracks"].shape[0])
+        assert torch.equal(item["target"], whole["target"])
+        if item["tracks"].shape[0] == 3:
+            expected = mixed.buses[0].apply(whole["tracks"].numpy())
+            assert torch.allclose(item["tracks"], torch.from_numpy(expected))
+            assert item["side"].tolist() == [0.0, 0.0, 0.0]
+            assert item["reference_pan"].tolist() == pytest.approx([0.5, 0.3, 0.3], abs=0.02)
+        else:
+            assert torch.equal(item["tracks"], whole["tracks"])
+            assert item["side"].tolist() == [0.0, 0.0, -1.0, 1.0, 0.0, 0.0]
+    assert set(counts) == {3, 6} and 35 < counts.count(3) < 65
+    batch = collate_tracks([mixed[i] for i in range(8)])
+    assert batch["reference_pan"].shape == batch["mask"].shape
+    with pytest.raises(ValueError, match="drum_bus"):
+        ConsoleSegments([song], 11025, drum_bus=-0.1)
+
+
 def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, tiny):
     run = tmp_path / "pan"
     _drums_console(tmp_path, tiny, run, 2, ["--val-every", "2", "--w-pan", "3"])
@@ -302,6 +382,7 @@ def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, 
         (["--w-pan", "-1"], "--w-pan must be 0 or more"),
         (["--w-balance", "-0.5"], "--w-balance must be 0 or more"),
         (["--side-dropout", "2"], "--side-dropout must be between 0 and 1"),
+        (["--drum-bus", "1.5"], "--drum-bus must be between 0 and 1"),
     ],
 )
 def test_bad_weights_are_one_line_errors(tmp_path, tiny, capsys, option, message):
