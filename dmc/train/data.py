@@ -27,7 +27,7 @@ from dmc.effects.params import TCN_PARAMETERS, expand_to_strip
 from dmc.multitrack import Song
 from dmc.roles import DRUM_ROLES, ROLES, side_from_name
 from dmc.staging import GainStaging
-from dmc.stereo_image import PanEstimate, estimate_pans
+from dmc.stereo_image import MixFit, PanEstimate, fit_mix
 
 #: Excerpts quieter than this (RMS, dBFS) are redrawn: silence teaches nothing.
 MIN_RMS_DB = -60.0
@@ -105,38 +105,54 @@ def stage_songs(
 class DrumBus:
     """How one song looks when its drum microphones arrive as one mono drum bus.
 
-    Sessions often come with the kit already summed ("drums.wav"). The bus is the
-    staged microphones' sum, staged again as a track of its own (``gain_db``), so it
-    reaches the console at the level any track does.
+    Sessions often come with the kit already summed ("drums.wav"). The bus is the staged
+    microphones' sum, staged again as a track of its own (``gain_db``), so it reaches the
+    console at the level any track does. A mono bus cannot be spread the way the
+    engineer spread the microphones, and an engineer given one keeps it in the middle,
+    so the target changes too: the side signal the microphones put into the mix (read
+    off ``fit``, :meth:`dmc.stereo_image.MixFit.side`) is taken out, which centres them
+    and leaves everything else, reverb included, where it was.
 
     Attributes:
         microphones: indices of the summed drum tracks.
         others: indices of the tracks that stay as they are, in order.
         gain_db: staging gain of the summed microphones (dB).
-        pans: where the target put ``others`` and then the bus (last), or None.
+        fit: the song's target fitted on its staged tracks (:func:`dmc.stereo_image.fit_mix`).
     """
 
     microphones: np.ndarray
     others: np.ndarray
     gain_db: float
-    pans: PanEstimate | None = None
+    fit: MixFit
 
-    def apply(self, tracks: np.ndarray) -> np.ndarray:
-        """``others`` then the bus, from staged ``tracks`` ``(T, S)``."""
+    def tracks(self, tracks: np.ndarray) -> np.ndarray:
+        """``others`` then the bus, from the song's staged ``tracks`` ``(T, S)``."""
         bus = tracks[self.microphones].sum(axis=0) * db_to_gain(self.gain_db)
         return np.concatenate([tracks[self.others], bus[None].astype(np.float32)])
+
+    def target(self, tracks: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The ``target`` ``(2, S)`` of the same excerpt as ``tracks``, with the drums centred."""
+        side = self.fit.side(tracks, self.microphones)
+        return (target + np.stack([-side, side])).astype(np.float32)
+
+    def reference(self, song_pans: PanEstimate) -> PanEstimate:
+        """Pans and shares of ``others`` then the bus (centre, the microphones' shares)."""
+        pans = np.append(song_pans.pans[self.others], 0.5).astype(np.float32)
+        shares = np.append(song_pans.shares[self.others], song_pans.shares[self.microphones].sum())
+        return PanEstimate(pans, shares.astype(np.float32))
 
 
 def drum_bus_view(
     song: StagedSong,
     staging: GainStaging | None = None,
-    reference_pans: bool = False,
     tracks: np.ndarray | None = None,
+    fit: MixFit | None = None,
 ) -> DrumBus | None:
     """The drum-bus view of ``song``, or None if it has fewer than two drum microphones.
 
     A track already labelled ``drums`` is a bus itself and is never summed again.
-    ``tracks``: the song's staged tracks, when the caller has read them already.
+    ``tracks`` and ``fit``: the song's staged tracks and its target's fit on them, when
+    the caller has them already.
     """
     roles = song.roles
     microphones = [i for i, role in enumerate(roles) if role in DRUM_ROLES and role != "drums"]
@@ -144,13 +160,11 @@ def drum_bus_view(
         return None
     others = [i for i in range(len(roles)) if i not in microphones]
     tracks = song.tracks() if tracks is None else tracks
+    if fit is None:
+        fit = fit_mix(tracks, song.target(), song.sample_rate)
     bus = tracks[microphones].sum(axis=0)
     gain_db = float((staging or GainStaging()).gains_db(bus[None], song.sample_rate)[0])
-    view = DrumBus(np.asarray(microphones), np.asarray(others, dtype=int), gain_db)
-    if not reference_pans:
-        return view
-    pans = estimate_pans(view.apply(tracks), song.target(), song.sample_rate)
-    return DrumBus(view.microphones, view.others, gain_db, pans)
+    return DrumBus(np.asarray(microphones), np.asarray(others, dtype=int), gain_db, fit)
 
 
 def _rms_db(x: np.ndarray) -> float:
@@ -199,9 +213,9 @@ class ConsoleSegments(Dataset):
         reference_pans: add the target's per-track pans. Default: False.
         side_dropout: probability that an item's side hints are all zero. Default: 0.
         drum_bus: probability that an item shows the song's drum microphones summed into
-            one mono bus (:func:`drum_bus`), as many sessions arrive; songs with fewer than
-            two drum microphones never do. The target mix is unchanged, and the bus's
-            reference pan is estimated like any track's. Default: 0.
+            one mono bus, as many sessions arrive, against the target with the drums
+            centred (:class:`DrumBus`); songs with fewer than two drum microphones never
+            do. Default: 0.
     """
 
     def __init__(
@@ -242,12 +256,13 @@ class ConsoleSegments(Dataset):
         self.pans: list[PanEstimate] = []
         self.buses: list[DrumBus | None] = []
         if reference_pans or drum_bus:
-            for song in tqdm(self.songs, desc="reference pans", disable=not progress, leave=False):
+            for song in tqdm(self.songs, desc="fitting the targets", disable=not progress, leave=False):
                 tracks = song.tracks()
+                fit = fit_mix(tracks, song.target(), song.sample_rate)  # one fit serves both
                 if reference_pans:
-                    self.pans.append(estimate_pans(tracks, song.target(), song.sample_rate))
+                    self.pans.append(fit.pans())
                 if drum_bus:
-                    self.buses.append(drum_bus_view(song, None, reference_pans, tracks))
+                    self.buses.append(drum_bus_view(song, tracks=tracks, fit=fit))
 
     def __len__(self) -> int:
         return self.length
@@ -270,9 +285,11 @@ class ConsoleSegments(Dataset):
         estimate = self.pans[song_index] if self.reference_pans else None
         bus = self.buses[song_index] if self.drum_bus else None
         if bus is not None and rng.random() < self.drum_bus:
-            item["tracks"] = torch.from_numpy(bus.apply(item["tracks"].numpy()))
+            tracks = item["tracks"].numpy()
+            item["target"] = torch.from_numpy(bus.target(tracks, item["target"].numpy()))
+            item["tracks"] = torch.from_numpy(bus.tracks(tracks))
             item["side"] = torch.cat([item["side"][bus.others], torch.zeros(1)])
-            estimate = bus.pans
+            estimate = bus.reference(estimate) if estimate is not None else None
         if estimate is not None:
             item["reference_pan"] = torch.from_numpy(estimate.pans)
             item["pan_share"] = torch.from_numpy(estimate.shares)

@@ -302,21 +302,38 @@ def _kit_and_bass(drum_pan: float, seconds: float = 3.0):
     return stage_songs([song], progress=False)[0]
 
 
-def test_drum_bus_sums_the_mics_stages_the_sum_and_reads_its_pan_from_the_target():
+def test_drum_bus_sums_the_mics_stages_the_sum_and_centres_them_in_the_target():
     from dmc.audio import integrated_loudness
+    from dmc.stereo_image import estimate_pans
 
     song = _kit_and_bass(drum_pan=0.3)
-    view = drum_bus_view(song, reference_pans=True)
+    view = drum_bus_view(song)
     assert view.microphones.tolist() == [0, 1, 2, 3]  # the "drums" track is a bus already
     assert view.others.tolist() == [4, 5]
-    tracks = song.tracks()
-    bused = view.apply(tracks)
+    tracks, target = song.tracks(), song.target()
+    bused = view.tracks(tracks)
     assert bused.shape == (3, tracks.shape[1])
     assert np.array_equal(bused[:2], tracks[[4, 5]])
     assert integrated_loudness(bused[2][None], song.sample_rate) == pytest.approx(-30.0, abs=0.1)
-    # the bus sits where the target put the drums; the bass stays centred
-    assert view.pans.pans.tolist() == pytest.approx([0.5, 0.3, 0.3], abs=0.02)
-    assert view.pans.shares.sum() == pytest.approx(1.0, abs=1e-5)
+    # the target keeps its mid and loses the microphones' side: the kit moves to the centre,
+    # the loop (not summed) stays at 0.3
+    centred = view.target(tracks, target)
+    assert np.allclose(centred.sum(axis=0), target.sum(axis=0), atol=1e-5)
+    assert estimate_pans(tracks, target, song.sample_rate).pans.tolist() == pytest.approx(
+        [0.3] * 4 + [0.5, 0.3], abs=0.02
+    )
+    assert estimate_pans(tracks, centred, song.sample_rate).pans.tolist() == pytest.approx(
+        [0.5] * 5 + [0.3], abs=0.02
+    )
+    # on an excerpt too
+    part = slice(5000, 5000 + 11025)
+    excerpt = view.target(tracks[:, part], target[:, part])
+    assert np.abs(excerpt - centred[:, part])[:, 2048:-2048].max() < 0.02 * np.abs(target).max()
+    # the reference: the bus in the middle with the microphones' share of the energy
+    song_pans = view.fit.pans()
+    reference = view.reference(song_pans)
+    assert reference.pans.tolist() == pytest.approx([0.5, 0.3, 0.5], abs=0.02)
+    assert reference.shares[2] == pytest.approx(song_pans.shares[:4].sum())
     # one drum microphone is no kit to sum
     assert drum_bus_view(stage_songs([_bass_and_one_mic()], progress=False)[0]) is None
 
@@ -337,14 +354,16 @@ def test_segments_show_the_drum_bus_on_the_same_segment_with_probability_drum_bu
     for i in range(100):
         item, whole = mixed[i], plain[i]
         counts.append(item["tracks"].shape[0])
-        assert torch.equal(item["target"], whole["target"])
         if item["tracks"].shape[0] == 3:
-            expected = mixed.buses[0].apply(whole["tracks"].numpy())
-            assert torch.allclose(item["tracks"], torch.from_numpy(expected))
+            bus, tracks = mixed.buses[0], whole["tracks"].numpy()
+            assert torch.allclose(item["tracks"], torch.from_numpy(bus.tracks(tracks)))
+            expected = bus.target(tracks, whole["target"].numpy())
+            assert torch.allclose(item["target"], torch.from_numpy(expected))
             assert item["side"].tolist() == [0.0, 0.0, 0.0]
-            assert item["reference_pan"].tolist() == pytest.approx([0.5, 0.3, 0.3], abs=0.02)
+            assert item["reference_pan"].tolist() == pytest.approx([0.5, 0.3, 0.5], abs=0.02)
         else:
             assert torch.equal(item["tracks"], whole["tracks"])
+            assert torch.equal(item["target"], whole["target"])
             assert item["side"].tolist() == [0.0, 0.0, -1.0, 1.0, 0.0, 0.0]
     assert set(counts) == {3, 6} and 35 < counts.count(3) < 65
     batch = collate_tracks([mixed[i] for i in range(8)])
