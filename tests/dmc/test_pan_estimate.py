@@ -7,7 +7,7 @@ import pytest
 from scipy import signal
 
 from dmc.effects.chain import constant_power_pan
-from dmc.stereo_image import estimate_pans
+from dmc.stereo_image import estimate_pans, fit_mix
 
 SR = 44100
 
@@ -75,3 +75,20 @@ def test_bad_shapes_and_too_little_audio_are_refused():
         estimate_pans(tracks, np.zeros((2, 100), np.float32), SR)
     with pytest.raises(ValueError, match="too few"):
         estimate_pans(tracks[:, :1000], np.zeros((2, 1000), np.float32), SR)
+
+
+def test_the_fit_gives_back_the_side_signal_of_chosen_tracks():
+    """Taking tracks 0 and 2's side out of the mix centres them and leaves track 1 alone."""
+    tracks = _sources(3)
+    pans = [0.15, 0.8, 0.7]
+    mix = _mix(tracks, pans)
+    fit = fit_mix(tracks, mix, SR)
+    assert fit.pans().pans == pytest.approx(pans, abs=0.01)
+    side = fit.side(tracks, [0, 2])
+    expected = _mix(tracks[[0, 2]], [0.15, 0.7])
+    expected = (expected[0] - expected[1]) / 2
+    inner = slice(4096, -4096)  # the band edges of the fit aside, sample for sample
+    error = np.sqrt(np.mean((side - expected)[inner] ** 2) / np.mean(expected[inner] ** 2))
+    assert error < 0.05
+    centred = fit_mix(tracks, mix + np.stack([-side, side]), SR).pans().pans
+    assert centred == pytest.approx([0.5, 0.8, 0.5], abs=0.02)
