@@ -436,9 +436,12 @@ def stereo_image_metrics(estimate, target, sample_rate: int) -> dict[str, float]
     right, so a console may put everything off-centre on one side; these numbers show
     that, while a mix mirrored as a whole (drummer's instead of audience's view) scores
     as well as the original. The errors are computed with the estimate as it is and with
-    its channels swapped; the orientation with the smaller broadband balance error is
-    kept (on an exact tie, as when the target is centred, the one with the smaller
-    panning error), and every error below is measured in that one orientation.
+    its channels swapped, and every error below is measured in one orientation: the one
+    whose panning (the per-bin panning index, which sees where every source sits) is
+    closer to the target's; on an exact tie, as for a centred estimate, the one whose
+    broadband lean is. The layout decides, not the lean: mixes that lean 0.1 dB either
+    way are equally balanced, and a choice by lean compared a console's overhead L with
+    the target's overhead R whenever the two leans had opposite signs.
 
     Returns:
         ``rl_level_db``: the estimate's broadband R-L level as it is (see
@@ -459,10 +462,10 @@ def _stereo_image(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[st
     ):  # swapping the channels negates every R-L level
         balance = {band: abs(sign * level_est[band] - level_tgt[band]) for band in level_est}
         orientations.append((balance, _panning_errors(audio, tgt, sample_rate)))
-    # A thousandth of a dB is a tie (float rounding of a centred signal), not a lean.
-    tie = abs(orientations[0][0]["broadband"] - orientations[1][0]["broadband"]) < 1e-3
+    # A panning difference below 1e-9 is float rounding (a centred estimate), not a layout.
+    tie = abs(orientations[0][1]["panning_error"] - orientations[1][1]["panning_error"]) < 1e-9
     balance, panning = min(
-        orientations, key=lambda o: o[1]["panning_error"] if tie else o[0]["broadband"]
+        orientations, key=lambda o: o[0]["broadband"] if tie else o[1]["panning_error"]
     )
     return {
         "rl_level_db": level_est["broadband"],

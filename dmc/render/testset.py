@@ -48,7 +48,7 @@ from dmc.render.workers import default_workers, make_pool, succeeded
 from dmc.staging import GainStaging
 
 #: Bump when a change to rendering or metrics makes earlier outputs stale.
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: mirror-invariant metrics orient by panning, not lean
 PARAMS_FORMAT = "dmc-render-params"
 
 

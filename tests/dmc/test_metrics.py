@@ -223,7 +223,7 @@ def test_everything_on_one_side_has_a_large_balance_error_against_a_balanced_tar
     assert lopsided["panning_error_mi_high"] > 2 * balanced["panning_error_mi_high"]
 
 
-def test_the_orientation_is_the_one_whose_lean_matches_and_every_error_uses_it():
+def test_the_orientation_is_the_one_whose_layout_matches_and_every_error_uses_it():
     target = drum_mix(KIT, {"hihat": 2.0})  # leans left
     estimate = drum_mix(
         {**KIT, "hihat": 0.85, "tom": 0.3}, {"hihat": 2.0}
@@ -245,6 +245,27 @@ def drum_like_bands() -> tuple[np.ndarray, np.ndarray]:
         signal.butter(6, 4000, "high", fs=SAMPLE_RATE, output="sos"), noise(seed=6)
     )
     return low.astype(np.float32), high.astype(np.float32)
+
+
+def test_a_small_opposite_lean_does_not_mirror_a_matching_layout():
+    """Same layout as the target, leaning 0.1 dB the other way: compared as it is."""
+    target = drum_mix(KIT, {"hihat": 1.3})  # leans left
+    estimate = drum_mix(KIT, {"tom": 1.1})  # the same pans, a slightly louder tom: leans right
+    lean = rl_levels_db(estimate, SAMPLE_RATE)["broadband"]
+    target_lean = rl_levels_db(target, SAMPLE_RATE)["broadband"]
+    assert target_lean < 0 < lean and abs(-lean - target_lean) < abs(lean - target_lean)
+    metrics = stereo_image_metrics(estimate, target, SAMPLE_RATE)
+    direct = panning_errors(estimate, target, SAMPLE_RATE)
+    assert metrics["panning_error_mi_high"] == pytest.approx(direct["panning_error_high"])
+    assert metrics["balance_error_db"] == pytest.approx(abs(lean - target_lean))
+
+
+def test_a_centred_estimate_takes_the_orientation_of_the_smaller_balance_error():
+    target = drum_mix(KIT, {"hihat": 2.0})
+    mono = np.repeat(target.mean(axis=0, keepdims=True), 2, axis=0)
+    metrics = stereo_image_metrics(mono, target, SAMPLE_RATE)
+    target_lean = rl_levels_db(target, SAMPLE_RATE)["broadband"]
+    assert metrics["balance_error_db"] == pytest.approx(abs(target_lean), abs=1e-3)
 
 
 def test_when_the_lean_cannot_choose_the_panning_does():
