@@ -256,7 +256,9 @@ class ConsoleSegments(Dataset):
         self.pans: list[PanEstimate] = []
         self.buses: list[DrumBus | None] = []
         if reference_pans or drum_bus:
-            for song in tqdm(self.songs, desc="fitting the targets", disable=not progress, leave=False):
+            for song in tqdm(
+                self.songs, desc="fitting the targets", disable=not progress, leave=False
+            ):
                 tracks = song.tracks()
                 fit = fit_mix(tracks, song.target(), song.sample_rate)  # one fit serves both
                 if reference_pans:
