@@ -143,14 +143,12 @@ class DrumBus:
 
 
 def drum_bus_view(
-    song: StagedSong,
-    staging: GainStaging | None = None,
-    tracks: np.ndarray | None = None,
-    fit: MixFit | None = None,
+    song: StagedSong, tracks: np.ndarray | None = None, fit: MixFit | None = None
 ) -> DrumBus | None:
     """The drum-bus view of ``song``, or None if it has fewer than two drum microphones.
 
-    A track already labelled ``drums`` is a bus itself and is never summed again.
+    A track already labelled ``drums`` is a bus itself and is never summed again. The bus
+    is staged by the default :class:`GainStaging`, as every mixer stages a track.
     ``tracks`` and ``fit``: the song's staged tracks and its target's fit on them, when
     the caller has them already.
     """
@@ -163,7 +161,7 @@ def drum_bus_view(
     if fit is None:
         fit = fit_mix(tracks, song.target(), song.sample_rate)
     bus = tracks[microphones].sum(axis=0)
-    gain_db = float((staging or GainStaging()).gains_db(bus[None], song.sample_rate)[0])
+    gain_db = float(GainStaging().gains_db(bus[None], song.sample_rate)[0])
     return DrumBus(np.asarray(microphones), np.asarray(others, dtype=int), gain_db, fit)
 
 
