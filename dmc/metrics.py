@@ -14,8 +14,10 @@ its target with the measures later automatic-mixing work reports (see
   dynamics: short-term RMS level (dB), crest factor (dB) and dynamic spread (dB);
 - the stereo image: the mix's R-L level (dB, a signed description, not an error), and
   mirror-invariant balance and panning errors, because a drum mix is made from the
-  drummer's or the audience's view and a mix mirrored as a whole is as good
-  (:func:`stereo_image_metrics`).
+  drummer's or the audience's view and a mix mirrored as a whole is as good; and the
+  same errors against every equally valid view of the target, for a band whose drum
+  kit may be pictured from either side whatever side the keys are on
+  (:func:`stereo_image_metrics`, ``other_views``).
 
 Every function takes ``(estimate, target, sample_rate)`` with float ``(2, samples)``
 arrays (mono is accepted and treated as centred), trims silence at both ends, and
@@ -28,6 +30,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -80,6 +83,14 @@ METRIC_NAMES = (
     "panning_error_mi_low",
     "panning_error_mi_mid",
     "panning_error_mi_high",
+    "balance_error_db_any_view",
+    "balance_error_db_any_view_low",
+    "balance_error_db_any_view_mid",
+    "balance_error_db_any_view_high",
+    "panning_error_any_view",
+    "panning_error_any_view_low",
+    "panning_error_any_view_mid",
+    "panning_error_any_view_high",
     "rms_error_db",
     "crest_factor_error_db",
     "dynamic_spread_error_db",
@@ -136,6 +147,14 @@ def trim_silence(
     Raises:
         ValueError: both signals are silent throughout.
     """
+    first, last = _loud_span(estimate, target, sample_rate, threshold_db)
+    return estimate[..., first:last], target[..., first:last]
+
+
+def _loud_span(
+    estimate: np.ndarray, target: np.ndarray, sample_rate: int, threshold_db: float = SILENCE_DB
+) -> tuple[int, int]:
+    """First and end sample of :func:`trim_silence`'s cut (raises as it does)."""
     block = max(1, sample_rate // 100)
     count = max(1, estimate.shape[-1] // block)
     edges = np.linspace(0, estimate.shape[-1], count + 1).astype(int)
@@ -146,9 +165,7 @@ def trim_silence(
     if not np.any(loud):
         raise ValueError(f"estimate and target are both silent (below {threshold_db} dBFS)")
     first, last = np.flatnonzero(loud)[[0, -1]]
-    return estimate[..., edges[first] : edges[last + 1]], target[
-        ..., edges[first] : edges[last + 1]
-    ]
+    return int(edges[first]), int(edges[last + 1])
 
 
 def _frames(sample_rate: int) -> tuple[int, int]:
@@ -429,7 +446,9 @@ def _rl_levels(stereo: np.ndarray, sample_rate: int) -> dict[str, float]:
     return out
 
 
-def stereo_image_metrics(estimate, target, sample_rate: int) -> dict[str, float]:
+def stereo_image_metrics(
+    estimate, target, sample_rate: int, other_views: Sequence = ()
+) -> dict[str, float]:
     """The estimate's lean, and balance and panning errors that forgive a mirrored mix.
 
     The paper's sum/difference loss cannot tell a source panned left from one panned
@@ -443,29 +462,59 @@ def stereo_image_metrics(estimate, target, sample_rate: int) -> dict[str, float]
     way are equally balanced, and a choice by lean compared a console's overhead L with
     the target's overhead R whenever the two leans had opposite signs.
 
+    A band's target is one of several equally good pictures: the drum kit may be seen
+    from the drummer's or the audience's side whichever side the keys are on. One mirror
+    of the whole mix cannot forgive that, so ``other_views`` takes the other pictures
+    (``(2, samples)`` like the target, e.g. :func:`dmc.stereo_image.mirror_drum_kit`) and
+    the ``*_any_view`` errors use the view and orientation chosen by the same rule among
+    all of them.
+
     Returns:
         ``rl_level_db``: the estimate's broadband R-L level as it is (see
         :func:`rl_levels_db`; signed, positive leans right); ``balance_error_db`` and
         ``balance_error_db_low`` / ``_mid`` / ``_high``: absolute differences of the R-L
         levels from the target's; ``panning_error_mi`` and ``panning_error_mi_low`` /
-        ``_mid`` / ``_high``: :func:`panning_errors` in the chosen orientation.
+        ``_mid`` / ``_high``: :func:`panning_errors` in the chosen orientation;
+        ``balance_error_db_any_view*`` and ``panning_error_any_view*``: the same against
+        the chosen view (equal to the former without ``other_views``).
     """
-    return _stereo_image(*_check_pair(estimate, target, sample_rate), sample_rate)
+    views = _check_views(other_views, estimate, target, sample_rate)
+    return _stereo_image(*_check_pair(estimate, target, sample_rate), sample_rate, views)
 
 
-def _stereo_image(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[str, float]:
-    level_est, level_tgt = _rl_levels(est, sample_rate), _rl_levels(tgt, sample_rate)
-    orientations = []
-    for sign, audio in (
-        (1.0, est),
-        (-1.0, est[::-1]),
-    ):  # swapping the channels negates every R-L level
-        balance = {band: abs(sign * level_est[band] - level_tgt[band]) for band in level_est}
-        orientations.append((balance, _panning_errors(audio, tgt, sample_rate)))
-    # A panning difference below 1e-9 is float rounding (a centred estimate), not a layout.
-    tie = abs(orientations[0][1]["panning_error"] - orientations[1][1]["panning_error"]) < 1e-9
-    balance, panning = min(
-        orientations, key=lambda o: o[0]["broadband"] if tie else o[1]["panning_error"]
+def _check_views(views, estimate, target, sample_rate) -> list[np.ndarray]:
+    """``other_views`` validated like the target and trimmed exactly as :func:`_check_pair` trims it."""
+    if isinstance(views, np.ndarray) or not isinstance(views, Sequence):
+        raise ValueError("other_views must be a list of (2, samples) arrays")
+    if not views:
+        return []
+    est, tgt = _as_stereo(estimate, "estimate"), _as_stereo(target, "target")
+    checked = [_as_stereo(view, f"other view {i}") for i, view in enumerate(views)]
+    for i, view in enumerate(checked):
+        if view.shape != tgt.shape:
+            raise ValueError(
+                f"other view {i} has shape {view.shape}, the target {tgt.shape}: they must match"
+            )
+    if est.shape != tgt.shape:
+        return checked  # _check_pair raises the message for this
+    first, last = _loud_span(est, tgt, int(sample_rate))
+    return [view[:, first:last] for view in checked]
+
+
+def _stereo_image(
+    est: np.ndarray, tgt: np.ndarray, sample_rate: int, other_views: Sequence[np.ndarray] = ()
+) -> dict[str, float]:
+    level_est = _rl_levels(est, sample_rate)
+    candidates = []  # (balance per band, panning errors) per view and orientation
+    for view in (tgt, *other_views):
+        level_view = _rl_levels(view, sample_rate)
+        # swapping the channels negates every R-L level
+        for sign, audio in ((1.0, est), (-1.0, est[::-1])):
+            balance = {band: abs(sign * level_est[band] - level_view[band]) for band in level_est}
+            candidates.append((balance, _panning_errors(audio, view, sample_rate)))
+    (balance, panning), (any_balance, any_panning) = (
+        _closest_layout(candidates[:2]),
+        _closest_layout(candidates),
     )
     return {
         "rl_level_db": level_est["broadband"],
@@ -475,7 +524,21 @@ def _stereo_image(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict[st
             name.replace("panning_error", "panning_error_mi"): value
             for name, value in panning.items()
         },
+        "balance_error_db_any_view": any_balance["broadband"],
+        **{f"balance_error_db_any_view_{band}": any_balance[band] for band in PANNING_BANDS_HZ},
+        **{
+            name.replace("panning_error", "panning_error_any_view"): value
+            for name, value in any_panning.items()
+        },
     }
+
+
+def _closest_layout(candidates: list[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """The candidate with the smallest overall panning error; among those within 1e-9 of it
+    (float rounding, as for a centred estimate, not a layout) the smallest broadband balance error."""
+    best = min(panning["panning_error"] for _, panning in candidates)
+    tied = [c for c in candidates if c[1]["panning_error"] - best < 1e-9]
+    return min(tied, key=lambda c: c[0]["broadband"])
 
 
 # --------------------------------------------------------------------------- dynamics
@@ -540,8 +603,13 @@ def _dynamics_errors(est: np.ndarray, tgt: np.ndarray, sample_rate: int) -> dict
 # --------------------------------------------------------------------------- everything
 
 
-def all_metrics(estimate, target, sample_rate: int) -> dict[str, float]:
-    """Every metric of this module, keyed and ordered as :data:`METRIC_NAMES`."""
+def all_metrics(estimate, target, sample_rate: int, other_views: Sequence = ()) -> dict[str, float]:
+    """Every metric of this module, keyed and ordered as :data:`METRIC_NAMES`.
+
+    ``other_views``: equally valid pictures of the target, for the ``*_any_view`` errors
+    (see :func:`stereo_image_metrics`).
+    """
+    views = _check_views(other_views, estimate, target, sample_rate)
     est, tgt = _check_pair(estimate, target, sample_rate, min_samples=max(DEFAULT_FFT_SIZES))
     gap_db = _loudness_gap_db(est, tgt, sample_rate)
     out = {
@@ -550,7 +618,7 @@ def all_metrics(estimate, target, sample_rate: int) -> dict[str, float]:
         "peak_error_db": _peak_error(est, tgt, sample_rate),
         **_spectral_errors(est, tgt, sample_rate),
         **_panning_errors(est, tgt, sample_rate),
-        **_stereo_image(est, tgt, sample_rate),
+        **_stereo_image(est, tgt, sample_rate, views),
         **_dynamics_errors(est, tgt, sample_rate),
     }
     return {name: out[name] for name in METRIC_NAMES}

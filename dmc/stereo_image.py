@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from dmc.metrics import PANNING_BANDS_HZ, rl_levels_db
+from dmc.roles import DRUM_ROLES
 
 #: Roles an engineer keeps in the middle of the image (a drum bus too).
 CENTRED_ROLES = ("kick", "snare", "bass", "lead", "vocals", "drums")
@@ -279,3 +280,36 @@ def estimate_pans(
     on the 0..1 scale (tests check it).
     """
     return fit_mix(tracks, mix, sample_rate, **fit_options).pans()
+
+
+def mirror_drum_kit(
+    tracks: np.ndarray,
+    mix: np.ndarray,
+    roles: Sequence[str],
+    sample_rate: int,
+    fit: MixFit | None = None,
+) -> np.ndarray | None:
+    """The stereo ``mix`` ``(2, S)`` with its drum kit seen from the other side, the rest kept.
+
+    An engineer pictures the kit from the drummer's or the audience's seat whatever side
+    the keys are on, so a band mix has a second, equally good target: this one, for
+    :func:`dmc.metrics.stereo_image_metrics`' ``other_views``. The drum tracks' (roles in
+    :data:`dmc.roles.DRUM_ROLES`) side signal from :func:`fit_mix` (or ``fit``, made from
+    these tracks and mix) is negated; the fit's residual (reverb tails, audio outside
+    its 40 Hz - 16 kHz band) stays where it was.
+
+    Returns:
+        the mirrored mix, or None when the tracks are all drums or hold none (a mirror of
+        the whole mix already covers both cases).
+    """
+    if len(roles) != np.shape(tracks)[0]:
+        raise ValueError(f"{len(roles)} roles for {np.shape(tracks)[0]} tracks")
+    kit = [i for i, role in enumerate(roles) if role in DRUM_ROLES]
+    if not kit or len(kit) == len(roles):
+        return None
+    fit = fit if fit is not None else fit_mix(tracks, mix, sample_rate)
+    side = fit.side(tracks, kit)
+    mirrored = np.array(mix, dtype=np.float32, copy=True)
+    mirrored[0] -= 2 * side
+    mirrored[1] += 2 * side
+    return mirrored

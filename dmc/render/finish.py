@@ -52,11 +52,14 @@ def finish_condition(
     path: Path,
     loudness: Loudness,
     reference: np.ndarray | None,
+    other_views: list[np.ndarray] | tuple = (),
 ) -> dict[str, Any]:
     """Normalise, encode to ``path``, decode and measure; score against ``reference`` if given.
 
     Metrics compare the normalised mix before encoding with the normalised target: they
     describe the mixing method, not the codec (every condition is encoded alike).
+    ``other_views`` are equally valid pictures of the reference (the drum kit seen from
+    the other side; see :func:`dmc.metrics.stereo_image_metrics`).
 
     Returns:
         the :class:`dmc.contracts.manifest.Condition` fields ``sha256``, ``loudness_lufs``,
@@ -90,7 +93,11 @@ def finish_condition(
         )
     peak = true_peak_db(decoded, decoded_rate)
     with torch_threads(1):  # small STFTs: extra threads only spin against the other workers
-        metrics = None if reference is None else all_metrics(normalized, reference, sample_rate)
+        metrics = (
+            None
+            if reference is None
+            else all_metrics(normalized, reference, sample_rate, other_views)
+        )
     return {
         "sha256": file_sha256(path),
         "loudness_lufs": integrated_loudness(decoded, decoded_rate),

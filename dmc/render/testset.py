@@ -46,9 +46,10 @@ from dmc.render.naming import (
 )
 from dmc.render.workers import default_workers, make_pool, succeeded
 from dmc.staging import GainStaging
+from dmc.stereo_image import mirror_drum_kit
 
 #: Bump when a change to rendering or metrics makes earlier outputs stale.
-RENDER_VERSION = 2  # 2: mirror-invariant metrics orient by panning, not lean
+RENDER_VERSION = 3  # 2: mirror-invariant metrics orient by panning, not lean; 3: any-view errors
 PARAMS_FORMAT = "dmc-render-params"
 
 
@@ -233,8 +234,14 @@ class _Renderer:
                 if target is None
                 else normalized_reference(target, sample_rate, self.settings.loudness)
             )
+            kit_mirrored = (
+                None
+                if reference is None
+                else mirror_drum_kit(staged, reference, song.roles, sample_rate)
+            )
         except ValueError as exc:
             raise RenderError(f"{where}, the target mix: {exc}") from None
+        other_views = [] if kit_mirrored is None else [kit_mirrored]
         inputs = content_key(staged, target, excerpt.track_names, song.roles, sample_rate)
         stored = self.params.get(task, {}).get(passage.passage_id, {}).get("methods", {})
         slots = []
@@ -283,6 +290,7 @@ class _Renderer:
                 self.out_dir / slot.file,
                 self.settings.loudness,
                 None if spec.name == "target" else reference,
+                other_views,
             )
         record = {
             "song_id": song.song_id,

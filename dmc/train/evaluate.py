@@ -23,7 +23,7 @@ from dmc.cli import Parser
 from dmc.effects.params import TASKS, task_parameters
 from dmc.losses import ReferencePanLoss, sum_difference_distance
 from dmc.metrics import rl_levels_db, stereo_image_metrics
-from dmc.stereo_image import PanEstimate, estimate_pans, one_sided
+from dmc.stereo_image import PanEstimate, fit_mix, mirror_drum_kit, one_sided
 from dmc.train.cli import apply_smoke, staged_songs
 from dmc.train.loop import TrainingError
 
@@ -66,7 +66,10 @@ def evaluate_task(
             "random": RandomMixer(task, seed=index),
         }
         target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
-        reference = estimate_pans(tracks, target, staged.sample_rate)
+        fit = fit_mix(tracks, target, staged.sample_rate)
+        reference = fit.pans()
+        kit_mirrored = mirror_drum_kit(tracks, target, staged.roles, staged.sample_rate, fit)
+        other_views = [] if kit_mirrored is None else [kit_mirrored]
         track_names = staged.song.track_names if names else None
         for name in METHODS:
             result = mixers[name].mix(tracks, staged.sample_rate, track_names)
@@ -81,7 +84,7 @@ def evaluate_task(
                     "method": name,
                     "sum_difference_mrstft": sum_difference_distance(audio, target),
                     "target_rl_level_db": target_lean,
-                    **stereo_image_metrics(audio, target, staged.sample_rate),
+                    **stereo_image_metrics(audio, target, staged.sample_rate, other_views),
                     "track_pan_error": track_pan_error(pans, reference),
                     "one_sided": one_sided(pans, staged.roles),
                 }
@@ -97,6 +100,7 @@ STEREO_COLUMNS = {
     "balance_error_db_mid": "mid",
     "balance_error_db_high": "high",
     "panning_error_mi_high": "pan err high",
+    "panning_error_any_view_high": "pan err high, any kit view",
     "track_pan_error": "track pan err",
 }
 
@@ -114,7 +118,10 @@ def stereo_markdown(rows: list[dict]) -> str:
             part = [r for r in rows if r["task"] == task and r["method"] == method]
             means = [np.mean([r[c] for r in part]) for c in STEREO_COLUMNS]
             worst = max(r["balance_error_db"] for r in part)
-            cells = " | ".join(f"{v:+.2f}" if i < 2 else f"{v:.2f}" for i, v in enumerate(means))
+            cells = " | ".join(
+                f"{v:+.2f}" if i < 2 else f"{v:.3f}" if "pan" in c else f"{v:.2f}"
+                for i, (c, v) in enumerate(zip(STEREO_COLUMNS, means))
+            )
             sided = sum(r["one_sided"] for r in part)
             lines.append(f"| {task} | {method} | {cells} | {worst:.2f} | {sided} of {len(part)} |")
     return "\n".join(lines)

@@ -283,6 +283,64 @@ def test_when_the_lean_cannot_choose_the_panning_does():
     )
 
 
+def band_mix(kit_pans: dict[str, float], keys_pan: float) -> np.ndarray:
+    """The drum stand-ins plus a keys part (a 1-5 kHz band, as loud as the hi-hat), panned."""
+    from scipy import signal
+
+    sos = signal.butter(4, [1000, 5000], "bandpass", fs=SAMPLE_RATE, output="sos")
+    keys = signal.sosfilt(sos, noise(seed=7)).astype(np.float32)
+    return (drum_mix(kit_pans) + constant_power_pan(keys, keys_pan)).astype(np.float32)
+
+
+def test_a_kit_seen_from_the_other_side_is_forgiven_only_given_that_view():
+    """The target's keys sit right of its audience-view kit; the estimate keeps the keys
+    right and pictures the kit from the drummer's seat. No whole-mix mirror matches both,
+    the other view does."""
+    target = band_mix(KIT, keys_pan=0.85)
+    drummers_view = {name: 1.0 - pan for name, pan in KIT.items()}
+    estimate = band_mix(drummers_view, keys_pan=0.85)
+    plain = stereo_image_metrics(estimate, target, SAMPLE_RATE)
+    assert plain["panning_error_mi_high"] > 0.2
+    for name in ("balance_error_db", "panning_error"):
+        for band in ("", "_low", "_mid", "_high"):  # no other view: any view is the whole mirror
+            assert (
+                plain[f"{name}_any_view{band}"]
+                == plain[f"{name}{'_mi' if name == 'panning_error' else ''}{band}"]
+            )
+    other_view = band_mix(drummers_view, keys_pan=0.85)
+    viewed = stereo_image_metrics(estimate, target, SAMPLE_RATE, other_views=[other_view])
+    whole_mirror = {k: v for k, v in plain.items() if "any_view" not in k}
+    assert {k: v for k, v in viewed.items() if "any_view" not in k} == whole_mirror
+    for name, value in viewed.items():
+        if "any_view" in name:
+            assert value == pytest.approx(0.0, abs=1e-9), name
+    # keys in the middle are wrong in every view (keys on the left would be the whole mirror)
+    wrong_keys = stereo_image_metrics(
+        band_mix(drummers_view, keys_pan=0.5), target, SAMPLE_RATE, [other_view]
+    )
+    assert wrong_keys["panning_error_any_view_high"] > 0.1
+    assert wrong_keys["balance_error_db_any_view_high"] > 2.0
+    everything = all_metrics(estimate, target, SAMPLE_RATE, [other_view])
+    assert everything["panning_error_any_view_high"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_other_views_are_trimmed_like_the_target_and_checked():
+    target = band_mix(KIT, keys_pan=0.85)
+    silence = np.zeros((2, SAMPLE_RATE // 2), np.float32)
+    padded_target = np.concatenate([silence, target], axis=1)
+    view = band_mix({name: 1.0 - pan for name, pan in KIT.items()}, keys_pan=0.85)
+    padded_view = np.concatenate([silence, view], axis=1)
+    trimmed = stereo_image_metrics(view, target, SAMPLE_RATE, [view])
+    padded = stereo_image_metrics(padded_view, padded_target, SAMPLE_RATE, [padded_view])
+    assert padded == pytest.approx(trimmed)
+    with pytest.raises(ValueError, match="other view 0 has shape"):
+        stereo_image_metrics(view, target, SAMPLE_RATE, [view[:, :-10]])
+    with pytest.raises(ValueError, match="list of"):
+        stereo_image_metrics(view, target, SAMPLE_RATE, view)
+    with pytest.raises(ValueError, match="other view 0 contains NaN"):
+        all_metrics(view, target, SAMPLE_RATE, [np.full_like(view, np.nan)])
+
+
 @pytest.mark.parametrize(
     "estimate, target, sample_rate, message",
     [

@@ -7,7 +7,7 @@ import pytest
 from scipy import signal
 
 from dmc.effects.chain import constant_power_pan
-from dmc.stereo_image import estimate_pans, fit_mix
+from dmc.stereo_image import estimate_pans, fit_mix, mirror_drum_kit
 
 SR = 44100
 
@@ -92,3 +92,28 @@ def test_the_fit_gives_back_the_side_signal_of_chosen_tracks():
     assert error < 0.05
     centred = fit_mix(tracks, mix + np.stack([-side, side]), SR).pans().pans
     assert centred == pytest.approx([0.5, 0.8, 0.5], abs=0.02)
+
+
+def test_the_drum_kit_seen_from_the_other_side_keeps_everything_else():
+    """Kick, overhead pair and a keys part: the mirror moves the overheads, not the keys."""
+    tracks = _sources(4)
+    roles = ["kick", "overhead", "overhead", "keys"]
+    pans = [0.5, 0.2, 0.75, 0.85]
+    mix = _mix(tracks, pans)
+    mirrored = mirror_drum_kit(tracks, mix, roles, SR)
+    expected = _mix(tracks, [0.5, 0.8, 0.25, 0.85])
+    inner = slice(4096, -4096)
+    error = np.sqrt(
+        np.mean((mirrored - expected)[:, inner] ** 2) / np.mean(expected[:, inner] ** 2)
+    )
+    assert error < 0.05
+    assert estimate_pans(tracks, mirrored, SR).pans == pytest.approx(
+        [0.5, 0.8, 0.25, 0.85], abs=0.02
+    )
+    fit = fit_mix(tracks, mix, SR)
+    assert np.array_equal(mirror_drum_kit(tracks, mix, roles, SR, fit), mirrored)
+    # a drums-only or drum-less mix has no second view beyond the whole mirror
+    assert mirror_drum_kit(tracks, mix, ["kick", "snare", "tom", "overhead"], SR) is None
+    assert mirror_drum_kit(tracks, mix, ["bass", "keys", "guitar", "lead"], SR) is None
+    with pytest.raises(ValueError, match="3 roles for 4 tracks"):
+        mirror_drum_kit(tracks, mix, roles[:3], SR)
