@@ -296,13 +296,18 @@ class ReferencePanLoss(nn.Module):
     share of the target's energy over ``full_weight_share``, at most 1, so every audible
     track counts alike (a hi-hat at 2 % of the energy is as easy to hear on the wrong
     side as the bass) and tracks nearly absent from the target hardly count. The
-    whole-item mirror is free, as in :class:`StereoBalanceLoss`.
+    whole-item mirror is free, as in :class:`StereoBalanceLoss`. Given ``kit`` (which
+    tracks belong to the drum kit), the kit's mirror is free on its own too: an engineer
+    pictures the kit from the drummer's or the audience's seat whatever side the keys are
+    on, so each group takes the nearer of its two pictures (as the ``*_any_view`` metrics
+    of :func:`dmc.metrics.stereo_image_metrics` do).
 
     Args:
         full_weight_share (float): energy share from which a track counts fully. Default: 0.01.
 
     Shape:
-        pans, reference, shares ``(batch, tracks)`` (padded tracks: share 0) -> scalar.
+        pans, reference, shares and the optional kit ``(batch, tracks)`` (padded tracks:
+        share 0) -> scalar.
     """
 
     def __init__(self, full_weight_share: float = 0.01):
@@ -312,20 +317,35 @@ class ReferencePanLoss(nn.Module):
         self.full_weight_share = full_weight_share
 
     def forward(
-        self, pans: torch.Tensor, reference: torch.Tensor, shares: torch.Tensor
+        self,
+        pans: torch.Tensor,
+        reference: torch.Tensor,
+        shares: torch.Tensor,
+        kit: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if not pans.shape == reference.shape == shares.shape or pans.ndim != 2:
             raise ValueError(
                 "need pans, reference and shares of one shape (batch, tracks), got "
                 f"{tuple(pans.shape)}, {tuple(reference.shape)}, {tuple(shares.shape)}"
             )
+        if kit is not None and kit.shape != pans.shape:
+            raise ValueError(
+                f"kit must be (batch, tracks) {tuple(pans.shape)}, got {tuple(kit.shape)}"
+            )
         reference = reference.to(pans.dtype)
         weight = (shares.to(pans.dtype) / self.full_weight_share).clamp(0.0, 1.0)
         total = weight.sum(dim=1).clamp_min(1e-8)
-        error = [
-            ((pans - side).abs() * weight).sum(dim=1) / total for side in (reference, 1 - reference)
-        ]
-        return torch.minimum(*error).mean()
+        if kit is None:
+            groups = [weight]
+        else:
+            in_kit = kit.to(pans.dtype)
+            groups = [weight * in_kit, weight * (1 - in_kit)]
+        error = 0.0
+        for group in groups:  # each group takes the nearer of the reference and its mirror
+            error = error + torch.minimum(
+                *[((pans - side).abs() * group).sum(dim=1) for side in (reference, 1 - reference)]
+            )
+        return (error / total).mean()
 
 
 class EmulationLoss(nn.Module):

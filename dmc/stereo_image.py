@@ -27,6 +27,9 @@ from dmc.roles import DRUM_ROLES
 
 #: Roles an engineer keeps in the middle of the image (a drum bus too).
 CENTRED_ROLES = ("kick", "snare", "bass", "lead", "vocals", "drums")
+#: Roles pictured together from the drummer's or the audience's seat (a drum bus too);
+#: hand percussion is placed on its own.
+KIT_ROLES = DRUM_ROLES - {"percussion"}
 #: A pan within this many percent of the way to one side counts as centred.
 CENTRE_TOLERANCE_PERCENT = 10.0
 
@@ -293,18 +296,18 @@ def mirror_drum_kit(
 
     An engineer pictures the kit from the drummer's or the audience's seat whatever side
     the keys are on, so a band mix has a second, equally good target: this one, for
-    :func:`dmc.metrics.stereo_image_metrics`' ``other_views``. The drum tracks' (roles in
-    :data:`dmc.roles.DRUM_ROLES`) side signal from :func:`fit_mix` (or ``fit``, made from
+    :func:`dmc.metrics.stereo_image_metrics`' ``other_views``. The kit's (roles in
+    :data:`KIT_ROLES`) side signal from :func:`fit_mix` (or ``fit``, made from
     these tracks and mix) is negated; the fit's residual (reverb tails, audio outside
     its 40 Hz - 16 kHz band) stays where it was.
 
     Returns:
-        the mirrored mix, or None when the tracks are all drums or hold none (a mirror of
-        the whole mix already covers both cases).
+        the mirrored mix, or None when the tracks are all kit or hold none of it (a
+        mirror of the whole mix already covers both cases).
     """
     if len(roles) != np.shape(tracks)[0]:
         raise ValueError(f"{len(roles)} roles for {np.shape(tracks)[0]} tracks")
-    kit = [i for i, role in enumerate(roles) if role in DRUM_ROLES]
+    kit = [i for i, role in enumerate(roles) if role in KIT_ROLES]
     if not kit or len(kit) == len(roles):
         return None
     fit = fit if fit is not None else fit_mix(tracks, mix, sample_rate)

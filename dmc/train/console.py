@@ -58,13 +58,17 @@ class ConsoleRecipe:
         progress: bool = True,
         side_dropout: float = 0.0,
         drum_bus: float = 0.0,
+        free_kit_view: bool = False,
     ):
         if w_pan < 0:
             raise ValueError(f"w_pan must be non-negative, got {w_pan}")
+        if free_kit_view and not w_pan:
+            raise ValueError("free_kit_view changes the pan term, which w_pan = 0 leaves out")
         self.model = console
         self.tcn_warmup_steps = tcn_warmup_steps
         self.task = console.task
         self.w_pan = w_pan
+        self.free_kit_view = free_kit_view
         # The per-song pan estimate costs about 0.5 s a song, so it is made only when used.
         # Validation shows drum buses as often as training does, so the best checkpoint is
         # the best on both kinds of session.
@@ -107,6 +111,7 @@ class ConsoleRecipe:
             params[..., self.pan_index],
             batch["reference_pan"].to(params.device),
             batch["pan_share"].to(params.device),
+            batch["kit"].to(params.device) if self.free_kit_view else None,
         )
 
     def loss(self, model, batch):
@@ -299,6 +304,12 @@ def get_parser() -> argparse.ArgumentParser:
         "mirror-invariant); 0 is the paper's objective (default 0)",
     )
     parser.add_argument(
+        "--free-kit-view",
+        action="store_true",
+        help="in the pan term, the drum kit may take the other view (drummer's or audience's) "
+        "than the rest of the mix, as the any-view metrics allow; needs --w-pan",
+    )
+    parser.add_argument(
         "--init",
         type=Path,
         default=None,
@@ -325,6 +336,8 @@ def _check_options(args: argparse.Namespace) -> None:
             raise TrainingError(
                 f"--{flag.replace('_', '-')} must be between 0 and 1, got {getattr(args, flag)}"
             )
+    if args.free_kit_view and not args.w_pan:
+        raise TrainingError("--free-kit-view changes the pan term: give it a weight with --w-pan")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -378,6 +391,8 @@ def main(argv: list[str] | None = None) -> dict:
         settings["side_dropout"] = args.side_dropout
     if args.drum_bus:
         settings["drum_bus"] = args.drum_bus
+    if args.free_kit_view:
+        settings["free_kit_view"] = True
     config = cli.run_config(
         "console", args, argv, console.init_kwargs, segment, train_songs, val_songs, **settings
     )
@@ -397,6 +412,7 @@ def main(argv: list[str] | None = None) -> dict:
         progress=args.progress,
         side_dropout=args.side_dropout,
         drum_bus=args.drum_bus,
+        free_kit_view=args.free_kit_view,
     )
     record = cli.train_and_export(recipe, loop, args.export)
     return record

@@ -27,7 +27,7 @@ from dmc.effects.params import TCN_PARAMETERS, expand_to_strip
 from dmc.multitrack import Song
 from dmc.roles import DRUM_ROLES, ROLES, side_from_name
 from dmc.staging import GainStaging
-from dmc.stereo_image import MixFit, PanEstimate, fit_mix
+from dmc.stereo_image import KIT_ROLES, MixFit, PanEstimate, fit_mix
 
 #: Excerpts quieter than this (RMS, dBFS) are redrawn: silence teaches nothing.
 MIN_RMS_DB = -60.0
@@ -196,8 +196,9 @@ class ConsoleSegments(Dataset):
     with ``side_dropout`` an item loses all its hints with that probability, so a console
     with side hints also learns to mix a pair whose names say nothing (``OH1``, ``OH2``).
 
-    With ``reference_pans`` items also hold ``"reference_pan"`` and ``"pan_share"``
-    ``(T,)``: where the target mix put each track and its share of the mix's energy,
+    With ``reference_pans`` items also hold ``"reference_pan"``, ``"pan_share"`` and
+    ``"kit"`` ``(T,)``: where the target mix put each track, its share of the mix's energy
+    and whether it belongs to the drum kit (1; :data:`dmc.stereo_image.KIT_ROLES`),
     estimated once per song from the whole song (:func:`dmc.stereo_image.estimate_pans`,
     about 0.5 s a 20 s song), all at construction so that training steps cost what they
     always cost.
@@ -246,7 +247,10 @@ class ConsoleSegments(Dataset):
         self.reference_pans = reference_pans
         self.side_dropout = side_dropout
         self.drum_bus = drum_bus
-        # read off the names once per song, not per item
+        # read off the names and roles once per song, not per item
+        self.kits = [
+            torch.tensor([float(role in KIT_ROLES) for role in song.roles]) for song in self.songs
+        ]
         self.sides = [
             torch.tensor([side_from_name(name) for name in song.song.track_names])
             for song in self.songs
@@ -283,24 +287,27 @@ class ConsoleSegments(Dataset):
         if self.side_dropout and rng.random() < self.side_dropout:  # drawn last: segments stay
             item["side"] = torch.zeros_like(item["side"])
         estimate = self.pans[song_index] if self.reference_pans else None
+        kit = self.kits[song_index]
         bus = self.buses[song_index] if self.drum_bus else None
         if bus is not None and rng.random() < self.drum_bus:
             tracks = item["tracks"].numpy()
             item["target"] = torch.from_numpy(bus.target(tracks, item["target"].numpy()))
             item["tracks"] = torch.from_numpy(bus.tracks(tracks))
             item["side"] = torch.cat([item["side"][bus.others], torch.zeros(1)])
+            kit = torch.cat([kit[bus.others], torch.ones(1)])
             estimate = bus.reference(estimate) if estimate is not None else None
         if estimate is not None:
             item["reference_pan"] = torch.from_numpy(estimate.pans)
             item["pan_share"] = torch.from_numpy(estimate.shares)
+            item["kit"] = kit
         return item
 
 
 def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Stack items with different track counts: zero-pad tracks and add a ``mask`` ``(B, T_max)``.
 
-    Per-track fields (``side``, ``reference_pan``, ``pan_share``), where the items have
-    them, are padded with no side, centre and no share.
+    Per-track fields (``side``, ``reference_pan``, ``pan_share``, ``kit``), where the
+    items have them, are padded with no side, centre, no share and not kit.
     """
     count = max(item["tracks"].shape[0] for item in items)
     samples = items[0]["tracks"].shape[1]
@@ -314,7 +321,7 @@ def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.
         "mask": mask,
         "target": torch.stack([item["target"] for item in items]),
     }
-    for name, padding in (("side", 0.0), ("reference_pan", 0.5), ("pan_share", 0.0)):
+    for name, padding in (("side", 0.0), ("reference_pan", 0.5), ("pan_share", 0.0), ("kit", 0.0)):
         if name in items[0]:
             values = torch.full((len(items), count), padding)
             for i, item in enumerate(items):

@@ -115,5 +115,8 @@ def test_the_drum_kit_seen_from_the_other_side_keeps_everything_else():
     # a drums-only or drum-less mix has no second view beyond the whole mirror
     assert mirror_drum_kit(tracks, mix, ["kick", "snare", "tom", "overhead"], SR) is None
     assert mirror_drum_kit(tracks, mix, ["bass", "keys", "guitar", "lead"], SR) is None
+    # hand percussion is placed on its own, not pictured with the kit
+    with_shaker = mirror_drum_kit(tracks, mix, ["kick", "overhead", "overhead", "percussion"], SR)
+    assert np.array_equal(with_shaker, mirrored)
     with pytest.raises(ValueError, match="3 roles for 4 tracks"):
         mirror_drum_kit(tracks, mix, roles[:3], SR)

@@ -206,6 +206,28 @@ def test_pan_term_counts_audible_tracks_alike_and_ignores_absent_ones():
     assert float(ReferencePanLoss()(wrong_quiet, reference, absent)) == 0.0
 
 
+def test_pan_term_with_a_kit_lets_the_kit_take_the_other_view_alone():
+    """Overheads mirrored, keys where the target has them: free only when the kit may turn."""
+    reference = torch.tensor([[0.5, 0.2, 0.8, 0.7]])  # kick, overhead L, overhead R, keys
+    shares = torch.full((1, 4), 0.25)
+    kit = torch.tensor([[1.0, 1.0, 1.0, 0.0]])
+    drummers_view = torch.tensor([[0.5, 0.8, 0.2, 0.7]])
+    loss = ReferencePanLoss()
+    assert float(loss(drummers_view, reference, shares, kit)) == pytest.approx(0.0, abs=1e-7)
+    # one mirror for the whole item: the overheads (or the keys) stay wrong
+    assert float(loss(drummers_view, reference, shares)) == pytest.approx(0.4 / 4, abs=1e-6)
+    # the keys cannot hide behind the kit's freedom
+    keys_centred = torch.tensor([[0.5, 0.8, 0.2, 0.5]])
+    assert float(loss(keys_centred, reference, shares, kit)) == pytest.approx(0.2 / 4, abs=1e-6)
+    # without kit tracks the term is the whole-item one
+    none = torch.zeros(1, 4)
+    assert float(loss(keys_centred, reference, shares, none)) == pytest.approx(
+        float(loss(keys_centred, reference, shares))
+    )
+    with pytest.raises(ValueError, match="kit must be"):
+        loss(drummers_view, reference, shares, kit[:, :3])
+
+
 def test_pan_term_is_per_item_and_sends_gradients_to_the_pans():
     reference = torch.tensor([[0.25, 0.75], [0.25, 0.75]])
     shares = torch.full((2, 2), 0.5)

@@ -239,7 +239,8 @@ def test_segments_carry_the_targets_pans_padded_like_the_tracks():
     assert counts == {4, 5}  # the two songs differ in track count
     batch = collate_tracks(items)
     padded = ~batch["mask"]
-    assert batch["reference_pan"].shape == batch["mask"].shape
+    assert batch["reference_pan"].shape == batch["kit"].shape == batch["mask"].shape
+    assert not batch["kit"][~batch["mask"]].any()  # padding is no kit
     assert bool((batch["pan_share"][padded] == 0).all())
     assert bool((batch["reference_pan"][padded] == 0.5).all())
     assert "reference_pan" not in ConsoleSegments(songs, 22050)[0]  # only when asked
@@ -361,13 +362,16 @@ def test_segments_show_the_drum_bus_on_the_same_segment_with_probability_drum_bu
             assert torch.allclose(item["target"], torch.from_numpy(expected))
             assert item["side"].tolist() == [0.0, 0.0, 0.0]
             assert item["reference_pan"].tolist() == pytest.approx([0.5, 0.3, 0.5], abs=0.02)
+            assert item["kit"].tolist() == [0.0, 1.0, 1.0]  # bass, drum loop, the bus
         else:
             assert torch.equal(item["tracks"], whole["tracks"])
             assert torch.equal(item["target"], whole["target"])
             assert item["side"].tolist() == [0.0, 0.0, -1.0, 1.0, 0.0, 0.0]
+            assert item["kit"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
     assert set(counts) == {3, 6} and 35 < counts.count(3) < 65
     batch = collate_tracks([mixed[i] for i in range(8)])
-    assert batch["reference_pan"].shape == batch["mask"].shape
+    assert batch["reference_pan"].shape == batch["kit"].shape == batch["mask"].shape
+    assert not batch["kit"][~batch["mask"]].any()  # padding is no kit
     with pytest.raises(ValueError, match="drum_bus"):
         ConsoleSegments([song], 11025, drum_bus=-0.1)
 
@@ -393,6 +397,19 @@ def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, 
         assert float(recipe.loss(console, batch)[0]) == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError, match="w_pan"):
         ConsoleRecipe(console, songs, songs, 22050, 2, w_pan=-1.0, progress=False)
+    with pytest.raises(ValueError, match="free_kit_view"):
+        ConsoleRecipe(console, songs, songs, 22050, 2, free_kit_view=True, progress=False)
+    free = ConsoleRecipe(
+        console, songs, songs, 22050, 2, val_items=2, w_pan=3.0, free_kit_view=True, progress=False
+    )
+    with torch.no_grad():
+        mix, params = console(batch["tracks"], batch["mask"])
+        expected = float(free.objective(mix, batch["target"])) + 3 * float(
+            ReferencePanLoss()(
+                params[..., 1], batch["reference_pan"], batch["pan_share"], batch["kit"]
+            )
+        )
+        assert float(free.loss(console, batch)[0]) == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -402,6 +419,7 @@ def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, 
         (["--w-balance", "-0.5"], "--w-balance must be 0 or more"),
         (["--side-dropout", "2"], "--side-dropout must be between 0 and 1"),
         (["--drum-bus", "1.5"], "--drum-bus must be between 0 and 1"),
+        (["--free-kit-view"], "--free-kit-view changes the pan term"),
     ],
 )
 def test_bad_weights_are_one_line_errors(tmp_path, tiny, capsys, option, message):
