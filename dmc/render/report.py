@@ -35,6 +35,7 @@ SUMMARY_COLUMNS = {
     "balance_error_db_high": "bal hi dB",
     "panning_error_mi": "pan MI",
     "panning_error_mi_high": "pan MI hi",
+    "panning_error_any_view_high": "pan AV hi",
     "rms_error_db": "RMS dB",
     "crest_factor_error_db": "crest dB",
     "dynamic_spread_error_db": "spread dB",
@@ -99,7 +100,7 @@ def summary_text(frame: pd.DataFrame) -> str:
         text = shown.to_string(float_format=lambda v: f"{v:.3g}")
         blocks.append(
             f"task {task}: mean error against the target (smaller is better; R-L dB: the mix's lean, "
-            f"+ right; MI: mirror-invariant)\n{text}"
+            f"+ right; MI: mirror-invariant; AV: any view, the kit's mirror free too)\n{text}"
         )
     return "\n\n".join(blocks)
 
