@@ -478,12 +478,15 @@ def stereo_image_metrics(
         ``balance_error_db_any_view*`` and ``panning_error_any_view*``: the same against
         the chosen view (equal to the former without ``other_views``).
     """
-    views = _check_views(other_views, estimate, target, sample_rate)
-    return _stereo_image(*_check_pair(estimate, target, sample_rate), sample_rate, views)
+    est, tgt = _check_pair(estimate, target, sample_rate)
+    return _stereo_image(
+        est, tgt, sample_rate, _check_views(other_views, estimate, target, sample_rate)
+    )
 
 
 def _check_views(views, estimate, target, sample_rate) -> list[np.ndarray]:
-    """``other_views`` validated like the target and trimmed exactly as :func:`_check_pair` trims it."""
+    """``other_views`` validated like the target and trimmed exactly as :func:`_check_pair`
+    trims it (call that first: it checks the estimate, the target and the rate)."""
     if isinstance(views, np.ndarray) or not isinstance(views, Sequence):
         raise ValueError("other_views must be a list of (2, samples) arrays")
     if not views:
@@ -495,8 +498,6 @@ def _check_views(views, estimate, target, sample_rate) -> list[np.ndarray]:
             raise ValueError(
                 f"other view {i} has shape {view.shape}, the target {tgt.shape}: they must match"
             )
-    if est.shape != tgt.shape:
-        return checked  # _check_pair raises the message for this
     first, last = _loud_span(est, tgt, int(sample_rate))
     return [view[:, first:last] for view in checked]
 
@@ -609,8 +610,8 @@ def all_metrics(estimate, target, sample_rate: int, other_views: Sequence = ()) 
     ``other_views``: equally valid pictures of the target, for the ``*_any_view`` errors
     (see :func:`stereo_image_metrics`).
     """
-    views = _check_views(other_views, estimate, target, sample_rate)
     est, tgt = _check_pair(estimate, target, sample_rate, min_samples=max(DEFAULT_FFT_SIZES))
+    views = _check_views(other_views, estimate, target, sample_rate)
     gap_db = _loudness_gap_db(est, tgt, sample_rate)
     out = {
         "sd_mrstft": _sd_mrstft(est, tgt, sample_rate, gap_db=gap_db),
