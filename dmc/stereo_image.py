@@ -32,6 +32,16 @@ CENTRED_ROLES = ("kick", "snare", "bass", "lead", "vocals", "drums")
 KIT_ROLES = DRUM_ROLES - {"percussion"}
 #: A pan within this many percent of the way to one side counts as centred.
 CENTRE_TOLERANCE_PERCENT = 10.0
+#: ... except a snare, which engineers often put where the overheads picture it. The demo's
+#: engineer does (its reference mixes hold the snare a median 9.9 % and at most 17 % off
+#: centre), so 10 % would call half of its own mixes wrong.
+SNARE_TOLERANCE_PERCENT = 15.0
+
+
+def centre_tolerance_percent(role: str) -> float:
+    """How far (percent of the way to one side) a track of ``role`` that belongs in the
+    middle may sit and still count as centred."""
+    return SNARE_TOLERANCE_PERCENT if role == "snare" else CENTRE_TOLERANCE_PERCENT
 
 
 def pan_to_text(pan: float) -> str:
@@ -101,8 +111,8 @@ def summarise(document: dict, mix: np.ndarray, sample_rate: int) -> dict:
 
     Returns:
         ``centre``: ``{file: pan}`` of the tracks whose role belongs in the middle;
-        ``off_centre``: the same for those at least :data:`CENTRE_TOLERANCE_PERCENT` of
-        the way to the side they should be; ``left`` / ``right``: how many of the other
+        ``off_centre``: the same for those at least :func:`centre_tolerance_percent` of
+        the way to the side; ``left`` / ``right``: how many of the other
         tracks sit beyond the tolerance on each side; ``both_sides``; ``rl_db``: the
         mix's R-L level, ``broadband`` and per band of ``dmc.metrics.PANNING_BANDS_HZ``.
     """
@@ -114,7 +124,7 @@ def summarise(document: dict, mix: np.ndarray, sample_rate: int) -> dict:
         "off_centre": {
             r["file"]: r["pan"]
             for r in centred
-            if abs(r["pan_percent"]) >= CENTRE_TOLERANCE_PERCENT
+            if abs(r["pan_percent"]) >= centre_tolerance_percent(r["role"])
         },
         "left": left,
         "right": right,

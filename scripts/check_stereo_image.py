@@ -24,7 +24,12 @@ from pathlib import Path
 from dmc.audio import read_audio
 from dmc.mix import AUDIO_SUFFIXES, get_parser, run
 from dmc.roles import DRUM_ROLES, role_from_name
-from dmc.stereo_image import CENTRE_TOLERANCE_PERCENT, report_text, summarise
+from dmc.stereo_image import (
+    CENTRE_TOLERANCE_PERCENT,
+    SNARE_TOLERANCE_PERCENT,
+    report_text,
+    summarise,
+)
 
 HEADER = (
     "| song | task | should be centred | others L / R | both sides | R-L dB | low | mid | high |",
@@ -110,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(table_row(folder.name, task, summary))
     print("\n".join([*HEADER, *rows]))
     print(
-        f"\ncentred: within {CENTRE_TOLERANCE_PERCENT:g} % of centre; others L / R: the remaining tracks "
-        f"at least that far left / right; R-L dB: the mix's lean (+ right), broadband and per band"
+        f"\ncentred: within {CENTRE_TOLERANCE_PERCENT:g} % of centre (a snare "
+        f"{SNARE_TOLERANCE_PERCENT:g} %); others L / R: the remaining tracks at least "
+        f"{CENTRE_TOLERANCE_PERCENT:g} % left / right; R-L dB: the mix's lean (+ right), "
+        "broadband and per band"
     )
     return 0
 

@@ -13,7 +13,7 @@ from dmc.checkpoint import save_model
 from dmc.effects.chain import constant_power_pan
 from dmc.metrics import rl_levels_db
 from dmc.mix import main
-from dmc.stereo_image import summarise
+from dmc.stereo_image import centre_tolerance_percent, summarise
 
 SAMPLE_RATE = 44100
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "check_stereo_image.py"
@@ -50,6 +50,21 @@ def test_a_one_sided_mix_is_summarised_as_one_sided_and_leaning(make_drums):
     )  # R5 counts as centre
     assert summary["rl_db"] == pytest.approx(rl_levels_db(mix, SAMPLE_RATE))
     assert summary["rl_db"]["broadband"] > 1.0
+
+
+def test_a_snare_where_the_overheads_picture_it_counts_as_centred(make_drums):
+    """Kick and bass have 10 % of room, a snare 15 %: the demo's engineer puts it up to 17 % off."""
+    pans = {
+        "kick.wav": ("kick", "L12"),
+        "snare.wav": ("snare", "R12"),
+        "bass.wav": ("bass", "R9"),
+        "snare_2.wav": ("snare", "L16"),
+    }
+    mix = constant_power_pan(make_drums(3.0, seed=0), 0.5)
+    summary = summarise(document(pans), mix, SAMPLE_RATE)
+    assert summary["off_centre"] == {"kick.wav": "L12", "snare_2.wav": "L16"}
+    assert centre_tolerance_percent("snare") == 15.0
+    assert centre_tolerance_percent("lead") == centre_tolerance_percent("drums") == 10.0
 
 
 @pytest.fixture
