@@ -208,12 +208,11 @@ class MixFit:
         pans = torch.where(shares > 1e-9, pans, torch.full_like(pans, 0.5))
         return PanEstimate(pans.numpy().astype(np.float32), shares.numpy().astype(np.float32))
 
-    def side(self, tracks: np.ndarray, indices: Sequence[int]) -> np.ndarray:
-        """The side signal ``(L - R) / 2`` that tracks ``indices`` put into the mix ``(S,)``.
+    def contribution(self, tracks: np.ndarray, indices: Sequence[int]) -> np.ndarray:
+        """The stereo signal ``(2, S)`` that tracks ``indices`` put into the mix, as the fit has it.
 
-        ``tracks`` ``(T, S)`` is any excerpt of the fitted tracks (all of them, in order).
-        Subtracting it from L and adding it to R leaves those tracks in the middle of the
-        image and everything else, residual and reverb tails included, where it was.
+        ``tracks`` ``(T, S)`` is any excerpt of the fitted tracks (all of them, in order;
+        only rows ``indices`` are read, so a row may also hold a change to a track).
         """
         chosen = torch.from_numpy(np.asarray(tracks, dtype=np.float32)[list(indices)])
         samples = chosen.shape[-1]
@@ -222,11 +221,20 @@ class MixFit:
             chosen, self.fft_size, self.fft_size // 2, window=window, return_complex=True
         )
         gains = self.coefficients[:, :, list(indices)]  # (bins, 2, k)
-        side_gain = (gains[:, 0] - gains[:, 1]) / 2  # (bins, k)
-        side = torch.einsum("fk,kfm->fm", side_gain, spectra)
+        stereo = torch.einsum("fck,kfm->cfm", gains, spectra)
         return torch.istft(
-            side, self.fft_size, self.fft_size // 2, window=window, length=samples
+            stereo, self.fft_size, self.fft_size // 2, window=window, length=samples
         ).numpy()
+
+    def side(self, tracks: np.ndarray, indices: Sequence[int]) -> np.ndarray:
+        """The side signal ``(L - R) / 2`` that tracks ``indices`` put into the mix ``(S,)``.
+
+        ``tracks`` as for :meth:`contribution`. Subtracting it from L and adding it to R
+        leaves those tracks in the middle of the image and everything else, residual and
+        reverb tails included, where it was.
+        """
+        left, right = self.contribution(tracks, indices)
+        return (left - right) / 2
 
 
 def fit_mix(

@@ -59,6 +59,7 @@ class ConsoleRecipe:
         side_dropout: float = 0.0,
         drum_bus: float = 0.0,
         free_kit_view: bool = False,
+        follow_drums: float = 0.0,
     ):
         if w_pan < 0:
             raise ValueError(f"w_pan must be non-negative, got {w_pan}")
@@ -72,7 +73,12 @@ class ConsoleRecipe:
         # The per-song pan estimate costs about 0.5 s a song, so it is made only when used.
         # Validation shows drum buses as often as training does, so the best checkpoint is
         # the best on both kinds of session.
-        shared = {"reference_pans": w_pan > 0, "progress": progress, "drum_bus": drum_bus}
+        shared = {
+            "reference_pans": w_pan > 0,
+            "progress": progress,
+            "drum_bus": drum_bus,
+            "follow_drums": follow_drums,
+        }
         self.train_data = ConsoleSegments(
             train_songs, segment_samples, seed=seed, side_dropout=side_dropout, **shared
         )
@@ -304,6 +310,14 @@ def get_parser() -> argparse.ArgumentParser:
         "mirror-invariant); 0 is the paper's objective (default 0)",
     )
     parser.add_argument(
+        "--follow-drums",
+        type=float,
+        default=0.0,
+        help="probability that one accompaniment track of an item rides the kit's envelope, "
+        "as strummed parts do, with the target changed to match (training and validation; "
+        "default 0)",
+    )
+    parser.add_argument(
         "--free-kit-view",
         action="store_true",
         help="in the pan term, the drum kit may take the other view (drummer's or audience's) "
@@ -331,7 +345,7 @@ def _check_options(args: argparse.Namespace) -> None:
             raise TrainingError(
                 f"--{flag.replace('_', '-')} must be 0 or more, got {getattr(args, flag)}"
             )
-    for flag in ("side_dropout", "drum_bus"):
+    for flag in ("side_dropout", "drum_bus", "follow_drums"):
         if not 0.0 <= getattr(args, flag) <= 1.0:
             raise TrainingError(
                 f"--{flag.replace('_', '-')} must be between 0 and 1, got {getattr(args, flag)}"
@@ -393,6 +407,8 @@ def main(argv: list[str] | None = None) -> dict:
         settings["drum_bus"] = args.drum_bus
     if args.free_kit_view:
         settings["free_kit_view"] = True
+    if args.follow_drums:
+        settings["follow_drums"] = args.follow_drums
     config = cli.run_config(
         "console", args, argv, console.init_kwargs, segment, train_songs, val_songs, **settings
     )
@@ -413,6 +429,7 @@ def main(argv: list[str] | None = None) -> dict:
         side_dropout=args.side_dropout,
         drum_bus=args.drum_bus,
         free_kit_view=args.free_kit_view,
+        follow_drums=args.follow_drums,
     )
     record = cli.train_and_export(recipe, loop, args.export)
     return record

@@ -12,7 +12,13 @@ from dmc.losses import ReferencePanLoss, StereoSumDifferenceLoss
 from dmc.train.__main__ import SUBCOMMANDS
 from dmc.train.__main__ import main as train_main
 from dmc.train.console import ConsoleRecipe
-from dmc.train.data import ConsoleSegments, collate_tracks, drum_bus_view, stage_songs
+from dmc.train.data import (
+    ConsoleSegments,
+    collate_tracks,
+    drum_bus_view,
+    follow_envelope,
+    stage_songs,
+)
 from dmc.train.evaluate import main as evaluate_main
 from dmc.train.synthetic import CONVENTION, synthetic_songs
 
@@ -376,6 +382,66 @@ def test_segments_show_the_drum_bus_on_the_same_segment_with_probability_drum_bu
         ConsoleSegments([song], 11025, drum_bus=-0.1)
 
 
+def test_follow_envelope_rides_the_drums_between_the_floor_and_one():
+    rng = np.random.default_rng(0)
+    hits = np.repeat(rng.random(40) < 0.5, 2048)  # a kit that comes and goes
+    drums = hits * rng.standard_normal(hits.size).astype(np.float32)
+    gain = follow_envelope(drums, floor=0.25)
+    assert gain.shape == drums.shape and gain.dtype == np.float32
+    assert gain.min() >= 0.25 - 1e-6 and gain.max() == pytest.approx(1.0, abs=0.05)
+    frames = gain[: hits.size].reshape(40, 2048).mean(axis=1)
+    assert frames[hits[::2048]].mean() > frames[~hits[::2048]].mean() + 0.4
+
+
+def _gated_kit_and_band(seconds: float = 3.0):
+    """A kick and an overhead that play in bursts, a steady bass and keys; a panned sum."""
+    from dmc.multitrack import Song, Track
+
+    sr = 22050
+    rng = np.random.default_rng(4)
+    samples = int(seconds * sr)
+    audio = rng.standard_normal((4, samples)).astype(np.float32) * 0.05
+    audio[:2] *= np.repeat(rng.random(samples // 1024 + 1) < 0.5, 1024)[:samples]
+    names, roles = ["kick", "overhead", "bass", "keys"], ["kick", "overhead", "bass", "keys"]
+    pans = np.array([0.5, 0.3, 0.5, 0.75])
+    mix = np.stack([np.cos(pans * np.pi / 2) @ audio, np.sin(pans * np.pi / 2) @ audio])
+    tracks = [Track(n, r, audio=a[None]) for n, r, a in zip(names, roles, audio)]
+    song = Song(
+        "gated",
+        tracks,
+        sr,
+        samples,
+        target=Track("mix", "other", audio=mix),
+        metadata={"staging_gain_db": [0.0] * 4},  # kept as they are
+    )
+    return stage_songs([song], progress=False)[0]
+
+
+def test_segments_with_follow_drums_change_one_part_and_the_target_with_it():
+    from dmc.console import envelope_correlation
+
+    song = _gated_kit_and_band()
+    plain = ConsoleSegments([song], 22050, reference_pans=True, progress=False)
+    follow = ConsoleSegments([song], 22050, reference_pans=True, progress=False, follow_drums=1.0)
+    for i in range(4):
+        item, whole = follow[i], plain[i]
+        assert item["kit"].tolist() == [1.0, 1.0, 0.0, 0.0]
+        assert torch.equal(item["tracks"][:2], whole["tracks"][:2])  # the kit is untouched
+        changed = [k for k in (2, 3) if not torch.equal(item["tracks"][k], whole["tracks"][k])]
+        assert len(changed) == 1  # one part follows
+        part = changed[0]
+        ratio = item["tracks"][part] / whole["tracks"][part]
+        assert float(ratio.min()) >= 0.1 - 1e-5 and float(ratio.max()) <= 1.0 + 1e-5
+        change = np.zeros_like(whole["tracks"].numpy())
+        change[part] = (item["tracks"][part] - whole["tracks"][part]).numpy()
+        expected = whole["target"].numpy() + follow.fits[0].contribution(change, [part])
+        assert torch.allclose(item["target"], torch.from_numpy(expected), atol=1e-6)
+        pair = torch.stack([item["tracks"][:2].sum(dim=0), item["tracks"][part]])[None]
+        assert float(envelope_correlation(pair)[0, 0, 1]) > 0.5  # steady part, now with the kit
+    with pytest.raises(ValueError, match="follow_drums"):
+        ConsoleSegments([song], 22050, follow_drums=1.5)
+
+
 def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, tiny):
     run = tmp_path / "pan"
     _drums_console(tmp_path, tiny, run, 2, ["--val-every", "2", "--w-pan", "3"])
@@ -420,6 +486,7 @@ def test_w_pan_adds_the_reference_pan_term_to_training_and_validation(tmp_path, 
         (["--side-dropout", "2"], "--side-dropout must be between 0 and 1"),
         (["--drum-bus", "1.5"], "--drum-bus must be between 0 and 1"),
         (["--free-kit-view"], "--free-kit-view changes the pan term"),
+        (["--follow-drums", "-0.2"], "--follow-drums must be between 0 and 1"),
     ],
 )
 def test_bad_weights_are_one_line_errors(tmp_path, tiny, capsys, option, message):
