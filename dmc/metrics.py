@@ -118,6 +118,14 @@ def _check_pair(
     estimate, target, sample_rate, min_samples: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate, make stereo and trim the silence at both ends (where both are silent)."""
+    est, tgt, _ = _check_signals(estimate, target, sample_rate, min_samples)
+    return est, tgt
+
+
+def _check_signals(
+    estimate, target, sample_rate, min_samples: int = 1, other_views=()
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """:func:`_check_pair`, and ``other_views`` validated like the target and cut as it is."""
     if (
         isinstance(sample_rate, bool)
         or not isinstance(sample_rate, (int, np.integer))
@@ -131,30 +139,32 @@ def _check_pair(
         raise ValueError(
             f"estimate has {est.shape[1]} samples but target has {tgt.shape[1]}: they must match"
         )
-    est, tgt = trim_silence(est, tgt, int(sample_rate))
+    if isinstance(other_views, np.ndarray) or not isinstance(other_views, Sequence):
+        raise ValueError("other_views must be a list of (2, samples) arrays")
+    views = [_as_stereo(view, f"other view {i}") for i, view in enumerate(other_views)]
+    for i, view in enumerate(views):
+        if view.shape != tgt.shape:
+            raise ValueError(
+                f"other view {i} has shape {view.shape}, the target {tgt.shape}: they must match"
+            )
+    first, last = _loud_span(est, tgt, int(sample_rate))
+    est, tgt = est[:, first:last], tgt[:, first:last]
     if est.shape[1] < min_samples:
         raise ValueError(
             f"signals hold {est.shape[1]} non-silent samples; this metric needs at least {min_samples}"
         )
-    return est, tgt
-
-
-def trim_silence(
-    estimate: np.ndarray, target: np.ndarray, sample_rate: int, threshold_db: float = SILENCE_DB
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cut the leading and trailing 10 ms blocks in which both signals are below ``threshold_db``.
-
-    Raises:
-        ValueError: both signals are silent throughout.
-    """
-    first, last = _loud_span(estimate, target, sample_rate, threshold_db)
-    return estimate[..., first:last], target[..., first:last]
+    return est, tgt, [view[:, first:last] for view in views]
 
 
 def _loud_span(
     estimate: np.ndarray, target: np.ndarray, sample_rate: int, threshold_db: float = SILENCE_DB
 ) -> tuple[int, int]:
-    """First and end sample of :func:`trim_silence`'s cut (raises as it does)."""
+    """First and end sample of what is left after cutting the leading and trailing 10 ms
+    blocks in which both signals are below ``threshold_db``.
+
+    Raises:
+        ValueError: both signals are silent throughout.
+    """
     block = max(1, sample_rate // 100)
     count = max(1, estimate.shape[-1] // block)
     edges = np.linspace(0, estimate.shape[-1], count + 1).astype(int)
@@ -478,28 +488,8 @@ def stereo_image_metrics(
         ``balance_error_db_any_view*`` and ``panning_error_any_view*``: the same against
         the chosen view (equal to the former without ``other_views``).
     """
-    est, tgt = _check_pair(estimate, target, sample_rate)
-    return _stereo_image(
-        est, tgt, sample_rate, _check_views(other_views, estimate, target, sample_rate)
-    )
-
-
-def _check_views(views, estimate, target, sample_rate) -> list[np.ndarray]:
-    """``other_views`` validated like the target and trimmed exactly as :func:`_check_pair`
-    trims it (call that first: it checks the estimate, the target and the rate)."""
-    if isinstance(views, np.ndarray) or not isinstance(views, Sequence):
-        raise ValueError("other_views must be a list of (2, samples) arrays")
-    if not views:
-        return []
-    est, tgt = _as_stereo(estimate, "estimate"), _as_stereo(target, "target")
-    checked = [_as_stereo(view, f"other view {i}") for i, view in enumerate(views)]
-    for i, view in enumerate(checked):
-        if view.shape != tgt.shape:
-            raise ValueError(
-                f"other view {i} has shape {view.shape}, the target {tgt.shape}: they must match"
-            )
-    first, last = _loud_span(est, tgt, int(sample_rate))
-    return [view[:, first:last] for view in checked]
+    est, tgt, views = _check_signals(estimate, target, sample_rate, other_views=other_views)
+    return _stereo_image(est, tgt, sample_rate, views)
 
 
 def _stereo_image(
@@ -610,8 +600,9 @@ def all_metrics(estimate, target, sample_rate: int, other_views: Sequence = ()) 
     ``other_views``: equally valid pictures of the target, for the ``*_any_view`` errors
     (see :func:`stereo_image_metrics`).
     """
-    est, tgt = _check_pair(estimate, target, sample_rate, min_samples=max(DEFAULT_FFT_SIZES))
-    views = _check_views(other_views, estimate, target, sample_rate)
+    est, tgt, views = _check_signals(
+        estimate, target, sample_rate, max(DEFAULT_FFT_SIZES), other_views
+    )
     gap_db = _loudness_gap_db(est, tgt, sample_rate)
     out = {
         "sd_mrstft": _sd_mrstft(est, tgt, sample_rate, gap_db=gap_db),
