@@ -328,23 +328,8 @@ class ConsoleSegments(Dataset):
         kit = self.kits[song_index]
         bus = self.buses[song_index] if self.drum_bus else None
         use_bus = bus is not None and rng.random() < self.drum_bus
-        kit_tracks = np.flatnonzero(kit.numpy() > 0)
-        parts = np.flatnonzero(kit.numpy() == 0)
-        if (
-            self.follow_drums
-            and kit_tracks.size
-            and parts.size
-            and rng.random() < self.follow_drums
-        ):
-            tracks = item["tracks"].numpy().copy()
-            part = int(rng.choice(parts))
-            gain = follow_envelope(tracks[kit_tracks].sum(axis=0), floor=rng.uniform(0.1, 0.4))
-            change = np.zeros_like(tracks)
-            change[part] = tracks[part] * (gain - 1.0)
-            contribution = self.fits[song_index].contribution(change, [part])
-            tracks[part] += change[part]
-            item["tracks"] = torch.from_numpy(tracks)
-            item["target"] = item["target"] + torch.from_numpy(contribution.astype(np.float32))
+        if self.follow_drums:
+            self._follow_drums(item, self.fits[song_index], kit.numpy() > 0, rng)
         if use_bus:
             tracks = item["tracks"].numpy()
             item["target"] = torch.from_numpy(bus.target(tracks, item["target"].numpy()))
@@ -357,6 +342,23 @@ class ConsoleSegments(Dataset):
             item["pan_share"] = torch.from_numpy(estimate.shares)
             item["kit"] = kit
         return item
+
+    def _follow_drums(
+        self, item: dict, fit: MixFit, in_kit: np.ndarray, rng: np.random.Generator
+    ) -> None:
+        """With probability ``follow_drums``, one part of ``item`` rides the kit (in place)."""
+        kit_tracks, parts = np.flatnonzero(in_kit), np.flatnonzero(~in_kit)
+        if not (kit_tracks.size and parts.size and rng.random() < self.follow_drums):
+            return
+        tracks = item["tracks"].numpy().copy()
+        part = int(rng.choice(parts))
+        gain = follow_envelope(tracks[kit_tracks].sum(axis=0), floor=rng.uniform(0.1, 0.4))
+        change = np.zeros_like(tracks)
+        change[part] = tracks[part] * (gain - 1.0)
+        contribution = fit.contribution(change, [part])
+        tracks[part] += change[part]
+        item["tracks"] = torch.from_numpy(tracks)
+        item["target"] = item["target"] + torch.from_numpy(contribution.astype(np.float32))
 
 
 def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
