@@ -7,6 +7,10 @@ mixing console of neural audio effects" (ICASSP 2021, arXiv:2010.10291):
     post-processor -> parameters (real units) -> shared channel strip per track
     (gain -> TCN -> fader -> pan) -> stereo sum.
 
+The strip's effects are the paper's neural proxy (``effects="tcn"``) or an exact,
+differentiable copy of the real chain (``effects="dsp"``, :mod:`dmc.dsp`); a DSP
+console controls the whole strip on every task, since the exact effects cost little.
+
 Every learnt part is shared across channels, so the console takes any number of tracks
 (1, 8, 24 ...), and its parameters are permutation equivariant and its mix permutation
 invariant: nothing depends on the order of the tracks. Padded batches carry a mask;
@@ -25,8 +29,8 @@ from torch import nn
 
 from dmc import SAMPLE_RATE
 from dmc.checkpoint import load_model, register_model
-from dmc.effects.params import ParameterSpace, task_parameters
-from dmc.nn.effects import channel_strip
+from dmc.effects.params import CHANNEL_STRIP, ParameterSpace, task_parameters
+from dmc.nn.effects import EFFECTS, channel_strip
 from dmc.nn.encoder import TrackEncoder
 from dmc.nn.postprocessor import PostProcessor
 from dmc.nn.tcn import TCN
@@ -42,7 +46,8 @@ class DifferentiableMixingConsole(nn.Module):
     Args:
         task (str): ``drums`` (gain and pan) or ``full`` (the whole channel strip).
         encoder (dict): :class:`dmc.nn.encoder.TrackEncoder` kwargs.
-        tcn (dict, optional): :class:`dmc.nn.tcn.TCN` kwargs; required for ``full``.
+        tcn (dict, optional): :class:`dmc.nn.tcn.TCN` kwargs; required for ``full`` with
+            ``effects="tcn"``.
         hidden_dim (int): post-processor width. Default: 256.
         dropout (float): post-processor dropout. Default: 0.2.
         finetune_tcn (bool): train the TCN with the console. Default: False.
@@ -59,6 +64,10 @@ class DifferentiableMixingConsole(nn.Module):
             the one thing that tells the two microphones of a pair apart. Default: False
             (the paper's console, which sees audio only).
         sample_rate (int): the rate every track must have (Hz). Default: 44100.
+        effects (str): ``"tcn"``: the paper's console, EQ, compressor and reverb heard
+            through the TCN, on ``full`` only (``drums`` sets gain and pan). ``"dsp"``:
+            the exact effects (:class:`dmc.nn.effects.DSPEffects`), and the whole strip
+            on every task. Default: ``"tcn"``.
 
     Shape:
         tracks ``(batch, tracks, samples)``, mask ``(batch, tracks)`` bool, sides
@@ -77,21 +86,28 @@ class DifferentiableMixingConsole(nn.Module):
         context: str = "mean",
         side_hints: bool = False,
         sample_rate: int = SAMPLE_RATE,
+        effects: str = "tcn",
     ):
         super().__init__()
         if context not in CONTEXTS:
             raise ValueError(f"unknown context {context!r}; choose one of {', '.join(CONTEXTS)}")
+        if effects not in EFFECTS:
+            raise ValueError(f"unknown effects {effects!r}; choose one of {', '.join(EFFECTS)}")
         self.task = task
         self.context = context
         self.side_hints = side_hints
-        self.space: ParameterSpace = task_parameters(task)
+        self.effects = effects
+        self.space: ParameterSpace = task_parameters(task) if effects == "tcn" else CHANNEL_STRIP
         self.sample_rate = sample_rate
         self.encoder = TrackEncoder(**(encoder or {}))
         self.encoder.requires_grad_(False)
-        if task == "full" and tcn is None:
+        needs_tcn = task == "full" and effects == "tcn"
+        if needs_tcn and tcn is None:
             raise ValueError("the full task needs tcn kwargs (the transformation network)")
-        transformation = TCN(**tcn) if task == "full" else None
-        self.strip = channel_strip(task, transformation, trainable_tcn=finetune_tcn)
+        transformation = TCN(**tcn) if needs_tcn else None
+        self.strip = channel_strip(
+            task, transformation, finetune_tcn, effects=effects, sample_rate=sample_rate
+        )
         if self.strip.parameter_names != self.space.names:
             raise RuntimeError(
                 f"strip parameters {self.strip.parameter_names} differ from task {self.space.names}"
@@ -113,9 +129,11 @@ class DifferentiableMixingConsole(nn.Module):
     def from_pretrained(
         cls, task: str, encoder_path, tcn_path=None, **kwargs
     ) -> DifferentiableMixingConsole:
-        """A fresh console holding the pre-trained encoder (and TCN for ``full``) from their files."""
+        """A fresh console holding the pre-trained encoder (and the TCN of a ``full`` TCN
+        console) from their files."""
         encoder = load_model(encoder_path)
-        tcn = load_model(tcn_path) if task == "full" else None
+        uses_tcn = task == "full" and kwargs.get("effects", "tcn") == "tcn"
+        tcn = load_model(tcn_path) if uses_tcn else None
         console = cls(
             task,
             encoder=encoder.init_kwargs,

@@ -16,7 +16,11 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from dmc import SAMPLE_RATE, dsp
 from dmc.effects.params import TCN_PARAMETERS
+
+#: The console's effect back-ends: the paper's neural proxy, or the exact DSP copy.
+EFFECTS = ("tcn", "dsp")
 
 
 class Effect(nn.Module):
@@ -101,6 +105,33 @@ class NeuralEffects(Effect):
         return self.tcn(audio, normalised.to(audio.dtype))
 
 
+class DSPEffects(Effect):
+    """EQ -> compressor -> reverb computed exactly, as pedalboard computes them (:mod:`dmc.dsp`).
+
+    The alternative to :class:`NeuralEffects`: no proxy error, exact gradients for every
+    setting, and no weights. Works at any ``sample_rate``.
+
+    Args:
+        sample_rate (int): rate of the audio it processes (Hz). Default: 44100.
+    """
+
+    parameter_names = TCN_PARAMETERS.names
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE):
+        super().__init__()
+        self.sample_rate = int(sample_rate)
+
+    def forward(self, audio: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        if audio.shape[1] != 1:
+            raise ValueError(
+                f"DSPEffects takes mono audio (batch, 1, samples), got {tuple(audio.shape)}"
+            )
+        return dsp.process(audio[:, 0], params, self.sample_rate).unsqueeze(1)
+
+    def extra_repr(self) -> str:
+        return f"sample_rate={self.sample_rate}"
+
+
 class Chain(Effect):
     """Effects in series; behaves like a list (index, iterate, append, nest).
 
@@ -148,16 +179,31 @@ class Chain(Effect):
         return audio
 
 
-def channel_strip(task: str, tcn: nn.Module | None = None, trainable_tcn: bool = False) -> Chain:
-    """The console's per-track strip for a task.
+def channel_strip(
+    task: str,
+    tcn: nn.Module | None = None,
+    trainable_tcn: bool = False,
+    effects: str = "tcn",
+    sample_rate: int = SAMPLE_RATE,
+) -> Chain:
+    """The console's per-track strip for a task and effect back-end.
 
-    ``drums``: gain -> pan (the paper's ENST "basic mixing").
-    ``full``: gain -> TCN (EQ, compressor, reverb) -> fader -> pan, needs ``tcn``.
+    With the TCN (``effects="tcn"``): ``drums`` is gain -> pan (the paper's ENST "basic
+    mixing"); ``full`` is gain -> TCN (EQ, compressor, reverb) -> fader -> pan and needs
+    ``tcn``. With the exact effects (``effects="dsp"``) every task gets the whole strip,
+    gain -> EQ -> compressor -> reverb -> fader -> pan, laid out as
+    :data:`dmc.effects.params.CHANNEL_STRIP`.
     """
-    if task == "drums":
+    if effects not in EFFECTS:
+        raise ValueError(f"unknown effects {effects!r}; choose one of {', '.join(EFFECTS)}")
+    if task not in ("drums", "full"):
+        raise ValueError(f"unknown task {task!r}; choose drums or full")
+    if effects == "dsp":
+        section: Effect = DSPEffects(sample_rate)
+    elif task == "drums":
         return Chain([Gain("gain_db"), Pan()])
-    if task == "full":
-        if tcn is None:
-            raise ValueError("the full task needs a transformation network (tcn)")
-        return Chain([Gain("gain_db"), NeuralEffects(tcn, trainable_tcn), Gain("fader_db"), Pan()])
-    raise ValueError(f"unknown task {task!r}; choose drums or full")
+    elif tcn is None:
+        raise ValueError("the full task needs a transformation network (tcn)")
+    else:
+        section = NeuralEffects(tcn, trainable_tcn)
+    return Chain([Gain("gain_db"), section, Gain("fader_db"), Pan()])

@@ -1,9 +1,10 @@
 """``python -m dmc.train console --task drums|full``: train the mixing console on multitracks.
 
 The console starts from the pre-trained encoder (frozen) and, for ``full``, the
-pre-trained TCN (frozen unless ``--finetune-tcn``); only the post-processor learns to
-set parameters, from the stereo sum/difference MR-STFT distance between its mix and
-the target mix. Validation logs two reference lines computed on the same segments:
+pre-trained TCN (frozen unless ``--finetune-tcn``), or with ``--effects dsp`` the exact
+effects of ``dmc.dsp`` (no proxy, the whole strip on every task); only the
+post-processor learns to set parameters, from the stereo sum/difference MR-STFT
+distance between its mix and the target mix. Validation logs two reference lines computed on the same segments:
 the mono mix (equal gains, centred) and random parameters (real effects chain).
 """
 
@@ -22,6 +23,7 @@ from dmc.console import CONTEXTS, DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.losses import ConsoleLoss, ReferencePanLoss
+from dmc.nn.effects import EFFECTS
 from dmc.pretrained import CHECKPOINT_DIR
 from dmc.train import cli
 from dmc.train.data import (
@@ -200,21 +202,41 @@ def _load_weights(
     they do not fit).
 
     A console without side hints can seed one with them (``--side-hints``): the
-    post-processor's new input starts with zero weights. With ``keep_tcn`` the
-    transformation network stays the one ``console`` was built
-    with (``--tcn``): a console trained on one TCN can continue on a better one.
+    post-processor's new input starts with zero weights. A console that controls fewer
+    parameters (a TCN drums console: gain and pan) can seed one that controls more (a DSP
+    console: the whole strip): the parameters both have keep their trained outputs, the
+    others start at the new console's neutral initialisation. With ``keep_tcn`` the
+    transformation network stays the one ``console`` was built with (``--tcn``): a
+    console trained on one TCN can continue on a better one; a DSP console has none, so
+    a TCN console's network is left out.
     """
     if getattr(trained, "task", None) != console.task:
         raise TrainingError(f"--init {path}: not a {console.task} console")
     state = trained.state_dict()
+    own = console.state_dict()
     if console.side_hints and not getattr(trained, "side_hints", False):
         # the hint is a new last input of the post-processor: a zero column there makes
         # the widened console start exactly where the trained one was
         first = "postprocessor.net.0.weight"
         weight = state[first]
         state[first] = torch.cat([weight, weight.new_zeros(weight.shape[0], 1)], dim=1)
-    if keep_tcn:
-        own = console.state_dict()
+    trained_names = trained.space.names
+    if trained_names != console.space.names:
+        missing = set(trained_names) - set(console.space.names)
+        if missing:
+            raise TrainingError(
+                f"--init {path}: it sets {', '.join(sorted(missing))}, which this console lacks"
+            )
+        rows = [console.space.names.index(name) for name in trained_names]
+        last = len(console.postprocessor.net) - 1
+        for suffix in ("weight", "bias"):
+            key = f"postprocessor.net.{last}.{suffix}"
+            widened = own[key].clone()
+            widened[rows] = state[key]
+            state[key] = widened
+    if console.tcn is None:
+        state = {k: v for k, v in state.items() if ".tcn." not in k}
+    elif keep_tcn:
         state = {k: own[k] if ".tcn." in k else v for k, v in state.items()}
     try:
         console.load_state_dict(state)
@@ -228,6 +250,14 @@ def get_parser() -> argparse.ArgumentParser:
         "--task", required=True, choices=TASKS, help="drums (gain, pan) or full (whole strip)"
     )
     model = parser.add_argument_group("model")
+    model.add_argument(
+        "--effects",
+        default=None,
+        choices=EFFECTS,
+        help="tcn: the paper's neural proxy of EQ, compressor and reverb (full task only); "
+        "dsp: the exact effects (dmc.dsp), fast, and the whole strip on every task "
+        "(default tcn; with --init, the checkpoint's)",
+    )
     model.add_argument(
         "--encoder",
         type=Path,
@@ -358,13 +388,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = get_parser().parse_args(argv)
     _check_options(args)
     loop = cli.loop_config(args, f"console-{args.task}")
-    # Said every time: a console trained on someone else's encoder is an easy surprise.
-    note(
-        "python -m dmc.train console",
-        f"building on the encoder {args.encoder}"
-        + (f" and the TCN {args.tcn}" if args.task == "full" else "")
-        + " (choose others with --encoder/--tcn)",
-    )
     segment = cli.segment_samples(args.segment_seconds)
     trained = load_model(args.init) if args.init is not None else None
     # a fine-tuned console keeps the architecture it was trained with, unless told otherwise
@@ -375,16 +398,28 @@ def main(argv: list[str] | None = None) -> dict:
         args.hidden_dim = built_with.get("hidden_dim", 256)
     if args.side_hints is None:
         args.side_hints = built_with.get("side_hints", False)
+    if args.effects is None:
+        args.effects = built_with.get("effects", "tcn")
+    uses_tcn = args.task == "full" and args.effects == "tcn"
+    # Said every time: a console trained on someone else's encoder is an easy surprise.
+    note(
+        "python -m dmc.train console",
+        f"building on the encoder {args.encoder}"
+        + (f" and the TCN {args.tcn}" if uses_tcn else "")
+        + (" with the exact effects (--effects dsp)" if args.effects == "dsp" else "")
+        + " (choose others with --encoder/--tcn)",
+    )
     torch.manual_seed(args.seed)
     console = DifferentiableMixingConsole.from_pretrained(
         args.task,
         args.encoder,
-        args.tcn if args.task == "full" else None,
+        args.tcn if uses_tcn else None,
         hidden_dim=args.hidden_dim,
         dropout=args.dropout,
         finetune_tcn=args.finetune_tcn,
         context=args.context,
         side_hints=args.side_hints,
+        effects=args.effects,
     )
     if args.init is not None:
         _load_weights(console, trained, args.init, keep_tcn=not args.finetune_tcn)
@@ -392,7 +427,7 @@ def main(argv: list[str] | None = None) -> dict:
     settings = {
         "task": args.task,
         "encoder": str(args.encoder),
-        "tcn": str(args.tcn) if args.task == "full" else None,
+        "tcn": str(args.tcn) if uses_tcn else None,
         "tcn_warmup_steps": args.tcn_warmup_steps,
         "w_stereo": args.w_stereo,
         "init": str(args.init) if args.init else None,
