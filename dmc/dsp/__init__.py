@@ -16,6 +16,6 @@ parameters render identically through pedalboard:
 """
 
 from dmc.dsp import compressor, eq, reverb
-from dmc.dsp.strip import process
+from dmc.dsp.strip import mix, process
 
-__all__ = ["compressor", "eq", "process", "reverb"]
+__all__ = ["compressor", "eq", "mix", "process", "reverb"]

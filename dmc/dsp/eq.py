@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from dmc.dsp.spectral import apply_response, fft_size
+from dmc.dsp.spectral import filter_rows
 
 #: Shelves use a Butterworth Q, as :mod:`dmc.effects.chain` does.
 SHELF_Q = 0.7071
@@ -128,7 +128,7 @@ def _folded(
     return total - outer * versine, (c[:, :1] - c[:, 2:]).to(dtype) * sine
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _grid_table(n_fft: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     omega = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * (2 * math.pi / n_fft)
     return (2 * torch.sin(omega / 2) ** 2).to(dtype), torch.sin(omega).to(dtype)
@@ -141,5 +141,8 @@ def _grid(n_fft: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
 
 def equalize(audio: torch.Tensor, params: torch.Tensor, sample_rate: int) -> torch.Tensor:
     """EQ ``audio`` ``(rows, S)`` with settings ``(rows, 13)`` (:data:`PARAMETER_NAMES`)."""
-    n_fft = fft_size(audio.shape[-1], math.ceil(TAIL_SECONDS * sample_rate))
-    return apply_response(audio, response(params, n_fft, sample_rate), n_fft)
+    return filter_rows(
+        audio,
+        lambda n_fft: response(params, n_fft, sample_rate),
+        math.ceil(TAIL_SECONDS * sample_rate),
+    )

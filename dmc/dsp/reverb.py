@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from dmc.dsp.spectral import apply_response, fft_size
+from dmc.dsp.spectral import complex_dtype, filter_rows
 
 COMB_DELAYS_44K = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)
 ALLPASS_DELAYS_44K = (556, 441, 341, 225)
@@ -63,12 +63,16 @@ def response(
     return INPUT_GAIN * torch.complex(re, im) * diffusion
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _tables(
     n_fft: int, sample_rate: int, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``cos`` and ``sin`` of ``w N`` for the unit delay and each comb ``(9, F)``, and the
-    all-passes' fixed response ``(F,)`` (complex), on the rfft grid of ``n_fft`` points."""
+    all-passes' fixed response ``(F,)`` (complex), on the rfft grid of ``n_fft`` points.
+
+    Grids are as long as a training segment plus the tail (or twice the tail, for
+    songs filtered block-wise), so a run reuses a few of them.
+    """
     combs = (1, *scaled_delays(COMB_DELAYS_44K, sample_rate))
     omega = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * (2 * math.pi / n_fft)
     angles = omega[None] * torch.tensor(combs, dtype=torch.float64)[:, None]
@@ -76,13 +80,19 @@ def _tables(
     for delay in scaled_delays(ALLPASS_DELAYS_44K, sample_rate):
         z = torch.polar(torch.ones_like(omega), -omega * delay)
         diffusion = diffusion * (-1 + 1.5 * z) / (1 - 0.5 * z)
-    complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-    return torch.cos(angles).to(dtype), torch.sin(angles).to(dtype), diffusion.to(complex_dtype)
+    return (
+        torch.cos(angles).to(dtype),
+        torch.sin(angles).to(dtype),
+        diffusion.to(complex_dtype(dtype)),
+    )
 
 
 def reverberate(audio: torch.Tensor, params: torch.Tensor, sample_rate: int) -> torch.Tensor:
     """Reverb on ``audio`` ``(rows, S)`` with settings ``(rows, 4)`` (:data:`PARAMETER_NAMES`)."""
     room_size, damping, wet, dry = params.unbind(dim=-1)
-    n_fft = fft_size(audio.shape[-1], math.ceil(TAIL_SECONDS * sample_rate))
-    tail = apply_response(audio, response(room_size, damping, n_fft, sample_rate), n_fft)
+    tail = filter_rows(
+        audio,
+        lambda n_fft: response(room_size, damping, n_fft, sample_rate),
+        math.ceil(TAIL_SECONDS * sample_rate),
+    )
     return dry.unsqueeze(-1) * audio + (0.5 * wet).unsqueeze(-1) * tail

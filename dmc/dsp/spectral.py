@@ -8,15 +8,22 @@ folded modulo ``n``; with ``n >= samples + tail_samples`` every folded term lies
 the signal. The output is then the filter's own output, cut at the input's length
 (as the reference chain cuts a reverb tail), and its gradient with respect to the
 filter settings comes from autograd through the closed form.
+
+Long signals (whole songs) take another road to the same output: the impulse response
+from a grid of ``2 * tail_samples``, then block-wise overlap-add convolution, so the
+closed form is evaluated on a few hundred thousand points instead of the song's
+length and memory stays bounded.
 """
 
 from __future__ import annotations
 
-import functools
-import math
+from collections.abc import Callable
 
 import torch
 from scipy.fft import next_fast_len
+
+#: Signals up to this many samples (with their tail) are filtered with one FFT.
+ONE_FFT_SAMPLES = 2**20
 
 
 def fft_size(samples: int, tail_samples: int) -> int:
@@ -26,26 +33,9 @@ def fft_size(samples: int, tail_samples: int) -> int:
     return int(next_fast_len(samples + tail_samples, real=True))
 
 
-@functools.lru_cache(maxsize=32)
-def _delay_table(n_fft: int, delays: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)
-    omega = (2 * math.pi / n_fft) * k
-    table = torch.stack([torch.polar(torch.ones_like(omega), -omega * d) for d in delays])
-    return table.to(dtype)
-
-
 def complex_dtype(dtype: torch.dtype) -> torch.dtype:
     """The complex type of a real one's spectrum (float64 -> complex128, else complex64)."""
     return torch.complex128 if dtype == torch.float64 else torch.complex64
-
-
-def delays(n_fft: int, samples: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """``z ** -d`` on the rfft grid of ``n_fft`` points for each delay ``d``: ``(len(samples), F)``.
-
-    ``dtype`` is the real type of the signal. Computed in float64 and cached (the same
-    grid serves every call of a training run).
-    """
-    return _delay_table(n_fft, tuple(int(s) for s in samples), complex_dtype(dtype))
 
 
 def apply_response(audio: torch.Tensor, response: torch.Tensor, n_fft: int) -> torch.Tensor:
@@ -53,3 +43,46 @@ def apply_response(audio: torch.Tensor, response: torch.Tensor, n_fft: int) -> t
     samples = audio.shape[-1]
     spectrum = torch.fft.rfft(audio, n=n_fft)
     return torch.fft.irfft(spectrum * response.to(spectrum.dtype), n=n_fft)[..., :samples]
+
+
+def filter_rows(
+    audio: torch.Tensor,
+    response: Callable[[int], torch.Tensor],
+    tail_samples: int,
+    one_fft_samples: int = ONE_FFT_SAMPLES,
+) -> torch.Tensor:
+    """Filter ``audio`` ``(rows, S)`` by a decaying LTI response; ``(rows, S)`` out.
+
+    Args:
+        response: ``n_fft -> (rows, n_fft // 2 + 1)`` complex, the filter on that grid.
+        tail_samples: where the impulse response has decayed below float rounding.
+        one_fft_samples: longest ``S + tail_samples`` filtered with one FFT; longer
+            signals are convolved block-wise with the impulse response.
+    """
+    samples = audio.shape[-1]
+    if samples + tail_samples <= one_fft_samples:
+        n_fft = fft_size(samples, tail_samples)
+        return apply_response(audio, response(n_fft), n_fft)
+    n_ir = fft_size(tail_samples, tail_samples)
+    impulse = torch.fft.irfft(response(n_ir), n=n_ir).to(audio.dtype)
+    return convolve(audio, impulse, block_samples=max(one_fft_samples - n_ir, n_ir))
+
+
+def convolve(audio: torch.Tensor, impulse: torch.Tensor, block_samples: int) -> torch.Tensor:
+    """Row-wise linear convolution ``audio (rows, S) * impulse (rows, K)``, cut to ``S``,
+    by overlap-add of FFT blocks of ``block_samples`` input samples."""
+    rows, samples = audio.shape
+    taps = impulse.shape[-1]
+    n_fft = fft_size(block_samples, taps)
+    kernel = torch.fft.rfft(impulse, n=n_fft)
+    pieces = []
+    carry = audio.new_zeros(rows, 0)
+    for start in range(0, samples, block_samples):
+        block = audio[:, start : start + block_samples]
+        out = torch.fft.irfft(torch.fft.rfft(block, n=n_fft) * kernel, n=n_fft)
+        out = out[:, : block.shape[-1] + taps - 1]
+        width = carry.shape[-1]
+        out = torch.cat([out[:, :width] + carry, out[:, width:]], dim=1)
+        pieces.append(out[:, : block.shape[-1]])
+        carry = out[:, block.shape[-1] :]
+    return torch.cat(pieces, dim=1)[:, :samples]
