@@ -11,7 +11,9 @@ model into one:
 - :class:`ConsoleMixer` / :func:`load_console`: the console predicts parameters once per
   song (embeddings averaged over the whole song, the context their mean) and its
   channel strips render the song block-wise with the TCN's receptive field as context,
-  so a 5-minute, 16-track song mixes in well under 4 GB;
+  so a 5-minute, 16-track song mixes in well under 4 GB; a console with the exact
+  effects renders each track whole (a compressor and a reverb remember further back than
+  any block's context), a few tracks per call;
 - :class:`DemucsBaselineMixer` / :func:`load_demucs`: the Demucs baseline (drums, N = 8).
 
 Models are found by name or path through :mod:`dmc.pretrained`; ``python -m dmc.mix`` is
@@ -149,6 +151,10 @@ def overlap_add(
 # The console as a Mixer.
 
 
+#: Samples (tracks x length) a console with the exact effects renders per call.
+WHOLE_TRACK_SAMPLES = 2**23
+
+
 class ConsoleMixer:
     """A trained console as a :class:`Mixer`.
 
@@ -180,6 +186,7 @@ class ConsoleMixer:
         self.track_batch = track_batch
         tcn = console.tcn
         self.context_samples = 0 if tcn is None else tcn.receptive_field // 2 + 1
+        self.whole_tracks = getattr(console, "effects", "tcn") == "dsp"
 
     # ---------------------------------------------------------------- parameters
     @torch.no_grad()
@@ -236,14 +243,17 @@ class ConsoleMixer:
                 f"expected parameters ({tracks_t.shape[0]}, {len(self.space)}), got {tuple(params_t.shape)}"
             )
 
-        def mix_block(block: torch.Tensor) -> torch.Tensor:
+        def mix_block(block: torch.Tensor, track_batch: int = self.track_batch) -> torch.Tensor:
             out = torch.zeros(2, block.shape[-1], device=self.device)
-            for first in range(0, block.shape[0], self.track_batch):
-                group = block[first : first + self.track_batch].to(self.device)
-                rows = params_t[first : first + self.track_batch]
+            for first in range(0, block.shape[0], track_batch):
+                group = block[first : first + track_batch].to(self.device)
+                rows = params_t[first : first + track_batch]
                 out += self.console.render(group[None], rows[None])[0]
             return out.cpu()
 
+        if self.whole_tracks:
+            rows = max(1, min(self.track_batch, WHOLE_TRACK_SAMPLES // max(1, tracks_t.shape[-1])))
+            return mix_block(tracks_t, rows).numpy()
         return overlap_add(
             mix_block, tracks_t, self.block_samples, self.overlap_samples, self.context_samples
         ).numpy()

@@ -12,10 +12,13 @@ role classifier infers it. Tracks are gain-staged over the whole song like every
 input, mixed, and written as a stereo WAV with the tracks' length and sample rate (the
 most common rate when files differ). ``--params`` writes every track's parameters in
 real units (dB, Hz, ms; pan as ``L30``/``C``/``R100`` percent); edit that file and
-render it again with ``--from-params``, through the TCN (what the console hears) or the
-real effects chain (what the TCN emulates), to hear how faithful the neural proxy is;
-``--renderer chain`` without ``--from-params`` renders the console's own parameters
-through the real chain.
+render it again with ``--from-params``. Renderers: ``console`` (default), what the
+console hears (its TCN, or a DSP console's exact effects); ``tcn``, through a TCN
+console's network; ``chain``, the real effects (pedalboard); ``dsp``, the exact
+differentiable copy of the real effects (``dmc.dsp``: the chain's result, faster). Any
+renderer renders any parameters: ``--renderer chain`` or ``dsp`` without
+``--from-params`` renders the console's own parameters, so ``tcn`` against ``chain``
+shows how faithful the neural proxy is.
 ``--report`` prints where every track sits in the stereo image and how far the mix leans
 (``dmc.stereo_image``).
 """
@@ -37,14 +40,16 @@ from dmc.audio import AudioError, read_audio, resample, write_audio
 from dmc.checkpoint import CheckpointError
 from dmc.cli import EXIT_BAD_INPUT, Parser, fail, note
 from dmc.datasets.folder import MIX_NAMES
+from dmc.dsp import mix as dsp_mix
 from dmc.effects.chain import mix as chain_mix
-from dmc.effects.params import TASKS, expand_to_strip, task_parameters
+from dmc.effects.params import CHANNEL_STRIP, TASKS, ParameterSpace, expand_to_strip
 from dmc.pretrained import checkpoint_path
 from dmc.roles import ROLES, role_from_name
 from dmc.staging import GainStaging
 from dmc.stereo_image import pan_from_text, pan_to_text, report_text
 
 PARAMS_FORMAT = "dmc-mix-params"
+RENDERERS = ("console", "tcn", "chain", "dsp")
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 
@@ -121,9 +126,15 @@ def infer_roles(
 
 # ---------------------------------------------------------------------------- parameters files
 def params_document(
-    task: str, checkpoint: str | None, files: list[Path], roles, staging_db, values
+    task: str,
+    checkpoint: str | None,
+    files: list[Path],
+    roles,
+    staging_db,
+    values,
+    space: ParameterSpace,
 ) -> dict:
-    space = task_parameters(task)
+    """The parameters file: one entry per track, ``values`` ``(T, len(space))`` in real units."""
     tracks = []
     for path, (role, source), gain, row in zip(files, roles, staging_db, values):
         settings = space.to_dict(row)
@@ -157,8 +168,10 @@ def params_document(
 
 def read_params(
     path: Path, task: str, files: list[Path]
-) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """Real-unit ``(T, P)`` and ``(role, source)`` per track from an (edited) parameters file, matched by file name."""
+) -> tuple[np.ndarray, ParameterSpace, list[tuple[str, str]]]:
+    """From an (edited) parameters file, matched by file name: real-unit values of the
+    whole strip ``(T, 25)`` (names the file leaves out at their defaults), the space of
+    the names it sets, and ``(role, source)`` per track."""
     try:
         document = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -184,9 +197,11 @@ def read_params(
                 raise MixError(str(exc)) from None
         settings.append(entry)
     try:
-        values = params_matrix(task_parameters(task), settings)
+        values = params_matrix(CHANNEL_STRIP, settings)
     except ValueError as exc:
         raise MixError(f"{path}: {exc}") from None
+    named = {name for entry in settings for name in entry}
+    space = CHANNEL_STRIP.subset(n for n in CHANNEL_STRIP.names if n in named)
     roles = [
         (
             str(entries[p.name].get("role", "other")),
@@ -194,7 +209,24 @@ def read_params(
         )
         for p in files
     ]
-    return values, roles
+    return values, space, roles
+
+
+def console_values(strip: np.ndarray, space: ParameterSpace, checkpoint) -> np.ndarray:
+    """The console's own columns of whole-strip values; settings it cannot play are an error
+    (a drums TCN console sets gain and pan only: an edited EQ would be dropped silently)."""
+    defaults = CHANNEL_STRIP.defaults()
+    ignored = [
+        name
+        for i, name in enumerate(CHANNEL_STRIP.names)
+        if name not in space.names and not np.allclose(strip[:, i], defaults[i])
+    ]
+    if ignored:
+        raise MixError(
+            f"{checkpoint} sets only {', '.join(space.names)}; to hear "
+            f"{', '.join(ignored)} use --renderer chain or dsp"
+        )
+    return CHANNEL_STRIP.select(strip, space.names)
 
 
 # ---------------------------------------------------------------------------- command line
@@ -217,10 +249,12 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--renderer",
-        default="tcn",
-        choices=("tcn", "chain"),
-        help="the console's TCN or the real effects chain (default tcn); chain without "
-        "--from-params renders the console's parameters through the real chain",
+        default="console",
+        choices=RENDERERS,
+        help="console: what the console hears (its TCN, or a DSP console's exact effects); "
+        "tcn: a TCN console's network; chain: the real effects (pedalboard); dsp: their "
+        "exact differentiable copy (dmc.dsp). Default console. chain and dsp without "
+        "--from-params render the console's own parameters",
     )
     parser.add_argument(
         "--checkpoint", type=Path, default=None, help="console checkpoint (default the shipped one)"
@@ -249,19 +283,26 @@ def run(args: argparse.Namespace) -> dict:
     staging = GainStaging()
     gains_db = staging.gains_db(tracks, SAMPLE_RATE)
     staged = staging.apply(tracks, SAMPLE_RATE, gains_db)
-    need_console = args.from_params is None or args.renderer == "tcn"
+    need_console = args.from_params is None or args.renderer in ("console", "tcn")
     checkpoint = args.checkpoint or checkpoint_path(f"console_{args.task}")
     mixer = load_console(args.task, checkpoint, args.device) if need_console else None
+    if mixer is not None and args.renderer == "tcn" and mixer.console.effects == "dsp":
+        raise MixError(
+            f"{checkpoint} mixes with the exact effects and has no TCN; "
+            "use --renderer console, dsp or chain"
+        )
     if args.from_params is not None:
-        values, roles = read_params(args.from_params, args.task, files)
+        strip, space, roles = read_params(args.from_params, args.task, files)
     else:
         roles = infer_roles(files, staged, mixer)
-        values = mixer.predict_parameters(staged, [f.name for f in files])
+        space = mixer.space
+        strip = expand_to_strip(mixer.predict_parameters(staged, [f.name for f in files]), space)
     if args.renderer == "chain":
-        space = task_parameters(args.task)
-        audio, _ = chain_mix(staged, SAMPLE_RATE, list(expand_to_strip(values, space)))
+        audio, _ = chain_mix(staged, SAMPLE_RATE, list(strip))
+    elif args.renderer == "dsp":
+        audio, _ = dsp_mix(staged, SAMPLE_RATE, list(strip))
     else:
-        audio = mixer.render(staged, values)
+        audio = mixer.render(staged, console_values(strip, mixer.space, checkpoint))
     if out_rate != SAMPLE_RATE:
         audio = resample(audio, SAMPLE_RATE, out_rate)
     audio = (
@@ -271,7 +312,13 @@ def run(args: argparse.Namespace) -> dict:
     )
     write_audio(args.out, audio, out_rate)
     document = params_document(
-        args.task, str(checkpoint) if mixer else None, files, roles, gains_db, values
+        args.task,
+        str(checkpoint) if mixer else None,
+        files,
+        roles,
+        gains_db,
+        CHANNEL_STRIP.select(strip, space.names),
+        space,
     )
     if args.params is not None:
         args.params.parent.mkdir(parents=True, exist_ok=True)

@@ -20,12 +20,13 @@ from tqdm import tqdm
 from dmc.apply import load_console
 from dmc.baselines import MonoMixer, RandomMixer
 from dmc.cli import Parser
-from dmc.effects.params import TASKS, task_parameters
+from dmc.effects.params import CHANNEL_STRIP, TASKS
 from dmc.losses import ReferencePanLoss, sum_difference_distance
 from dmc.metrics import rl_levels_db, stereo_image_metrics
 from dmc.stereo_image import PanEstimate, fit_mix, mirror_drum_kit, one_sided
 from dmc.train.cli import apply_smoke, staged_songs
 from dmc.train.loop import TrainingError
+from dmc.train.recovery import recovery_markdown, recovery_table, song_errors
 
 METHODS = ("console", "mono", "random")
 
@@ -48,11 +49,15 @@ def evaluate_task(
     device: str | None,
     console_params: list[dict[str, float]] | None = None,
     names: bool = True,
+    recovery: dict[str, list] | None = None,
 ) -> list[dict]:
     """One row per (song, method) with the distance to the target.
 
     ``console_params``, when given, receives the console's parameters of every track.
     ``names=False`` mixes without the track names, so a console with side hints gets none.
+    ``recovery``, when given, receives per parameter the console's absolute errors
+    against the settings that made the target (``errors``) and those settings
+    (``true``), for songs that record them (the demo's engineer).
     """
     console = load_console(task, checkpoint, device)
     rows = []
@@ -76,6 +81,12 @@ def evaluate_task(
             audio = result.audio
             if name == "console" and console_params is not None:
                 console_params.extend(result.params)
+            if name == "console" and recovery is not None:
+                true = staged.song.metadata.get("engineer", {}).get("staged_settings")
+                if true is not None:
+                    for parameter, errors in song_errors(result.params, true, staged.roles).items():
+                        recovery.setdefault("errors", {}).setdefault(parameter, []).extend(errors)
+                    recovery.setdefault("true", []).extend(true)
             pans = [float(p.get("pan", 0.5)) for p in result.params]
             rows.append(
                 {
@@ -206,7 +217,7 @@ def parameter_spread_markdown(task: str, params: list[dict[str, float]]) -> str:
     learnt nothing about that effect, however good its loss; the share of tracks set
     away from neutral (by more than 5 % of the range) says so at a glance.
     """
-    space = task_parameters(task)
+    space = CHANNEL_STRIP.subset([n for n in CHANNEL_STRIP.names if params and n in params[0]])
     lines = [
         f"| parameter ({task}, {len(params)} tracks) | neutral | min | median | max "
         "| tracks away from neutral |",
@@ -274,9 +285,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     tasks = TASKS if args.task == "both" else (args.task,)
     if args.checkpoint is not None and len(tasks) > 1:
         raise TrainingError("--checkpoint holds one console: give --task drums or --task full")
-    rows, params = [], {}
+    rows, params, recovered = [], {}, {}
     for task in tasks:
-        params[task] = []
+        params[task], recovered[task] = [], {}
         rows += evaluate_task(
             task,
             args.data,
@@ -287,6 +298,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             args.device,
             console_params=params[task],
             names=not args.no_names,
+            recovery=recovered[task],
         )
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with open(args.csv, "w", newline="") as handle:
@@ -302,6 +314,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for task in tasks:
         print(f"\nthe console's settings over the {args.split} songs' tracks\n")
         print(parameter_spread_markdown(task, params[task]))
+        if recovered[task]:
+            errors = {k: np.asarray(v) for k, v in recovered[task]["errors"].items()}
+            print(
+                f"\nparameter recovery over the {args.split} songs' tracks: the console's "
+                "settings against the engineer's that made the targets (real units; pans "
+                "mirror-invariant per group)\n"
+            )
+            print(recovery_markdown(task, recovery_table(recovered[task]["true"], errors)))
     return rows
 
 

@@ -50,11 +50,16 @@ class Tiny:
         return module
 
     def console(
-        self, task: str, seed: int = 0, random_weights: bool = True
+        self, task: str, seed: int = 0, random_weights: bool = True, effects: str = "tcn"
     ) -> DifferentiableMixingConsole:
         torch.manual_seed(seed)
+        uses_tcn = task == "full" and effects == "tcn"
         console = DifferentiableMixingConsole(
-            task, encoder=self.ENCODER, tcn=self.TCN if task == "full" else None, hidden_dim=16
+            task,
+            encoder=self.ENCODER,
+            tcn=self.TCN if uses_tcn else None,
+            hidden_dim=16,
+            effects=effects,
         )
         if random_weights:
             self.randomise(console.postprocessor, seed)

@@ -96,6 +96,67 @@ def test_edited_parameters_render_through_tcn_and_chain(song_dir, checkpoints, t
     )  # gain and pan need no proxy
 
 
+def test_the_exact_renderer_equals_the_chain_for_any_parameters(song_dir, checkpoints, tmp_path):
+    """--renderer dsp renders strong settings as the real chain does, from a TCN console's file."""
+    params = tmp_path / "params.json"
+    _mix(song_dir, "full", checkpoints["full"], tmp_path / "a.wav", "--params", params)
+    document = json.loads(params.read_text())
+    rng = np.random.default_rng(0)
+    for entry in document["tracks"]:
+        entry["params"] |= {
+            "comp_ratio": float(rng.uniform(3, 8)),
+            "comp_threshold_db": float(rng.uniform(-40, -20)),
+            "reverb_wet": float(rng.uniform(0.2, 0.6)),
+            "eq_band2_gain_db": float(rng.uniform(-9, 9)),
+        }
+    edited = tmp_path / "strong.json"
+    edited.write_text(json.dumps(document))
+    renders = {}
+    for renderer in ("chain", "dsp"):
+        out = tmp_path / f"{renderer}.wav"
+        options = ("--from-params", edited, "--renderer", renderer)
+        assert _mix(song_dir, "full", checkpoints["full"], out, *options) == 0
+        renders[renderer], _ = read_audio(out)
+    difference = np.sum((renders["dsp"] - renders["chain"]) ** 2) / np.sum(renders["chain"] ** 2)
+    assert 10 * np.log10(difference) < -25
+
+
+def test_a_dsp_console_mixes_whole_tracks_and_sets_the_whole_strip(song_dir, tiny, tmp_path):
+    """A drums console with the exact effects controls every strip setting, and its own
+    render equals the exact renderer's and the chain's on its parameters."""
+    checkpoint = save_model(tmp_path / "dsp_drums.pt", tiny.console("drums", effects="dsp"))
+    params = tmp_path / "params.json"
+    out = tmp_path / "console.wav"
+    assert _mix(song_dir, "drums", checkpoint, out, "--params", params) == 0
+    document = json.loads(params.read_text())
+    assert "comp_ratio" in document["tracks"][0]["params"]  # the whole strip, on drums
+    console, _ = read_audio(out)
+    for renderer in ("chain", "dsp"):
+        other = tmp_path / f"{renderer}.wav"
+        options = ("--from-params", params, "--renderer", renderer)
+        assert _mix(song_dir, "drums", checkpoint, other, *options) == 0
+        rendered, _ = read_audio(other)
+        error = np.sum((rendered - console) ** 2) / np.sum(console**2)
+        assert 10 * np.log10(error) < -40, renderer  # the file rounds settings to 3 decimals
+    assert _mix(song_dir, "drums", checkpoint, tmp_path / "x.wav", "--renderer", "tcn") == 2
+
+
+def test_settings_a_console_cannot_play_are_an_error(song_dir, checkpoints, tmp_path, capsys):
+    """An EQ edited into a drums (gain/pan) TCN console's file is refused, not dropped."""
+    params = tmp_path / "params.json"
+    _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "a.wav", "--params", params)
+    document = json.loads(params.read_text())
+    document["tracks"][0]["params"]["eq_band1_gain_db"] = 6.0
+    edited = tmp_path / "eq.json"
+    edited.write_text(json.dumps(document))
+    options = ("--from-params", edited, "--renderer", "console")
+    assert _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "b.wav", *options) == 2
+    error = capsys.readouterr().err
+    assert "eq_band1_gain_db" in error and "--renderer chain or dsp" in error
+    options = ("--from-params", edited, "--renderer", "dsp")
+    assert _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "c.wav", *options) == 0
+
+
 @pytest.mark.parametrize("reference", ["mix.wav", "target.flac", "MIX.WAV"])
 def test_a_reference_mix_in_the_folder_is_left_out_and_named(
     reference, song_dir, checkpoints, tmp_path, capsys

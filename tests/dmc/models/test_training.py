@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from dmc.checkpoint import load_model, save_model
+from dmc.console import DifferentiableMixingConsole
+from dmc.effects.params import CHANNEL_STRIP, TCN_PARAMETERS
 from dmc.losses import ReferencePanLoss, StereoSumDifferenceLoss
 from dmc.train.__main__ import SUBCOMMANDS
 from dmc.train.__main__ import main as train_main
-from dmc.train.console import ConsoleRecipe
+from dmc.train.console import ConsoleRecipe, _load_weights
 from dmc.train.data import (
     ConsoleSegments,
     collate_tracks,
@@ -540,6 +542,42 @@ def test_side_hints_widen_a_trained_console_that_then_starts_where_it_was(tmp_pa
     assert widened.side_hints
     # synthetic track names say no side, so the new input's weights never moved from zero
     assert float(widened.postprocessor.net[0].weight.detach()[:, -1].abs().max()) == 0.0
+
+
+def test_a_dsp_console_widened_from_a_gain_pan_console_keeps_its_gains_and_pans(tmp_path, tiny):
+    """--effects dsp with --init of a drums (gain, pan) console: the shared settings keep
+    their trained outputs exactly and the effects start at the neutral initialisation;
+    then the exact effects train (gradients reach every setting) and the record says dsp."""
+    _drums_console(
+        tmp_path, tiny, tmp_path / "a", 2, ["--val-every", "2", "--export", str(tmp_path / "a.pt")]
+    )
+    original = load_model(tmp_path / "a.pt")
+    torch.manual_seed(0)
+    widened = DifferentiableMixingConsole(**{**original.init_kwargs, "effects": "dsp"}).eval()
+    torch.manual_seed(0)
+    neutral = DifferentiableMixingConsole(**{**original.init_kwargs, "effects": "dsp"}).eval()
+    _load_weights(widened, original, tmp_path / "a.pt", keep_tcn=True)
+    assert original.space.names == ("gain_db", "pan")
+    assert widened.space.names == CHANNEL_STRIP.names and widened.tcn is None
+    embeddings = torch.randn(
+        2, 5, original.encoder.output_dim, generator=torch.Generator().manual_seed(0)
+    )
+    with torch.no_grad():
+        before = original.predict(embeddings)
+        after = widened.predict(embeddings)
+    shared = [CHANNEL_STRIP.index(n) for n in ("gain_db", "pan")]
+    torch.testing.assert_close(after[..., shared], before, rtol=0, atol=1e-6)
+    with torch.no_grad():
+        fresh = neutral.predict(embeddings)
+    effects = [CHANNEL_STRIP.index(n) for n in TCN_PARAMETERS.names]
+    torch.testing.assert_close(after[..., effects], fresh[..., effects], rtol=0, atol=0.02)
+    extra = ["--val-every", "2", "--init", str(tmp_path / "a.pt"), "--effects", "dsp"]
+    assert _drums_console(tmp_path, tiny, tmp_path / "c", 2, extra) == 0
+    _, _, record = _validation_losses(tmp_path / "c")
+    assert record["config"]["model"]["effects"] == "dsp"
+    trained = load_model(tmp_path / "c" / "final.pt")
+    moved = trained.postprocessor.net[-1].bias - widened.postprocessor.net[-1].bias
+    assert float(moved.detach()[effects].abs().max()) > 0  # the effects' outputs learnt
 
 
 def test_full_console_sends_gradients_through_the_frozen_tcn(tiny):
