@@ -154,6 +154,15 @@ def test_permutation_is_exact_for_small_panels():
     assert permutation_pvalues(d, n_resamples=10_000)[0] == pytest.approx(2 / 32)
 
 
+@pytest.mark.parametrize("raters, smallest", [(13, 2 / 2**13), (20, 2 / 10_001), (30, 2 / 10_001)])
+def test_smallest_permutation_p_is_exact_up_to_13_raters_then_set_by_the_resamples(
+    raters, smallest
+):
+    # Every rater prefers the same method: the most extreme data a panel can give.
+    d = np.linspace(0.05, 0.3, raters)
+    assert permutation_pvalues(d, n_resamples=10_000)[0] == pytest.approx(smallest, rel=1e-12)
+
+
 def test_holm_leaves_untestable_pairs_out_of_the_family():
     reject, adjusted = holm([0.01, np.nan, 0.04])
     np.testing.assert_allclose(adjusted[[0, 2]], multipletests([0.01, 0.04], method="holm")[1])
