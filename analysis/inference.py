@@ -165,9 +165,8 @@ def skillings_mack(values) -> tuple[float, float, int, int]:
     a = np.where(observed, weight[:, None] * (ranks - centre[:, None]), 0.0).sum(axis=0)
     spread = np.nanmean((ranks - centre[:, None]) ** 2, axis=1)  # variance of the mid-ranks
     c = 12.0 * spread / ((rated + 1) * (rated - 1))
-    both = observed.T.astype(float) @ (
-        c[:, None] * observed
-    )  # sum_i c_i over blocks rating j and t
+    # both[j, t]: the sum of c_i over the blocks where methods j and t are both rated.
+    both = observed.T.astype(float) @ (c[:, None] * observed)
     covariance = -both
     np.fill_diagonal(covariance, both.sum(axis=1) - np.diag(both))
     df = int(np.linalg.matrix_rank(covariance, hermitian=True))
