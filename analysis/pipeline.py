@@ -209,14 +209,18 @@ def write_tables(analysis: Analysis, out_dir: str | Path) -> list[Path]:
 
 def write_boxplots(analysis: Analysis, out_dir: str | Path) -> list[Path]:
     """The paper's box plot figure as PNG and PDF."""
-    figure = plots.boxplot_figure(analysis.ratings, analysis.title, analysis.options.seed)
+    figure = plots.boxplot_figure(
+        analysis.ratings, analysis.title, analysis.options.seed, analysis.screening
+    )
     return plots.save_figure(figure, out_dir, "boxplots")
 
 
 def write_view_figures(analysis: Analysis, out_dir: str | Path) -> list[Path]:
     """Per-passage and per-rater heat maps (needs :func:`analyse`)."""
     paths = plots.save_figure(
-        plots.passage_figure(analysis.passages, analysis.title), out_dir, "passages"
+        plots.passage_figure(analysis.passages, analysis.ratings, analysis.title),
+        out_dir,
+        "passages",
     )
     return paths + plots.save_figure(
         plots.rater_figure(analysis.raters, analysis.title), out_dir, "raters"

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis.ratings import ordered_methods
+from analysis.screening import ScreeningResult
 from dmc import figures
-from dmc.contracts.conditions import sort_methods
 
 FIGURE_FORMATS = ("png", "pdf")
 
@@ -24,43 +25,90 @@ def _raters_title(task: str, rows: pd.DataFrame) -> str:
     return f"{task} ({raters} rater{'s' if raters != 1 else ''})"
 
 
-def boxplot_figure(ratings: pd.DataFrame, title: str | None = None, seed: int = 0) -> Figure:
+def _box_label(method: str, rows: pd.DataFrame, panel_raters: int) -> str:
+    """``method`` over its number of ratings; its raters too when fewer than the panel's."""
+    raters = rows["rater_id"].nunique()
+    fewer = f", {raters} rater{'s' if raters != 1 else ''}" if raters < panel_raters else ""
+    return f"{method}\nn={len(rows)}{fewer}"
+
+
+def screening_caption(screening: ScreeningResult) -> str:
+    """One line on who the post-screening kept and excluded (or would have)."""
+    total, out = len(screening.report), len(screening.excluded)
+    if not screening.applied:
+        return f"screening off: all {total} raters shown ({out} would be excluded by BS.1534-3)"
+    return f"{total - out} of {total} raters kept; {out} excluded by BS.1534-3 post-screening"
+
+
+def boxplot_figure(
+    ratings: pd.DataFrame,
+    title: str | None = None,
+    seed: int = 0,
+    screening: ScreeningResult | None = None,
+) -> Figure:
     """The paper's figure: one panel per task, methods on x in display order, ratings 0-1.
+
+    Each box is labelled with its number of ratings ``n`` (and its raters when fewer
+    than the panel's); each panel title gives the task's raters, the figure title how
+    many raters the screening excluded. The reference and the anchors are grey.
 
     Args:
         ratings: scored ratings (after screening).
         title: figure title, e.g. to mark simulated data.
         seed: seed of the horizontal jitter, so figures are reproducible.
+        screening: the screening that produced ``ratings``, for the exclusions line.
     """
+    panel_raters = {
+        task: rows["rater_id"].nunique() for task, rows in ratings.groupby("task", sort=False)
+    }
+    lines = [t for t in (title, screening and screening_caption(screening)) if t]
+
+    def label(method: str, rows: pd.DataFrame) -> str:
+        return _box_label(method, rows, panel_raters[rows["task"].iloc[0]])
+
     return figures.box_plot(
-        ratings, "rating", ylabel="rating", title=title, panel_title=_raters_title,
-        quality_scale=True, seed=seed, empty_text="no ratings",
+        ratings, "rating", ylabel="rating", title="\n".join(lines) or None,
+        panel_title=_raters_title, quality_scale=True, tick_label=label, seed=seed,
+        empty_text="no ratings",
     )  # fmt: skip
 
 
-def passage_figure(passages: pd.DataFrame, title: str | None = None) -> Figure:
-    """Mean rating per passage and method, one panel per task, passages sorted as given.
+def passage_matrices(
+    passages: pd.DataFrame, ratings: pd.DataFrame
+) -> list[tuple[str, pd.DataFrame]]:
+    """The panels of :func:`passage_figure`: per task, mean rating per passage x method.
 
-    Reads the output of :func:`analysis.views.passage_view`: rows with the largest
-    Kendall's W (the passages that separate the methods most) come first.
+    The columns are the task's methods as the *ratings* name them, in display order;
+    the other columns of the passages table (``raters``, ``p_value``, ...) are never
+    taken for methods, whatever their names. Rows follow ``passages`` and are labelled
+    with the passage and its Kendall's W.
     """
     panels = []
     for task in dict.fromkeys(passages["task"]):
         rows = passages.loc[passages["task"] == task]
-        methods = [
-            m
-            for m in sort_methods(
-                passages.columns.drop(["task", "passage_id", "kendalls_w"], errors="ignore")
-            )
-            if rows[m].notna().any()
-        ]
+        methods = ordered_methods(ratings.loc[ratings["task"].to_numpy() == task])
+        missing = [m for m in methods if m not in rows.columns]
+        if missing:
+            raise ValueError(f"the passages table of {task!r} lacks method column(s) {missing}")
         labels = [
             f"{p}  W={w:.2f}" if np.isfinite(w) else str(p)
             for p, w in zip(rows["passage_id"], rows["kendalls_w"])
         ]
         matrix = pd.DataFrame(rows[methods].to_numpy(dtype=float), index=labels, columns=methods)
         panels.append((f"{task}: mean rating per passage", matrix))
-    return figures.heat_maps(panels, title=title)
+    return panels
+
+
+def passage_figure(
+    passages: pd.DataFrame, ratings: pd.DataFrame, title: str | None = None
+) -> Figure:
+    """Mean rating per passage and method, one panel per task, passages sorted as given.
+
+    Reads the output of :func:`analysis.views.passage_view` and the ratings it came
+    from (which name the methods, :func:`passage_matrices`): rows with the largest
+    Kendall's W (the passages that separate the methods most) come first.
+    """
+    return figures.heat_maps(passage_matrices(passages, ratings), title=title)
 
 
 def rater_figure(raters: pd.DataFrame, title: str | None = None) -> Figure:

@@ -17,7 +17,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from dmc.contracts.conditions import check_method_name, sort_methods
+from dmc.contracts.conditions import check_method_name, display_order
 from dmc.contracts.ratings import (
     HEADPHONES_FAILED,
     HEADPHONES_PASSED,
@@ -270,8 +270,11 @@ def drop_training(ratings: pd.DataFrame) -> pd.DataFrame:
 
 
 def ordered_methods(ratings: pd.DataFrame) -> list[str]:
-    """Methods present in ``ratings`` in the display order (:func:`dmc.contracts.conditions.sort_methods`)."""
-    return sort_methods(ratings["method"].unique())
+    """Methods present in ``ratings`` in the display order (:func:`dmc.contracts.conditions.display_order`).
+
+    The reference, the systems (built-in, then imported by name), the anchors.
+    """
+    return display_order(ratings["method"].unique())
 
 
 def ordered_tasks(ratings: pd.DataFrame) -> list[str]:

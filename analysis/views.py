@@ -9,7 +9,9 @@ raters agree on the ordering of the methods.
 Kendall's W is computed through its identity with Friedman's statistic,
 ``W = chi2_F / (m (k - 1))`` for ``m`` raters (blocks) and ``k`` methods, using
 ``scipy.stats.friedmanchisquare`` (which corrects for ties), so no rank statistic is
-written by hand here.
+written by hand here. Means are ranked in whole steps of the ratings' grid
+(:mod:`analysis.grid`): two raters' means, or a rater's and the panel's, that are equal
+as numbers tie as ranks, whatever binary rounding their sums went through.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.grid import Grid, cell_sums
 from analysis.inference import holm
 from analysis.ratings import ordered_methods, ordered_tasks
 from analysis.screening import REFERENCE_METHOD
@@ -51,13 +54,12 @@ def agreement(ratings: pd.DataFrame) -> pd.DataFrame:
     Returns:
         One row per task: ``task, raters, methods, kendalls_w, chi2, p_value``.
     """
+    grid = Grid.of(ratings)
     rows = []
     for task in ordered_tasks(ratings):
         task_rows = ratings.loc[ratings["task"].to_numpy() == task]
-        means = task_rows.pivot_table(
-            index="rater_id", columns="method", values="rating", aggfunc="mean"
-        )
-        means = means[ordered_methods(task_rows)].dropna()
+        sums, counts = cell_sums(task_rows, "rater_id", "method", grid)
+        means = (sums / counts)[ordered_methods(task_rows)].dropna()
         w, chi2, p_value = kendalls_w(means.to_numpy())
         rows.append(
             {
@@ -78,10 +80,14 @@ def passage_view(ratings: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     Columns: ``task, passage_id, raters, kendalls_w, p_value, p_holm, systems_spread``
     and the mean rating of every method. ``p_value`` is the Friedman test across
     methods with raters as blocks on that passage alone (Holm over the passages of a
-    task); ``systems_spread`` is the range of the mean ratings of the systems under test
-    (reference and anchors left out), the size of the differences a listener could hear
-    between the mixes on that passage. Sorted by task, then by ``kendalls_w``.
+    task), and ``raters`` the raters it tested: those who rated every method of the task
+    on the passage (a rater who skipped one is left out of W and p, but their ratings
+    count in the means). ``systems_spread`` is the range of the mean ratings of the
+    systems under test (reference and anchors left out), the size of the differences a
+    listener could hear between the mixes on that passage. Sorted by task, then by
+    ``kendalls_w``.
     """
+    grid = Grid.of(ratings)
     frames = []
     for task in ordered_tasks(ratings):
         task_rows = ratings.loc[ratings["task"].to_numpy() == task]
@@ -89,12 +95,11 @@ def passage_view(ratings: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         systems = [m for m in methods if m not in NON_SYSTEMS]
         rows = []
         for passage_id, group in task_rows.groupby("passage_id", sort=True):
-            wide = group.pivot_table(
-                index="rater_id", columns="method", values="rating", aggfunc="mean"
-            )
-            wide = wide.reindex(columns=methods)
-            w, _, p_value = kendalls_w(wide.dropna().to_numpy())
-            means = wide.mean()
+            sums, counts = cell_sums(group, "rater_id", "method", grid)
+            wide = (sums / counts).reindex(columns=methods)
+            tested = wide.dropna()
+            w, _, p_value = kendalls_w(tested.to_numpy())
+            means = grid.ratings(wide.mean())
             spread = (
                 float(means[systems].max() - means[systems].min()) if len(systems) >= 2 else np.nan
             )
@@ -102,7 +107,7 @@ def passage_view(ratings: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
                 {
                     "task": task,
                     "passage_id": passage_id,
-                    "raters": wide.shape[0],
+                    "raters": len(tested),
                     "kendalls_w": w,
                     "p_value": p_value,
                     "systems_spread": spread,
@@ -138,9 +143,8 @@ def rater_view(ratings: pd.DataFrame, screening_report: pd.DataFrame | None = No
         median_time_on_trial_s, median_plays`` plus ``excluded`` and ``reason`` when a
         screening report is given, then the rater's mean per ``task:method``.
     """
-    cells = ratings.groupby(["rater_id", "task", "method"])["rating"].agg(["sum", "count"])
-    sums = cells["sum"].unstack(["task", "method"])
-    counts = cells["count"].unstack(["task", "method"])
+    grid = Grid.of(ratings)
+    sums, counts = cell_sums(ratings, "rater_id", ["task", "method"], grid)
     order = [
         (t, m)
         for t in ordered_tasks(ratings)
@@ -168,5 +172,6 @@ def rater_view(ratings: pd.DataFrame, screening_report: pd.DataFrame | None = No
     if screening_report is not None:
         report = screening_report.set_index("rater_id")[["excluded", "reason"]]
         view = view.join(report, how="left")
+    means = grid.ratings(means)
     means.columns = [f"{t}:{m}" for t, m in means.columns]
     return view.join(means).reset_index()

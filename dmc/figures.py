@@ -4,7 +4,9 @@ The render report (objective metrics per method), the web app's admin dashboard 
 ratings so far) and the analysis (the paper's figure, per-passage and per-rater heat
 maps) all draw through these functions, so a figure looks the same wherever it is
 made: one panel per task, conditions in the one display order
-(:func:`dmc.contracts.conditions.sort_methods`), boxes with every value drawn on top.
+(:func:`dmc.contracts.conditions.display_order`: reference, systems, anchors), boxes
+with every value drawn on top, the reference's and the anchors' boxes grey so that the
+systems under test stand out.
 
 Figures are :class:`matplotlib.figure.Figure` objects (no ``pyplot`` state). Seaborn's
 style is applied through a temporary rc context, which touches matplotlib's global
@@ -27,7 +29,7 @@ import seaborn as sns
 from matplotlib import MatplotlibDeprecationWarning
 from matplotlib.figure import Figure
 
-from dmc.contracts.conditions import sort_methods
+from dmc.contracts.conditions import display_order, is_reference_or_anchor
 from dmc.contracts.files import atomic_write_bytes
 
 #: The five equal bands of the BS.1534-3 continuous quality scale on 0-1, bottom up.
@@ -35,6 +37,10 @@ QUALITY_BANDS = ("Bad", "Poor", "Fair", "Good", "Excellent")
 #: The paper's figure style: seaborn's whitegrid at paper size, its muted palette.
 STYLE = {"style": "whitegrid", "context": "paper", "palette": "muted", "font_scale": 1.1}
 BOX_COLOR = sns.color_palette(STYLE["palette"])[0]
+#: Fill of a system's box, and of the reference's and the anchors' (made from the target,
+#: not systems under test): grey, so the systems stand out.
+SYSTEM_FILL = sns.desaturate(BOX_COLOR, 0.5)
+REFERENCE_FILL = (0.85, 0.85, 0.85)
 _DRAWING = threading.Lock()
 
 
@@ -60,6 +66,11 @@ def _point_alpha(count: int) -> float:
     return float(np.clip(8.0 / np.sqrt(max(count, 1)), 0.04, 0.6))
 
 
+def box_fill(condition: str):
+    """The fill colour of a condition's box: grey for the reference and the anchors."""
+    return REFERENCE_FILL if is_reference_or_anchor(str(condition)) else SYSTEM_FILL
+
+
 def _quality_bands(ax, label: bool) -> None:
     for edge in np.arange(0.2, 1.0, 0.2):
         ax.axhline(edge, color="0.8", linewidth=0.8, zorder=0)
@@ -83,6 +94,7 @@ def box_plot(
     panel_title: Callable[[str, pd.DataFrame], str] | None = None,
     quality_scale: bool = False,
     tick_counts: bool = False,
+    tick_label: Callable[[str, pd.DataFrame], str] | None = None,
     seed: int = 0,
     empty_text: str = "nothing to show yet",
 ) -> Figure:
@@ -100,6 +112,7 @@ def box_plot(
         panel_title: ``(panel value, its rows) -> title`` (default the panel value).
         quality_scale: a 0-1 rating: fixed limits and the five BS.1534-3 bands.
         tick_counts: add each box's count under its label.
+        tick_label: ``(x value, its rows) -> label`` of each box (overrides ``tick_counts``).
         seed: seed of the jitter, so figures are reproducible.
         empty_text: shown in a single panel when ``frame`` has no rows.
     """
@@ -118,12 +131,13 @@ def box_plot(
             axes[0].set_xticks([])
         for index, (ax, name) in enumerate(zip(axes, panels)):
             part = rows.loc[rows[panel].to_numpy() == name]
-            order = sort_methods(part[x].unique())
+            order = display_order(part[x].unique())
             if quality_scale:
                 _quality_bands(ax, label=index == len(panels) - 1)
             sns.boxplot(
-                data=part, x=x, y=value, order=order, ax=ax, width=0.6, showfliers=False,
-                color=sns.desaturate(BOX_COLOR, 0.5), linecolor=BOX_COLOR,
+                data=part, x=x, y=value, order=order, hue=x, hue_order=order, legend=False,
+                palette={m: box_fill(m) for m in order}, saturation=1, ax=ax, width=0.6,
+                showfliers=False, linecolor=BOX_COLOR,
                 medianprops={"color": "#C44E52", "linewidth": 2},
             )  # fmt: skip
             state = np.random.get_state()  # seaborn jitters with NumPy's global generator
@@ -137,7 +151,9 @@ def box_plot(
             finally:
                 np.random.set_state(state)
             labels = order
-            if tick_counts:
+            if tick_label:
+                labels = [tick_label(m, part.loc[part[x].to_numpy() == m]) for m in order]
+            elif tick_counts:
                 counts = part[x].value_counts()
                 labels = [f"{m}\n(n={counts.get(m, 0)})" for m in order]
             ax.set_xticks(range(len(order)), labels, rotation=30, ha="right")

@@ -9,8 +9,10 @@ A *condition* is one version of a passage a listener rates. Built-in ones:
   reference low-passed at 7 and 3.5 kHz.
 
 Any other lowercase identifier names an imported outside system; every reader accepts
-it. :func:`sort_methods` is the one display order: built-in conditions in
-:data:`BUILT_IN_METHODS` order, then imported systems alphabetically.
+it. :func:`sort_methods` is the canonical order (test designs, whose digests depend on
+it): built-in conditions in :data:`BUILT_IN_METHODS` order, then imported systems
+alphabetically. :func:`display_order` is the order figures and tables show: the
+reference, the systems under test (built-in, then imported ones by name), the anchors.
 """
 
 from __future__ import annotations
@@ -50,6 +52,17 @@ def sort_methods(methods: Iterable[str]) -> list[str]:
     unique = set(methods)
     built_in = [m for m in BUILT_IN_METHODS if m in unique]
     return built_in + sorted(unique - set(BUILT_IN_METHODS))
+
+
+def display_order(methods: Iterable[str]) -> list[str]:
+    """The order of figures and tables: reference, systems (built-in, then imported by name), anchors.
+
+    :func:`sort_methods` with the anchors (mid, then low) moved behind the imported
+    systems, so an outside system stands among the systems it is compared with, never
+    beside the low-passed anchors. Duplicates are dropped.
+    """
+    ordered = sort_methods(methods)
+    return [m for m in ordered if not is_anchor(m)] + [m for m in ordered if is_anchor(m)]
 
 
 def check_method_name(name: str, allow_built_in: bool = True) -> str:

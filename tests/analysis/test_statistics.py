@@ -76,9 +76,10 @@ def test_pairwise_wilcoxon_and_holm_match_scipy_and_statsmodels(kept):
     for row in drums.itertuples():
         x = np.array([blocks[k][row.method_a] for k in keys])
         y = np.array([blocks[k][row.method_b] for k in keys])
-        direct = stats.wilcoxon(x, y)
+        # The simulated ratings lie on a 0.001 grid: scipy on the integer differences.
+        direct = stats.wilcoxon(np.rint(x * 1000) - np.rint(y * 1000))
         assert row.statistic == pytest.approx(direct.statistic)
-        assert row.p_value == pytest.approx(direct.pvalue)
+        assert row.p_value == pytest.approx(direct.pvalue, rel=1e-9)
         assert row.median_difference == pytest.approx(np.median(x - y))
         p_direct.append(direct.pvalue)
     reject, adjusted, _, _ = multipletests(p_direct, alpha=0.05, method="holm")
@@ -151,6 +152,15 @@ def test_permutation_tests_match_scipy_per_pair(kept, complete):
 def test_permutation_is_exact_for_small_panels():
     d = np.array([0.1, 0.2, 0.15, 0.3, 0.05])  # 2**5 = 32 sign patterns, all positive observed
     assert permutation_pvalues(d, n_resamples=10_000)[0] == pytest.approx(2 / 32)
+
+
+@pytest.mark.parametrize("raters, smallest", [(13, 2 / 2**13), (20, 2 / 10_001), (30, 2 / 10_001)])
+def test_smallest_permutation_p_is_exact_up_to_13_raters_then_set_by_the_resamples(
+    raters, smallest
+):
+    # Every rater prefers the same method: the most extreme data a panel can give.
+    d = np.linspace(0.05, 0.3, raters)
+    assert permutation_pvalues(d, n_resamples=10_000)[0] == pytest.approx(smallest, rel=1e-12)
 
 
 def test_holm_leaves_untestable_pairs_out_of_the_family():
