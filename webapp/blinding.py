@@ -28,9 +28,10 @@ conditions and its open reference) is therefore served as
    alone as invalid data, though it decodes the same samples).
 
 Decoders skip the tag and the Info frame and stop at the frame count, so the decoded
-samples and the gapless trimming are those of the file on disk (tested with libsndfile,
-ffmpeg and Chromium). The byte count must cover the trailing zeros: ffmpeg ignores the
-frame count, and so trims no padding, when a file is much longer than its Info frame says.
+samples and the gapless trimming are those of the file on disk (tested with libsndfile
+and ffmpeg; Chromium decodes every condition to the passage's length). The byte count
+must cover the trailing zeros: ffmpeg and Chromium ignore the frame count, and so trim
+no padding (551 samples more here), when a file is much longer than its Info frame says.
 
 What this cannot hide: the MP3 frames themselves. Each frame header states its bit rate,
 so someone who walks the frames (or searches a file for where its zeros begin) finds how
@@ -45,8 +46,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-#: Header of an ID3v2 tag and of one frame (bytes).
-ID3_HEADER, FRAME_HEADER = 10, 10
+#: Header of an ID3v2 tag (bytes).
+ID3_HEADER = 10
 OWNER = b"dmc\0"
 PAYLOAD_BYTES = 32
 #: Size of the leading tag and the least run of trailing zeros: an attacker reading the
