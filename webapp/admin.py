@@ -35,8 +35,8 @@ from webapp.auth import (
 from webapp.db import db
 from webapp.export import (
     COMMENT_COLUMNS,
-    QUESTIONNAIRE_COLUMNS,
     comment_rows,
+    questionnaire_columns,
     questionnaire_rows,
     rating_rows,
     to_json,
@@ -130,7 +130,7 @@ def _trial_progress(study) -> list[dict]:
 def dashboard():
     status = study_status()
     connection = db.session.connection()
-    raters = questionnaire_rows(connection)
+    raters = questionnaire_rows(connection, identifying=True)  # shown to the admin only
     ratings = rating_rows(connection)
     flags = {result.rater_id: result for result in screen(ratings)}
     return render_template(
@@ -195,11 +195,20 @@ def export_ratings_csv():
     )
 
 
+def _identifying() -> bool:
+    """Whether the download asks for the participant ids (``?external_id=1``)."""
+    return request.args.get("external_id") == "1"
+
+
 @bp.get("/export/questionnaire.csv")
 @admin_required
 def export_questionnaire_csv():
-    rows = questionnaire_rows(db.session.connection())
-    return _download(to_csv(rows, QUESTIONNAIRE_COLUMNS), "questionnaire.csv", "text/csv")
+    """One row per rater; ``?external_id=1`` adds the participant ids."""
+    identifying = _identifying()
+    rows = questionnaire_rows(db.session.connection(), identifying)
+    return _download(
+        to_csv(rows, questionnaire_columns(identifying)), "questionnaire.csv", "text/csv"
+    )
 
 
 @bp.get("/export/comments.csv")
@@ -213,4 +222,6 @@ def export_comments_csv():
 @bp.get("/export/ratings.json")
 @admin_required
 def export_json():
-    return _download(to_json(db.session.connection()), "ratings.json", "application/json")
+    """Everything as JSON; ``?external_id=1`` adds the participant ids."""
+    text = to_json(db.session.connection(), _identifying())
+    return _download(text, "ratings.json", "application/json")

@@ -12,6 +12,7 @@ Endpoints (``<token>`` is the rater's resume token):
 - ``POST /api/raters/<token>/questionnaire``, ``.../volume``, ``GET|POST
   .../headphones``: the steps before the trials, as the pages do them
 - ``GET /api/raters/<token>/trials/<trial_id>`` -> the trial as that rater sees it
+  (after the same steps as saving it: 409 before them)
 - ``POST /api/raters/<token>/trials/<trial_id>`` -> save, see
   :func:`webapp.validation.parse_submission` for the body. Stages and trials are
   taken in order (409 otherwise); a saved trial is final (an identical resubmission
@@ -28,6 +29,7 @@ from webapp.headphones import answer_key, correct_answers
 from webapp.links import public_url
 from webapp.raters import (
     Progress,
+    check_ready_for_trials,
     create_rater,
     load_progress,
     record_headphones,
@@ -246,8 +248,18 @@ def headphone_check(token: str):
 
 @bp.get("/raters/<token>/trials/<path:trial_id>")
 def get_trial(token: str, trial_id: str):
+    """The trial as the rater sees it; 409 before the steps that come first, as when saving."""
     study = _study()
-    return jsonify(trial_payload(_progress(token, study.design), trial_id, study))
+    progress = _progress(token, study.design)
+    payload = trial_payload(progress, trial_id, study)  # 404 for a trial not in the plan
+    rater = progress.rater
+    check_ready_for_trials(
+        rater.consented_at,
+        rater.questionnaire_at,
+        rater.volume_at,
+        rater.headphone_at if progress.headphones_required else True,
+    )
+    return jsonify(payload)
 
 
 @bp.post("/raters/<token>/trials/<path:trial_id>")

@@ -9,8 +9,9 @@ hidden reference and the systems unidentifiable), so every response is stripped 
 what a browser's network panel would show: no file name (no ``Content-Disposition``),
 no ``Last-Modified`` (render times differ by method), an ETag that is an opaque keyed
 hash per URL, and the same byte length for every condition of a trial and its open
-reference. The length is evened out inside the MP3 container with an ID3v2 tag of a
-computed size (:mod:`webapp.blinding`); the decoded audio is unchanged.
+reference. Inside the MP3 the first and last 4 KiB are alike too: a tag of one size in
+front, the encoder's Info frame with no field that describes this audio, zeros behind
+(:mod:`webapp.blinding`); the decoded audio is unchanged.
 
 The open reference is served under its trial id rather than its file name, and its tag
 holds other bytes than the hidden reference's, so neither its URL nor its content

@@ -12,6 +12,8 @@ it plans follow another design than the one ``serve`` last started with.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -22,12 +24,7 @@ from dmc.cli import EXIT_BAD_INPUT
 from dmc.contracts.ratings import EXPORT_COLUMNS, to_csv
 from webapp.auth import set_admin_password_command
 from webapp.db import db
-from webapp.export import (
-    QUESTIONNAIRE_COLUMNS,
-    questionnaire_rows,
-    rating_rows,
-    to_json,
-)
+from webapp.export import questionnaire_columns, questionnaire_rows, rating_rows, to_json
 from webapp.raters import create_rater
 from webapp.schema import init_db
 from webapp.study import describe, served_design, study_status
@@ -132,21 +129,57 @@ def design_mismatch(study) -> str | None:
 @click.option(
     "--questionnaire", is_flag=True, help="Export the questionnaire (one row per rater) instead."
 )
-def export_ratings_command(fmt: str, output: Path | None, questionnaire: bool) -> None:
-    """Export one row per rating (CSV with formula escaping, or JSON with everything)."""
+@click.option(
+    "--with-external-id",
+    "identifying",
+    is_flag=True,
+    help="Add the participant ids a platform passed (external_id) to the questionnaire and "
+    "JSON: they can name a person, so only when you need them (to pay or match raters).",
+)
+def export_ratings_command(
+    fmt: str, output: Path | None, questionnaire: bool, identifying: bool
+) -> None:
+    """Export one row per rating (CSV with formula escaping, or JSON with everything).
+
+    A file given with --output is readable by its owner only (mode 0600), as the
+    database is: ratings and answers are personal data.
+    """
     init_db()
     with db.engine.connect() as connection:
         if fmt == "json":
-            text = to_json(connection)
+            text = to_json(connection, identifying)
         elif questionnaire:
-            text = to_csv(questionnaire_rows(connection), QUESTIONNAIRE_COLUMNS)
+            rows = questionnaire_rows(connection, identifying)
+            text = to_csv(rows, questionnaire_columns(identifying))
         else:
             text = to_csv(rating_rows(connection), EXPORT_COLUMNS)
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_owner_only(output, text)
         click.echo(f"wrote {output}", err=True)
+
+
+def write_owner_only(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` with mode 0600, whatever the umask, also over a
+    file that had another mode: a new owner-only file (``mkstemp``) in the same folder is
+    written, flushed and renamed over ``path``, so no reader ever sees half an export."""
+    path = Path(path)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # mkstemp's mode already; stated, not assumed
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 @click.command("create-raters")

@@ -8,6 +8,7 @@ of the ratings contract (:mod:`dmc.contracts.ratings`): the analysis finds it th
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -104,20 +105,44 @@ def check_settings(config) -> None:
 
 
 class BodyLimit:
-    """WSGI middleware: ``413`` from the ``Content-Length`` alone, before the app runs.
+    """WSGI middleware: ``413`` for a body over the limit, before the app runs.
 
-    Flask would refuse the body too, but only in routes that read it; this answers every
-    path the same and closes the connection, so nothing reads the rest.
+    A body with a ``Content-Length`` is judged by it alone. A chunked body (no length,
+    ``Transfer-Encoding: chunked``; gunicorn and Werkzeug pass it on as it arrives) is
+    read here up to one byte over the limit: over it is a 413, within it the app gets
+    the bytes with their length. Flask would refuse an oversized stream too, but only in
+    routes that read it, and ``get_json(silent=True)`` turns that into "not valid JSON";
+    this answers every path the same and closes the connection, so nothing reads the rest.
     """
 
     def __init__(self, app, limit: int) -> None:
         self.app, self.limit = app, int(limit)
+
+    def _read_chunked(self, environ) -> bytes | None:
+        """The whole chunked body, or ``None`` as soon as it is over the limit."""
+        stream, parts, size = environ["wsgi.input"], [], 0
+        while size <= self.limit:
+            part = stream.read(self.limit + 1 - size)
+            if not part:
+                return b"".join(parts)
+            parts.append(part)
+            size += len(part)
+        return None
 
     def __call__(self, environ, start_response):
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = self.limit + 1
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not environ.get("CONTENT_LENGTH"):
+            body = self._read_chunked(environ)
+            if body is None:
+                length = self.limit + 1
+            else:
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+                del environ["HTTP_TRANSFER_ENCODING"]
         if length <= self.limit:
             return self.app(environ, start_response)
         error = f"request body too large (limit {self.limit} bytes)"
@@ -147,26 +172,47 @@ def owner_only(path: Path) -> Path:
     return path
 
 
+#: The shortest secret key accepted: it signs admin sessions and keys the headphone
+#: check's answers and the audio tags, so it must not be guessable.
+MIN_SECRET_KEY_CHARS = 32
+_MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+def _checked_key(key: str, source: str, fix: str) -> str:
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        raise ValueError(
+            f"{source} holds a secret key of {len(key)} character{'s' if len(key) != 1 else ''}; "
+            "use at least "
+            f"{MIN_SECRET_KEY_CHARS} ({fix})"
+        )
+    return key
+
+
 def resolve_secret_key(instance_path: Path, configured: str | None) -> tuple[str, str]:
     """The secret key and where it came from.
 
     Order: ``$DMC_SECRET_KEY``; ``SECRET_KEY`` from the instance config; the file
     ``<instance>/secret_key``; otherwise a new random key written to that file
     (mode 0600) so that admin sessions survive restarts. The caller reports the source.
+
+    Raises:
+        ValueError: a key shorter than :data:`MIN_SECRET_KEY_CHARS`, wherever it comes
+            from; one line naming the source and how to make a good key.
     """
     if os.environ.get("DMC_SECRET_KEY"):
-        return os.environ["DMC_SECRET_KEY"], "environment (DMC_SECRET_KEY)"
+        key = _checked_key(
+            os.environ["DMC_SECRET_KEY"], "DMC_SECRET_KEY", f"make one with {_MAKE_KEY}"
+        )
+        return key, "environment (DMC_SECRET_KEY)"
     if configured:
-        return configured, "instance config"
+        key = _checked_key(
+            str(configured), "SECRET_KEY in the instance config", f"make one with {_MAKE_KEY}"
+        )
+        return key, "instance config"
     path = instance_path / SECRET_KEY_FILE
     if path.is_file():
         key = path.read_text().strip()
-        if len(key) >= 32:
-            return key, str(path)
-        raise ValueError(
-            f"{path} holds a secret key of {len(key)} characters; "
-            "use at least 32 (or delete the file)"
-        )
+        return _checked_key(key, str(path), "or delete the file to have one generated"), str(path)
     key = secrets.token_urlsafe(48)
     instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")

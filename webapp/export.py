@@ -29,9 +29,12 @@ from dmc.contracts.ratings import (
 from webapp.config import default_database_url
 from webapp.models import Assignment, Rater, Rating, TrialResult
 
+#: Columns that identify a person outside the test (the participant id a crowdsourcing
+#: platform passed): in an export only when the experimenter asks for them.
+IDENTIFYING_COLUMNS = ("external_id",)
+#: One row per rater, as exported by default (no identifying column).
 QUESTIONNAIRE_COLUMNS = (
     "rater_id",
-    "external_id",
     "is_simulated",
     "created_at",
     "consented_at",
@@ -45,6 +48,12 @@ QUESTIONNAIRE_COLUMNS = (
     "trials_done",
     "trials_total",
     "final_comment",
+)
+#: The same with the identifying columns, after ``rater_id`` (``identifying=True``).
+IDENTIFIED_QUESTIONNAIRE_COLUMNS = (
+    QUESTIONNAIRE_COLUMNS[0],
+    *IDENTIFYING_COLUMNS,
+    *QUESTIONNAIRE_COLUMNS[1:],
 )
 COMMENT_COLUMNS = (
     "rater_id",
@@ -131,8 +140,18 @@ def rating_rows(connection: Connection) -> list[dict[str, Any]]:
     return rows
 
 
-def questionnaire_rows(connection: Connection) -> list[dict[str, Any]]:
-    """One row per rater: questionnaire answers, timestamps, progress, final comment."""
+def questionnaire_columns(identifying: bool = False) -> tuple[str, ...]:
+    """The questionnaire's columns, with ``external_id`` only when ``identifying``."""
+    return IDENTIFIED_QUESTIONNAIRE_COLUMNS if identifying else QUESTIONNAIRE_COLUMNS
+
+
+def questionnaire_rows(connection: Connection, identifying: bool = False) -> list[dict[str, Any]]:
+    """One row per rater: questionnaire answers, timestamps, progress, final comment.
+
+    Args:
+        identifying: add :data:`IDENTIFYING_COLUMNS` (``external_id``), which can name a
+            person; only when the experimenter asks for it (to pay or match raters).
+    """
     done = (
         select(TrialResult.rater_pk, func.count().label("n"))
         .group_by(TrialResult.rater_pk)
@@ -167,7 +186,10 @@ def questionnaire_rows(connection: Connection) -> list[dict[str, Any]]:
     )
     rows = []
     for row in connection.execute(statement):
-        item = dict(zip(QUESTIONNAIRE_COLUMNS, row))
+        item = dict(zip(IDENTIFIED_QUESTIONNAIRE_COLUMNS, row))
+        if not identifying:
+            for column in IDENTIFYING_COLUMNS:
+                del item[column]
         item["is_simulated"] = bool(item["is_simulated"])
         for key in ("created_at", "consented_at", "finished_at"):
             item[key] = _iso(item[key])
@@ -205,12 +227,13 @@ def comment_rows(connection: Connection) -> list[dict[str, Any]]:
     return rows
 
 
-def to_json(connection: Connection) -> str:
-    """Everything in one JSON document: ratings, questionnaire, comments."""
+def to_json(connection: Connection, identifying: bool = False) -> str:
+    """Everything in one JSON document: ratings, questionnaire (``external_id`` only when
+    ``identifying``), comments."""
     document = {
         "columns": list(EXPORT_COLUMNS),
         "ratings": rating_rows(connection),
-        "questionnaire": questionnaire_rows(connection),
+        "questionnaire": questionnaire_rows(connection, identifying),
         "comments": comment_rows(connection),
     }
     return json.dumps(document, indent=1, allow_nan=False)
@@ -251,6 +274,10 @@ def ratings_frame(database_url: str | None = None):
     )
 
 
-def questionnaire_frame(database_url: str | None = None):
-    """One row per rater keyed by ``rater_id`` (see :data:`QUESTIONNAIRE_COLUMNS`)."""
-    return _frame(database_url, questionnaire_rows, QUESTIONNAIRE_COLUMNS)
+def questionnaire_frame(database_url: str | None = None, identifying: bool = False):
+    """One row per rater keyed by ``rater_id`` (see :func:`questionnaire_columns`)."""
+    return _frame(
+        database_url,
+        lambda connection: questionnaire_rows(connection, identifying),
+        questionnaire_columns(identifying),
+    )

@@ -173,6 +173,26 @@ def _locked_rater(session: Session, token: str) -> Rater:
     return rater
 
 
+def check_ready_for_trials(consented_at, questionnaire_at, volume_at, headphones_at) -> None:
+    """Refuse a trial (shown or saved) before the steps that come first.
+
+    Arguments are the times those steps were done (``None``: not yet); pass ``True``
+    for ``headphones_at`` when the test has no headphone check.
+
+    Raises:
+        InputError: 409 naming the first step not yet done.
+    """
+    if consented_at is None:
+        raise InputError("consent first: this rater has not agreed to take part", 409)
+    for stage, done_at in (
+        ("questionnaire", questionnaire_at),
+        ("volume", volume_at),
+        ("headphones", headphones_at),
+    ):
+        if done_at is None:
+            raise InputError(STAGE_HINTS[stage], 409, "stage")
+
+
 def record_consent(token: str) -> None:
     with write_session() as session:
         rater = _locked_rater(session, token)
@@ -180,10 +200,30 @@ def record_consent(token: str) -> None:
 
 
 def record_questionnaire(token: str, answers: Questionnaire) -> None:
+    """Store the questionnaire; it may be answered again until the test is finished.
+
+    Raises:
+        InputError: 409 before consent, or for changed answers once the rater has
+            finished (they describe who gave the ratings; the same answers again are
+            a harmless retry and change nothing).
+    """
     with write_session() as session:
         rater = _locked_rater(session, token)
         if rater.consented_at is None:
             raise InputError("consent first: this rater has not agreed to take part", 409)
+        if rater.finished_at is not None:
+            same = (rater.experience_years, rater.role, rater.playback_device) == (
+                answers.experience_years,
+                answers.role,
+                answers.playback_device,
+            )
+            if same:
+                return
+            raise InputError(
+                "the test is finished; the questionnaire answers given with it cannot be changed",
+                409,
+                "stage",
+            )
         rater.experience_years = answers.experience_years
         rater.role = answers.role
         rater.playback_device = answers.playback_device
@@ -339,15 +379,12 @@ def save_trial(
             )
         if parse_error is not None or submission is None:
             raise parse_error or InputError("missing submission")
-        if consented_at is None:
-            raise InputError("consent first: this rater has not agreed to take part", 409)
-        for stage, done_at in (
-            ("questionnaire", questionnaire_at),
-            ("volume", volume_at),
-            ("headphones", headphone_at if design.config.headphone_check.enabled else True),
-        ):
-            if done_at is None:
-                raise InputError(STAGE_HINTS[stage], 409, "stage")
+        check_ready_for_trials(
+            consented_at,
+            questionnaire_at,
+            volume_at,
+            headphone_at if design.config.headphone_check.enabled else True,
+        )
         keys = {"rater_pk": rater_pk, "trial_id": trial.trial_id}
         known = {t.trial_id for t in design.all_trials}
         plan = [row for row in session.execute(_PLAN, {"rater_pk": rater_pk}) if row[0] in known]

@@ -270,28 +270,42 @@ def check_against_trial(
 
 
 def parse_level_db(value: Any) -> float | None:
-    """The in-page level (dB) from a form field or JSON; empty means not recorded."""
+    """The in-page level (dB) from a form field or JSON; empty means not recorded.
+
+    Raises:
+        InputError: 400 for anything but a number from -30 to 0, including integers too
+            large for a float (``float()`` raises ``OverflowError`` on those).
+    """
     if value is None or value == "":
         return None
+    range_error = InputError(
+        f"level_db must be between {MIN_LEVEL_DB} and {MAX_LEVEL_DB}, got {_short(value)}",
+        field="level_db",
+    )
     try:
         level = float(value)
+    except OverflowError:
+        raise range_error from None
     except (TypeError, ValueError):
-        raise InputError(f"level_db must be a number, got {value!r}", field="level_db") from None
-    if not MIN_LEVEL_DB <= level <= MAX_LEVEL_DB:  # also refuses NaN
         raise InputError(
-            f"level_db must be between {MIN_LEVEL_DB} and {MAX_LEVEL_DB}, got {value!r}",
-            field="level_db",
-        )
+            f"level_db must be a number, got {_short(value)}", field="level_db"
+        ) from None
+    if not MIN_LEVEL_DB <= level <= MAX_LEVEL_DB:  # also refuses NaN and infinities
+        raise range_error
     return level
 
 
 def parse_headphone_answers(values: list[Any]) -> list[int]:
-    """One answer per headphone trial: which of the three tones (1, 2 or 3) was quietest."""
+    """One answer per headphone trial: which of the three tones (1, 2 or 3) was quietest.
+
+    Whole numbers only (the form's ``"1"`` to ``"3"``, JSON's ``1`` to ``3``): ``1.0`` or
+    ``true`` would compare equal to a tone but be stored as other text.
+    """
     answers = []
     for i, value in enumerate(values):
         if isinstance(value, str) and value.strip() in ("1", "2", "3"):
             value = int(value)
-        if isinstance(value, bool) or value not in (1, 2, 3):
+        if type(value) is not int or value not in (1, 2, 3):
             raise InputError(f"answer example {i + 1}: choose tone 1, 2 or 3", field=f"answers.{i}")
         answers.append(value)
     return answers

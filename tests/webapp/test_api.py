@@ -184,10 +184,26 @@ def test_a_saved_trial_is_final_and_an_identical_resubmission_harmless(
 def test_trials_wait_for_the_steps_before_them(make_app, tmp_path, rater_client, submission):
     config = tmp_path / "test.yaml"
     config.write_text("headphone_check: true\n")
-    client = make_app(TEST_CONFIG=str(config)).test_client()
+    app = make_app(TEST_CONFIG=str(config))
+    client = app.test_client()
+    with app.app_context():  # a personal link (create-raters): not agreed yet
+        from webapp.raters import create_rater
+        from webapp.study import study_status
+
+        unconsented = create_rater(study_status().study.design, consented=False).token
     rater = rater_client(client, intro=False)
     first = rater.status()["trial_ids"][0]
-    body = submission(rater.trial(first))
+    early = {"ratings": {"A": 1.0}, "plays": {"A": 1}, "time_on_trial_ms": 1000}
+
+    def refused(token: str, step: str) -> None:
+        """Showing the trial and saving it are refused alike, naming the step to do."""
+        shown = client.get(f"/api/raters/{token}/trials/{first}")
+        saved = client.post(f"/api/raters/{token}/trials/{first}", json=early)
+        for response in (shown, saved):
+            assert response.status_code == 409, response.get_json()
+            assert step in response.get_json()["error"]
+
+    refused(unconsented, "consent")
     base = f"/api/raters/{rater.token}"
     for step, fix in (
         (
@@ -196,10 +212,11 @@ def test_trials_wait_for_the_steps_before_them(make_app, tmp_path, rater_client,
         ),
         ("volume", {"level_db": -6.0}),
     ):
-        refused = rater.submit(first, body)
-        assert refused.status_code == 409 and step in refused.get_json()["error"]
+        refused(rater.token, step)
         assert client.post(f"{base}/{step}", json=fix).status_code == 200
-    assert rater.submit(first, body).status_code == 409  # the headphone check comes first
+    refused(rater.token, "headphone check")
+    # Before any step, a trial outside the plan is still "not part of this rater's test".
+    assert client.get(f"{base}/trials/no-such-trial").status_code == 404
     check = client.get(f"{base}/headphones").get_json()
     assert check["trials"] == 6 and len(check["urls"]) == 6
     answers = rater.headphone_answers(right=False)
@@ -207,6 +224,7 @@ def test_trials_wait_for_the_steps_before_them(make_app, tmp_path, rater_client,
     assert scored == {"stage": "trial", "passed": False, "correct": 0, "trials": 6}
     again = client.post(f"{base}/headphones", json={"answers": rater.headphone_answers()})
     assert again.status_code == 409 and "only once" in again.get_json()["error"]
+    body = submission(rater.trial(first))
     assert rater.submit(first, body).status_code == 200  # a screened rater carries on
     page = client.get(f"/r/{rater.token}").data.decode()
     assert 'id="screened"' not in page  # the notice shows before the first trial only
@@ -341,10 +359,10 @@ def test_link_without_consent_asks_for_it_first(app, client, submission):
         rater = create_rater(study_status().study.design, consented=False)
         token = rater.token
     assert b'id="consent"' in client.get(f"/r/{token}").data
-    trial = client.get(f"/api/raters/{token}/trials/drums:song0@0000.00s").get_json()
-    response = client.post(
-        f"/api/raters/{token}/trials/drums:song0@0000.00s", json=submission(trial)
-    )
+    shown = client.get(f"/api/raters/{token}/trials/drums:song0@0000.00s")
+    assert shown.status_code == 409 and "consent" in shown.get_json()["error"]
+    early = {"ratings": {"A": 1.0}, "plays": {"A": 1}, "time_on_trial_ms": 1000}
+    response = client.post(f"/api/raters/{token}/trials/drums:song0@0000.00s", json=early)
     assert response.status_code == 409 and "consent" in response.get_json()["error"]
     assert client.post(f"/r/{token}/consent", data={"consent": "yes"}).status_code == 303
     assert b'id="questionnaire"' in client.get(f"/r/{token}").data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import shutil
 import subprocess
 
@@ -11,7 +12,15 @@ import pytest
 import soundfile as sf
 
 from dmc.contracts.manifest import load_manifest
-from webapp.blinding import MIN_TAG, ROUND_BYTES, existing_tag_bytes, id3_tag, padded_audio
+from webapp.blinding import (
+    EDGE_BYTES,
+    ID3V1_TAG,
+    ROUND_BYTES,
+    existing_tag_bytes,
+    id3_tag,
+    info_fields,
+    padded_audio,
+)
 
 
 @pytest.fixture
@@ -36,7 +45,9 @@ def test_audio_is_served_blind_with_an_opaque_etag_and_cache_headers(client, fil
         # Nothing names the file or dates the render; no server timing either.
         for header in ("Content-Disposition", "Last-Modified", "Server-Timing"):
             assert header not in response.headers
-        assert response.data.endswith(raw) and len(response.data) % ROUND_BYTES == 0
+        # The rendered frames after the encoder's Info frame, unchanged; the length rounded.
+        assert raw[info_fields(raw)["length"] :] in response.data
+        assert len(response.data) % ROUND_BYTES == 0
     with client.get(f"/audio/{target.file}", headers={"If-None-Match": etag}) as response:
         assert response.status_code == 304 and response.data == b""
 
@@ -51,33 +62,37 @@ def test_every_condition_of_a_passage_has_the_same_length(client, files):
     assert len(lengths) == 1
 
 
-def _decode_ffmpeg(data: bytes) -> np.ndarray:
+def _decode_ffmpeg(path) -> np.ndarray:
     out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "f32le", "-ac", "2", "pipe:1"],
-        input=data,
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "pipe:1"],
         capture_output=True,
         check=True,
-    ).stdout
-    return np.frombuffer(out, dtype=np.float32)
+    )
+    return np.frombuffer(out.stdout, dtype=np.float32)
 
 
 def test_padding_leaves_the_decoded_audio_unchanged(render_dir, files, tmp_path):
     source = render_dir / files["mono"].file
     raw = source.read_bytes()
-    padded = padded_audio(source, len(raw) + 5000, b"payload")
-    assert len(padded) == len(raw) + 5000 and padded.startswith(b"ID3\x04")
+    length = math.ceil((len(raw) + 2 * EDGE_BYTES) / ROUND_BYTES) * ROUND_BYTES + 5 * ROUND_BYTES
+    padded = padded_audio(source, length, b"payload")
+    assert len(padded) == length and padded.startswith(b"ID3\x04")
+    assert existing_tag_bytes(padded) == EDGE_BYTES and padded.endswith(ID3V1_TAG)
     original, rate = sf.read(io.BytesIO(raw), dtype="float32")
     decoded, padded_rate = sf.read(io.BytesIO(padded), dtype="float32")
     assert padded_rate == rate and np.array_equal(decoded, original)
+    assert decoded.shape[0] == round(files["mono"].duration_seconds * rate)  # gapless
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): libsndfile alone checked")
-    assert np.array_equal(_decode_ffmpeg(padded), _decode_ffmpeg(raw))
+    served = tmp_path / "served.mp3"
+    served.write_bytes(padded)
+    assert np.array_equal(_decode_ffmpeg(served), _decode_ffmpeg(source))
     # A file that already has an ID3v2 tag gets it replaced, not a second one.
     tagged = tmp_path / "tagged.mp3"
-    tagged.write_bytes(id3_tag(MIN_TAG + 100, b"old") + raw)
-    again = padded_audio(tagged, len(raw) + 4096, b"new")
-    assert len(again) == len(raw) + 4096 and existing_tag_bytes(again) == 4096
-    assert again[existing_tag_bytes(again) :] == raw
+    tagged.write_bytes(id3_tag(b"old", 100) + raw)
+    again = padded_audio(tagged, length, b"new")
+    assert len(again) == length and existing_tag_bytes(again) == EDGE_BYTES
+    assert again == padded_audio(source, length, b"new")
 
 
 def test_range_requests_return_the_requested_bytes(client, files):
@@ -126,5 +141,6 @@ def test_a_file_grown_since_the_lengths_were_worked_out_still_gets_a_tag(render_
     source = render_dir / files["console"].file
     raw = source.read_bytes()
     grown = padded_audio(source, len(raw), b"payload")  # no room left for the tag
-    assert grown.endswith(raw) and len(grown) % ROUND_BYTES == 0
-    assert len(grown) - len(raw) >= MIN_TAG
+    assert raw[info_fields(raw)["length"] :] in grown and len(grown) % ROUND_BYTES == 0
+    assert existing_tag_bytes(grown) == EDGE_BYTES
+    assert grown.endswith(bytes(EDGE_BYTES - len(ID3V1_TAG)) + ID3V1_TAG)

@@ -1,4 +1,5 @@
-"""End to end in Debian's Chromium (Playwright): the strict BS.1534 test, desktop and phone.
+"""End to end in Debian's Chromium (Playwright): the strict BS.1534 test on two laptops
+(1280x800, 1366x768) and a phone (390x844).
 
 One rater per viewport takes ``evaluation/configs/bs1534.yaml`` as it ships (open and
 hidden reference, both anchors, six of nine passages, two training trials from passages
@@ -10,9 +11,13 @@ finish. Everything is asserted from what the page receives and shows:
   an opaque ETag per URL, every condition and the open reference of a trial the same
   byte length, the reference's bytes unlike every letter's, and volume audio that no
   trial plays; the next trial's audio fetched (prefetched) while the rater is on this one;
-- layout: equal, evenly spread columns that do not move when a value label changes; on
-  the phone every condition and the band labels on screen without sideways scrolling;
-  help that fits the input device; locked sliders explained;
+  Chromium's decoder finds every condition of a trial equally long, the passage's length;
+- layout: equal, evenly spread columns that do not move when a value label changes nor
+  when playback starts (sliders measured in page coordinates before and while the first
+  letter plays); on the laptops the letters and sliders of a scored trial on screen
+  without scrolling once the instructions are folded; on the phone every condition and
+  the band labels on screen without sideways scrolling; help that fits the input device;
+  locked sliders explained;
 - behaviour: the "what is missing" list only after trying to continue, errors of the
   server shown in an alert, a failed audio load retried from a button, stop and loop
   keys or buttons, the level control, time on trial that survives a reload and leaves
@@ -50,7 +55,8 @@ RESOURCES = (
 )
 SECRET_KEY = "x" * 48  # what ServerProcess gives the server
 VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "desktop": {"viewport": {"width": 1280, "height": 800}},  # a common laptop
+    "laptop": {"viewport": {"width": 1366, "height": 768}},
     "phone": {
         "viewport": {"width": 390, "height": 844},
         "is_mobile": True,
@@ -125,8 +131,17 @@ def _check_blinding(page, net: Network, data: dict, etags: dict[str, str]) -> No
         bodies[url] = response.body()
     lengths = {len(b) for b in bodies.values()}
     assert len(lengths) == 1, lengths  # every condition and the open reference alike
+    heads = {b[:10] for b in bodies.values()}
+    assert len(heads) == 1, heads  # and the same first bytes (test_blinding.py: all of them)
     reference = bodies.pop(data["reference_url"])
     assert all(reference != b for b in bodies.values())
+    # Chromium's decoder finds the same audio length in every file: the passage's, with
+    # the encoder's delay and padding trimmed (gapless) as in the files on disk.
+    rate, frames = page.evaluate(
+        "[window.dmcTrial.player.ctx.sampleRate, window.dmcTrial.player.buffers.map(b => b.length)]"
+    )
+    assert len(frames) == len(urls) and len(set(frames)) == 1, frames
+    assert abs(frames[0] - data["duration_seconds"] * rate) <= 1, (frames[0], rate)
 
 
 def _check_layout(page, data: dict, phone: bool) -> dict[str, float]:
@@ -158,14 +173,44 @@ def _check_layout(page, data: dict, phone: bool) -> dict[str, float]:
     return {label: b["x"] for label, b in zip(labels, boxes)}
 
 
+#: Where each slider and letter is on the page (page coordinates: scrolling moves nothing).
+PAGE_BOXES = """labels => labels.flatMap(l => ['slider-' + l, 'play-' + l].map(id => {
+  const r = document.getElementById(id).getBoundingClientRect();
+  return [id, Math.round(10 * (r.left + scrollX)), Math.round(10 * (r.top + scrollY)),
+          Math.round(10 * r.width), Math.round(10 * r.height)];
+}))"""
+
+
+def _in_view(page, labels: list[str]) -> None:
+    """With the instructions folded and the page at the top, every letter and its whole
+    slider are inside the viewport: nothing to scroll to rate."""
+    if page.locator("#instructions").get_attribute("open") is not None:
+        page.locator("#instructions summary").click()
+    page.evaluate("window.scrollTo(0, 0)")
+    height = page.viewport_size["height"]
+    for label in labels:
+        slider = page.locator(f"#slider-{label}").bounding_box()
+        button = page.locator(f"#play-{label}").bounding_box()
+        assert slider["y"] >= 0 and button["y"] + button["height"] <= height, (label, button)
+
+
 def _rate(page, data: dict, phone: bool) -> list[float]:
-    """Play every letter and rate it (first at 1.0, the others lower); the reference once."""
+    """Play every letter and rate it (first at 1.0, the others lower); the reference once.
+
+    Nothing on the page moves when playback starts: the sliders and letters are where
+    they were before the first letter played (the status line keeps its height).
+    """
     labels = [c["label"] for c in data["conditions"]]
+    before = page.evaluate(PAGE_BOXES, labels)
     for i, label in enumerate(labels):
         if phone:
             _tap(page, page.locator(f"#play-{label}"), phone)
         else:
             page.keyboard.press(KEYS[i])
+        if i == 0:
+            page.wait_for_function("document.getElementById('status').textContent === 'Playing'")
+            assert page.evaluate("window.dmcTrial.player.playing") is True
+            assert page.evaluate(PAGE_BOXES, labels) == before  # no slider under the finger moved
         slider = page.locator(f"#slider-{label}")
         assert slider.is_enabled()  # only the heard condition's slider moves
         if i > 0:
@@ -197,9 +242,9 @@ def _rate(page, data: dict, phone: bool) -> list[float]:
     return values
 
 
-def _headphone_check(page, token: str, right: bool, play_first: bool) -> None:
+def _headphone_check(page, token: str, right: bool, play_first: bool, name: str) -> None:
     page.wait_for_selector("body[data-ready='true']")
-    _shot(page, f"headphones-{'desktop' if play_first else 'phone'}", "#headphones")
+    _shot(page, f"headphones-{name}", "#headphones")
     key = correct_answers(answer_key(SECRET_KEY, token, 6))
     answers = key if right else [k % 3 + 1 for k in key]
     assert page.locator("input[name='answer-0']").first.is_disabled()  # play first
@@ -247,7 +292,7 @@ def _run(browser, server, name: str) -> dict:
     page.locator("#continue").click()
 
     net.phase = 2
-    _headphone_check(page, token, right=not phone, play_first=not phone)
+    _headphone_check(page, token, right=not phone, play_first=not phone, name=name)
 
     etags: dict[str, str] = {}
     rated_urls: set[str] = set()
@@ -273,6 +318,8 @@ def _run(browser, server, name: str) -> dict:
             assert all(sizes[unquote(url)] == 0 for url in urls), sizes
         _check_blinding(page, net, data, etags)
         assert all(volume_body != r.body() for u in urls for r in net.of(u)[-1:])
+        if not phone and not training:
+            _in_view(page, [c["label"] for c in data["conditions"]])
 
         help_text = page.locator("#status").inner_text()
         if phone:
@@ -438,12 +485,12 @@ def _run(browser, server, name: str) -> dict:
     }
 
 
-def test_the_strict_bs1534_test_on_desktop_and_phone(browser, bs1534_server):
+def test_the_strict_bs1534_test_on_two_laptops_and_a_phone(browser, bs1534_server):
     server = bs1534_server
     runs = {name: _run(browser, server, name) for name in VIEWPORTS}
     url = f"sqlite:///{server.instance / 'dmc-listening.sqlite'}"
     frame = ratings_frame(url)
-    assert frame["rater_id"].nunique() == 2
+    assert frame["rater_id"].nunique() == len(VIEWPORTS)
     by_rater = dict(iter(frame.groupby("rater_id")))
     for (name, run), (_, rows) in zip(runs.items(), sorted(by_rater.items())):
         assert set(rows["trial_id"]) == set(run["submitted"])

@@ -15,7 +15,7 @@ import io
 import pandas as pd
 
 from dmc.contracts.ratings import FORMULA_STARTS, RATING_COLUMNS, unescape_cell
-from webapp.export import COMMENT_COLUMNS, QUESTIONNAIRE_COLUMNS
+from webapp.export import COMMENT_COLUMNS, IDENTIFIED_QUESTIONNAIRE_COLUMNS, QUESTIONNAIRE_COLUMNS
 
 #: Single-line ids (the API refuses control characters in them).
 EXTERNAL_IDS = ["=1+1", " =cmd|' /C calc'!A0", "@SUM(A1:A9)", "-2+3", "'=quoted", 'a,"b"', "+x"]
@@ -71,8 +71,11 @@ def test_hostile_text_round_trips_through_every_csv_export(app, client, submissi
 
     admin_login(client)
     person_keys = ("rater_id", "external_id", "final_comment")
-    downloaded = client.get("/admin/export/questionnaire.csv").data.decode()
-    _check(downloaded, QUESTIONNAIRE_COLUMNS, people, person_keys)
+    downloaded = client.get("/admin/export/questionnaire.csv?external_id=1").data.decode()
+    _check(downloaded, IDENTIFIED_QUESTIONNAIRE_COLUMNS, people, person_keys)
+    # Without asking, no participant id leaves the database (see test_exports_...).
+    plain = client.get("/admin/export/questionnaire.csv").data.decode()
+    _check(plain, QUESTIONNAIRE_COLUMNS, people, ("rater_id", "final_comment"))
     _check(
         client.get("/admin/export/comments.csv").data.decode(),
         COMMENT_COLUMNS,
@@ -85,7 +88,7 @@ def test_hostile_text_round_trips_through_every_csv_export(app, client, submissi
     assert tuple(rows[0])[: len(RATING_COLUMNS)] == RATING_COLUMNS
 
     runner = app.test_cli_runner()
-    cli_people = runner.invoke(args=["export-ratings", "--questionnaire"])
+    cli_people = runner.invoke(args=["export-ratings", "--questionnaire", "--with-external-id"])
     assert cli_people.exit_code == 0, cli_people.output
-    _check(cli_people.output, QUESTIONNAIRE_COLUMNS, people, person_keys)
+    _check(cli_people.output, IDENTIFIED_QUESTIONNAIRE_COLUMNS, people, person_keys)
     assert runner.invoke(args=["export-ratings"]).output == ratings

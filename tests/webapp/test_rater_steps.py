@@ -48,10 +48,15 @@ def test_volume_page_plays_a_passage_the_rater_never_rates(make_app, tmp_path, r
     with client.get(url) as volume:
         assert volume.status_code == 200 and "Last-Modified" not in volume.headers
         volume_bytes = volume.data
+    volume_audio, _ = sf.read(io.BytesIO(volume_bytes), dtype="float32")
+    assert client.post(f"/r/{rater.token}/volume", data={"volume_ok": "yes"}).status_code == 303
+    with client.get(url) as again:  # the same file after the step (the trials are shown now)
+        assert again.data == volume_bytes
     for planned in _plan_urls(client, rater):  # one scored and one training trial of three
         with client.get(planned) as response:
             assert response.data != volume_bytes
-            assert response.data[-1000:] != volume_bytes[-1000:]  # not even the same audio
+            audio, _ = sf.read(io.BytesIO(response.data), dtype="float32")
+            assert not np.array_equal(audio, volume_audio)  # not even the same audio
 
 
 def test_without_a_spare_passage_the_volume_page_plays_pink_noise_at_the_test_level(

@@ -336,7 +336,10 @@
     new WaveformView($("waveform"), player, showLoop);
     const duration = player.duration.toFixed(1);
     const tick = () => {
-      $("clock").textContent = `${player.position().toFixed(1)} / ${duration} s`;
+      // Padded with figure spaces to the duration's digits: the clock keeps its width
+      // when the playhead passes 9.9 s, so the transport row never re-wraps.
+      const at = player.position().toFixed(1).padStart(duration.length, "\u2007");
+      $("clock").textContent = `${at} / ${duration} s`;
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
