@@ -9,18 +9,51 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Callable
 
 from dmc.cli import EXIT_BAD_INPUT, EXIT_OK, fail
 
 PROG = "python -m analysis"
-COMMANDS = {
-    "boxplots": "analysis.boxplots",
-    "significance": "analysis.significance",
-    "report": "analysis.report",
-    "simulate": "analysis.simulate",
-    "power": "analysis.power",
+
+
+# Each command imports its module when it runs (explicitly, so the import graph shows it).
+def _boxplots(argv: list[str]) -> int:
+    from analysis import boxplots
+
+    return boxplots.main(argv)
+
+
+def _significance(argv: list[str]) -> int:
+    from analysis import significance
+
+    return significance.main(argv)
+
+
+def _report(argv: list[str]) -> int:
+    from analysis import report
+
+    return report.main(argv)
+
+
+def _simulate(argv: list[str]) -> int:
+    from analysis import simulate
+
+    return simulate.main(argv)
+
+
+def _power(argv: list[str]) -> int:
+    from analysis import power
+
+    return power.main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "boxplots": _boxplots,
+    "significance": _significance,
+    "report": _report,
+    "simulate": _simulate,
+    "power": _power,
 }
 
 
@@ -31,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK if argv else EXIT_BAD_INPUT
     if argv[0] not in COMMANDS:
         return fail(PROG, f"unknown command {argv[0]!r}; choose one of {', '.join(COMMANDS)}")
-    return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
+    return COMMANDS[argv[0]](argv[1:])
 
 
 if __name__ == "__main__":

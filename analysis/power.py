@@ -26,6 +26,20 @@ from analysis.screening import screen
 from analysis.simulate import PanelModel, add_panel_arguments, parse_effects, simulate_panel
 from analysis.tables import to_markdown
 from dmc.cli import EXIT_OK, Parser, fail
+from dmc.contracts.conditions import KIND_SYSTEM, METHODS
+
+#: The default comparison: the first system under test against the first baseline every
+#: task's simulated panel presents (the console against the random mix).
+DEFAULT_COMPARE = (
+    next(m.name for m in METHODS if m.kind == KIND_SYSTEM and not m.baseline and m.simulated),
+    next(
+        m.name
+        for m in METHODS
+        if m.baseline
+        and m.simulated
+        and set(m.simulated) >= {t for n in METHODS for t in n.simulated}
+    ),
+)
 
 TABLE_COLUMNS = ("difference", "raters", "simulations", "detected", "power", "ci_low", "ci_high")
 
@@ -70,8 +84,8 @@ def detected(ratings: pd.DataFrame, method_a: str, method_b: str, alpha: float =
 def power_table(
     differences,
     raters_grid,
-    method_a: str = "console",
-    method_b: str = "random",
+    method_a: str = DEFAULT_COMPARE[0],
+    method_b: str = DEFAULT_COMPARE[1],
     task: str = "drums",
     simulations: int = 100,
     alpha: float = ALPHA,
@@ -168,8 +182,9 @@ def get_parser() -> argparse.ArgumentParser:
         "--compare",
         nargs=2,
         metavar=("A", "B"),
-        default=("console", "random"),
-        help="methods compared; B's quality is A's minus the difference (default: console random)",
+        default=DEFAULT_COMPARE,
+        help="methods compared; B's quality is A's minus the difference "
+        f"(default: {' '.join(DEFAULT_COMPARE)})",
     )
     parser.add_argument("--task", default="drums", help="task of the comparison (default: drums)")
     parser.add_argument(

@@ -36,31 +36,18 @@ import numpy as np
 import pandas as pd
 
 from dmc.cli import Parser, fail
-from dmc.contracts.conditions import check_method_name, sort_methods
+from dmc.contracts.conditions import (
+    MID_ANCHOR,
+    REFERENCE,
+    check_method_name,
+    simulated_quality,
+    sort_methods,
+)
 from dmc.contracts.ratings import RATING_COLUMNS
 
-#: Per-task mean quality of each method on 0-1: plausible defaults, not the paper's numbers.
-DEFAULT_QUALITY = {
-    "drums": {
-        "target": 0.92,
-        "console": 0.72,
-        "demucs": 0.62,
-        "random": 0.42,
-        "mono": 0.38,
-        "anchor_7k": 0.48,
-        "anchor_3k5": 0.2,
-    },
-    "full": {
-        "target": 0.92,
-        "console": 0.62,
-        "random": 0.35,
-        "mono": 0.4,
-        "anchor_7k": 0.48,
-        "anchor_3k5": 0.2,
-    },
-}
-REFERENCE = "target"
-MID_ANCHOR = "anchor_7k"
+#: Per-task mean quality of each method on 0-1: plausible defaults, not the paper's numbers
+#: (each built-in method's ``simulated`` field in :mod:`dmc.contracts.conditions`).
+DEFAULT_QUALITY = simulated_quality()
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from dmc import SAMPLE_RATE
-from dmc.apply import ConsoleMixer, load_console
 from dmc.console import DifferentiableMixingConsole
+from dmc.mixers.console import ConsoleMixer, load_console
 from dmc.nn.tcn import preset
 
 

@@ -26,12 +26,11 @@ import numpy as np
 import torch
 
 from dmc import SAMPLE_RATE, dsp
-from dmc.apply import ConsoleMixer
-from dmc.checkpoint import load_model
 from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import process_channel
 from dmc.effects.params import CHANNEL_STRIP, TCN_PARAMETERS
-from dmc.pretrained import checkpoint_path
+from dmc.mixers.console import ConsoleMixer
+from dmc.pretrained import checkpoint_path, load_model
 
 
 def program(count: int, seconds: float, seed: int = 0) -> torch.Tensor:

@@ -1,9 +1,10 @@
 """Self-describing model files and resumable training states.
 
-A model file stores the class *name* (looked up in a registry, never a pickled class),
-the constructor kwargs, the state dict, the resolved training config, a format
-version and a training record, all as plain Python values and tensors. So
-:func:`load_model` rebuilds a model from the file alone, and every file loads with
+A model file stores the class *name* (never a pickled class), the constructor kwargs,
+the state dict, the resolved training config, a format version and a training record,
+all as plain Python values and tensors. :func:`read_model` rebuilds a model from the
+file and the classes the caller names (``dmc.pretrained.MODEL_CLASSES`` lists every model
+of the project, imported explicitly), and every file loads with
 ``torch.load(weights_only=True)``: opening a checkpoint never runs code from it.
 
 Writes are atomic (a temporary file in the same folder, then a rename), so a run
@@ -13,10 +14,9 @@ killed while saving leaves the previous file intact.
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import inspect
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +29,17 @@ MODEL_FORMAT = "dmc-model"
 STATE_FORMAT = "dmc-training-state"
 FORMAT_VERSION = 1
 
-#: Class name -> class, filled by :func:`register_model`.
-MODELS: dict[str, type[nn.Module]] = {}
-
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable or of an unknown format; the message names it."""
 
 
 def register_model(cls: type[nn.Module]) -> type[nn.Module]:
-    """Class decorator: record constructor kwargs in ``init_kwargs`` and register the class by name.
+    """Class decorator: record constructor kwargs in ``init_kwargs``, so the class can be saved.
 
     Only plain values (numbers, strings, lists, dicts, None) belong in the kwargs of a
     registered model, so its files stay loadable with ``weights_only=True``.
     """
-    if cls.__name__ in MODELS and MODELS[cls.__name__] is not cls:
-        raise ValueError(f"a different model class is already registered as {cls.__name__!r}")
     original_init = cls.__init__
     signature = inspect.signature(original_init)
 
@@ -57,7 +52,7 @@ def register_model(cls: type[nn.Module]) -> type[nn.Module]:
         self.init_kwargs = recorded
 
     cls.__init__ = __init__
-    MODELS[cls.__name__] = cls
+    cls.serialisable = True
     return cls
 
 
@@ -81,23 +76,13 @@ def _plain(value: Any) -> Any:
     )
 
 
-#: Modules whose import registers model classes (a module that is not there is skipped).
-MODEL_MODULES = ("dmc.nn", "dmc.console", "dmc.nn.demucs")
-
-
-def _ensure_registry() -> None:
-    for name in MODEL_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-
-
 def serialize_model(
     model: nn.Module, config: dict | None = None, training: dict | None = None
 ) -> dict:
     """The plain-dict form of a registered model (what :func:`save_model` writes)."""
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
     name = type(model).__name__
-    if MODELS.get(name) is not type(model):
+    if not type(model).__dict__.get("serialisable", False):
         raise TypeError(
             f"{name} is not a registered model class (decorate it with @register_model)"
         )
@@ -112,9 +97,24 @@ def serialize_model(
     }
 
 
-def build_model(package: dict, source: str = "checkpoint") -> nn.Module:
-    """Rebuild a model (in eval mode) from :func:`serialize_model` output."""
-    _ensure_registry()
+ModelClasses = type[nn.Module] | Iterable[type[nn.Module]] | Mapping[str, type[nn.Module]]
+
+
+def _by_name(classes: ModelClasses) -> dict[str, type[nn.Module]]:
+    if isinstance(classes, Mapping):
+        return dict(classes)
+    if isinstance(classes, type):
+        classes = [classes]
+    return {cls.__name__: cls for cls in classes}
+
+
+def build_model(package: dict, classes: ModelClasses, source: str = "checkpoint") -> nn.Module:
+    """Rebuild a model (in eval mode) from :func:`serialize_model` output.
+
+    Args:
+        classes: the model classes the package may hold (one, several, or name -> class).
+    """
+    known = _by_name(classes)
     if package.get("format") != MODEL_FORMAT:
         raise CheckpointError(
             f"{source} is not a dmc model file (format {package.get('format')!r})"
@@ -124,11 +124,11 @@ def build_model(package: dict, source: str = "checkpoint") -> nn.Module:
             f"{source} has format version {package.get('format_version')}; this dmc reads version {FORMAT_VERSION}"
         )
     name = package["class_name"]
-    if name not in MODELS:
+    if name not in known:
         raise CheckpointError(
-            f"{source} holds unknown model class {name!r}; known: {', '.join(sorted(MODELS))}"
+            f"{source} holds model class {name!r}; expected {', '.join(sorted(known))}"
         )
-    cls = MODELS[name]
+    cls = known[name]
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     kwargs = {k: v for k, v in package["kwargs"].items() if k in accepted}
     model = cls(**kwargs)
@@ -164,14 +164,19 @@ def save_model(
     return _atomic_save(serialize_model(model, config, training), path)
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> nn.Module:
-    """Rebuild a model from its file alone; returns it in eval mode with ``checkpoint_info`` set.
+def read_model(
+    path: str | os.PathLike, classes: ModelClasses, device: str | torch.device | None = None
+) -> nn.Module:
+    """Rebuild a model of one of ``classes`` from its file; eval mode, ``checkpoint_info`` set.
+
+    Any model of the project: :func:`dmc.pretrained.load_model`.
 
     Raises:
-        CheckpointError: missing, unreadable or unknown file; the message names it.
+        CheckpointError: missing, unreadable or unknown file, or a model of another
+            class; the message names it.
     """
     package = _load(path)
-    model = build_model(package, source=str(path))
+    model = build_model(package, classes, source=str(path))
     return model.to(device) if device is not None else model
 
 

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from dmc import SAMPLE_RATE
-from dmc.checkpoint import load_model, register_model
+from dmc.checkpoint import read_model, register_model
 from dmc.effects.params import CHANNEL_STRIP, ParameterSpace, task_parameters
 from dmc.nn.effects import EFFECTS, channel_strip
 from dmc.nn.encoder import TrackEncoder
@@ -131,9 +131,9 @@ class DifferentiableMixingConsole(nn.Module):
     ) -> DifferentiableMixingConsole:
         """A fresh console holding the pre-trained encoder (and the TCN of a ``full`` TCN
         console) from their files."""
-        encoder = load_model(encoder_path)
+        encoder = read_model(encoder_path, TrackEncoder)
         uses_tcn = task == "full" and kwargs.get("effects", "tcn") == "tcn"
-        tcn = load_model(tcn_path) if uses_tcn else None
+        tcn = read_model(tcn_path, TCN) if uses_tcn else None
         console = cls(
             task,
             encoder=encoder.init_kwargs,

@@ -35,7 +35,6 @@ import numpy as np
 import torch
 
 from dmc import SAMPLE_RATE
-from dmc.apply import ConsoleMixer, load_console, params_matrix
 from dmc.audio import AudioError, read_audio, resample, write_audio
 from dmc.checkpoint import CheckpointError
 from dmc.cli import EXIT_BAD_INPUT, Parser, fail, note
@@ -43,6 +42,7 @@ from dmc.datasets.folder import MIX_NAMES
 from dmc.dsp import mix as dsp_mix
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import CHANNEL_STRIP, TASKS, ParameterSpace, expand_to_strip
+from dmc.mixers.console import ConsoleMixer, load_console
 from dmc.pretrained import checkpoint_path
 from dmc.roles import ROLES, role_from_name
 from dmc.staging import GainStaging
@@ -210,6 +210,13 @@ def read_params(
         for p in files
     ]
     return values, space, roles
+
+
+def params_matrix(space: ParameterSpace, settings: list[dict]) -> np.ndarray:
+    """Real-unit ``(T, P)`` from one ``{name: value}`` dict per track (validated, defaults filled)."""
+    return (
+        np.stack([space.from_dict(s) for s in settings]) if settings else np.zeros((0, len(space)))
+    )
 
 
 def console_values(strip: np.ndarray, space: ParameterSpace, checkpoint) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 ``get_model("console_drums")`` loads a shipped checkpoint from ``dmc/checkpoints/``;
 ``get_model("runs/console-drums/best.pt")`` loads any other file. Every checkpoint is
-self-describing (:mod:`dmc.checkpoint`), so the name alone rebuilds the model. The
-shipped files, what makes each and how, are listed in ``dmc/checkpoints/README.md``.
+self-describing (:mod:`dmc.checkpoint`), so the name alone rebuilds the model, from
+the classes listed here (:data:`MODEL_CLASSES`, imported explicitly: a model file can
+hold one of these and nothing else). The shipped files, what makes each and how, are
+listed in ``dmc/checkpoints/README.md``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dmc.checkpoint import CheckpointError, load_model
+from dmc.checkpoint import CheckpointError, read_model
+from dmc.console import DifferentiableMixingConsole
+from dmc.nn.demucs import DemucsMixer
+from dmc.nn.encoder import TrackEncoder
+from dmc.nn.postprocessor import PostProcessor
+from dmc.nn.tcn import TCN
 
 #: Where shipped checkpoints live (package data).
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -29,6 +36,22 @@ SHIPPED = {
     "console_full": "python -m dmc.train console --task full --export {path}",
     "demucs_drums": "python -m dmc.train demucs --export {path}",
 }
+
+
+#: Every model class a checkpoint may hold, by the name files store.
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    cls.__name__: cls
+    for cls in (TrackEncoder, TCN, PostProcessor, DifferentiableMixingConsole, DemucsMixer)
+}
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> nn.Module:
+    """Any of the project's models from its file alone (:data:`MODEL_CLASSES`), eval mode.
+
+    Raises:
+        CheckpointError: missing, unreadable or unknown file; the message names it.
+    """
+    return read_model(path, MODEL_CLASSES, device)
 
 
 def default_device() -> str:

@@ -1,10 +1,14 @@
 """Condition names: the methods a passage is rendered with, as manifests, ratings and plots name them.
 
-A *condition* is one version of a passage a listener rates. Built-in ones:
+A *condition* is one version of a passage a listener rates. :data:`METHODS` is the one
+table of the built-in ones, in display order; every part of the project reads its names,
+descriptions and roles from here (the vocabulary test in ``tests/test_architecture.py``
+fails on a method name spelt anywhere else):
 
 - the hidden reference ``target`` (the engineer's mix);
-- the systems ``console``, ``demucs``, ``random``, ``mono``;
-- the emulation table's ``input``, ``tcn10``, ``tcn20``, ``tcn30`` (its reference is also ``target``);
+- the systems under test ``console``, ``console_dsp``, ``demucs``, ``random``, ``mono``;
+- the emulation table's ``tcn10``, ``tcn20``, ``tcn30``, ``input`` (its reference is
+  also ``target``);
 - the ITU-R BS.1534-3 anchors ``anchor_7k`` (mid) and ``anchor_3k5`` (low): the
   reference low-passed at 7 and 3.5 kHz.
 
@@ -13,24 +17,158 @@ it. :func:`sort_methods` is the canonical order (test designs, whose digests dep
 it): built-in conditions in :data:`BUILT_IN_METHODS` order, then imported systems
 alphabetically. :func:`display_order` is the order figures and tables show: the
 reference, the systems under test (built-in, then imported ones by name), the anchors.
+
+Adding a built-in method: one :class:`Method` row here, and its mixer and build recipe
+in ``dmc/mixers/`` (``docs/render.md``, "Adding a method").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 #: The hidden reference: the target mix, rated among the conditions.
 REFERENCE = "target"
 #: The BS.1534-3 anchors, low then mid.
 LOW_ANCHOR, MID_ANCHOR = "anchor_3k5", "anchor_7k"
 ANCHORS = (LOW_ANCHOR, MID_ANCHOR)
-#: The mixing systems built into the project.
-SYSTEMS = ("console", "demucs", "random", "mono")
-#: The emulation table's conditions besides the reference (the paper's TCN-10/20/30).
-EMULATION_METHODS = ("tcn10", "tcn20", "tcn30", "input")
+#: The built-in systems under test, by name.
+CONSOLE, CONSOLE_DSP, DEMUCS, RANDOM, MONO = "console", "console_dsp", "demucs", "random", "mono"
+#: The emulation table's conditions besides the reference: the clean input and the paper's
+#: TCN-10/20/30 (named as the TCN presets and checkpoints they render).
+EMULATION_INPUT = "input"
+
+#: Kinds of condition.
+KIND_REFERENCE, KIND_SYSTEM, KIND_EMULATION, KIND_ANCHOR = (
+    "reference",
+    "system",
+    "emulation",
+    "anchor",
+)
+
+
+@dataclass(frozen=True)
+class Method:
+    """One built-in condition: what it is, and which parts of the project it takes part in.
+
+    Args:
+        name: as manifests, ratings and figures write it.
+        kind: ``reference``, ``system`` (under test), ``emulation`` or ``anchor``.
+        description: one line for people (the companion page, reports).
+        baseline: a system the others are measured against (mono, random, demucs).
+        held_out: mixed by ``python -m dmc.train evaluate`` on held-out songs.
+        simulated: task -> the mean rating (0-1) simulated panels give it
+            (``analysis.simulate``); a task it is missing from gets no such condition.
+    """
+
+    name: str
+    kind: str
+    description: str
+    baseline: bool = False
+    held_out: bool = False
+    simulated: Mapping[str, float] = field(default_factory=dict)
+
+
 #: Every built-in condition, in display order: reference, systems, emulation, anchors (mid, low).
-BUILT_IN_METHODS = (REFERENCE, *SYSTEMS, *EMULATION_METHODS, MID_ANCHOR, LOW_ANCHOR)
+METHODS: tuple[Method, ...] = (
+    Method(
+        REFERENCE,
+        KIND_REFERENCE,
+        "the reference: the engineer's mix of the multitracks",
+        simulated={"drums": 0.92, "full": 0.92},
+    ),
+    Method(
+        CONSOLE,
+        KIND_SYSTEM,
+        "the differentiable mixing console (Steinmetz et al. 2021)",
+        held_out=True,
+        simulated={"drums": 0.72, "full": 0.62},
+    ),
+    Method(
+        CONSOLE_DSP,
+        KIND_SYSTEM,
+        "the mixing console trained on an exact, differentiable copy of the real effects",
+        held_out=True,
+    ),
+    Method(
+        DEMUCS,
+        KIND_SYSTEM,
+        "the Demucs baseline adapted to mixing",
+        baseline=True,
+        simulated={"drums": 0.62},
+    ),
+    Method(
+        RANDOM,
+        KIND_SYSTEM,
+        "random gains, pans and channel-strip settings from the console's ranges",
+        baseline=True,
+        held_out=True,
+        simulated={"drums": 0.42, "full": 0.35},
+    ),
+    Method(
+        MONO,
+        KIND_SYSTEM,
+        "every track at unity gain, centred",
+        baseline=True,
+        held_out=True,
+        simulated={"drums": 0.38, "full": 0.4},
+    ),
+    *(
+        Method(f"tcn{depth}", KIND_EMULATION, f"the TCN-{depth} emulation of the effects chain")
+        for depth in (10, 20, 30)
+    ),
+    Method(EMULATION_INPUT, KIND_EMULATION, "the clean input passage"),
+    Method(
+        MID_ANCHOR,
+        KIND_ANCHOR,
+        "anchor: the reference low-passed at 7 kHz (ITU-R BS.1534-3)",
+        simulated={"drums": 0.48, "full": 0.48},
+    ),
+    Method(
+        LOW_ANCHOR,
+        KIND_ANCHOR,
+        "anchor: the reference low-passed at 3.5 kHz (ITU-R BS.1534-3)",
+        simulated={"drums": 0.2, "full": 0.2},
+    ),
+)
+_BY_NAME = {method.name: method for method in METHODS}
+
+#: The mixing systems built into the project, in display order.
+SYSTEMS = tuple(m.name for m in METHODS if m.kind == KIND_SYSTEM)
+#: The emulation table's conditions besides the reference (the paper's TCN-10/20/30, the input).
+EMULATION_METHODS = tuple(m.name for m in METHODS if m.kind == KIND_EMULATION)
+#: Every built-in condition, in display order.
+BUILT_IN_METHODS = tuple(_BY_NAME)
+
+
+def method(name: str) -> Method:
+    """The built-in condition ``name``; raises KeyError naming the known ones."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(
+            f"{name!r} is no built-in condition; built-in: {', '.join(BUILT_IN_METHODS)}"
+        ) from None
+
+
+def describe(name: str) -> str:
+    """One line saying what a condition is; an imported system's name says it is imported."""
+    return _BY_NAME[name].description if name in _BY_NAME else "an imported outside system"
+
+
+def held_out_methods() -> list[str]:
+    """The methods ``python -m dmc.train evaluate`` mixes held-out songs with, in display order."""
+    return [m.name for m in METHODS if m.held_out]
+
+
+def simulated_quality() -> dict[str, dict[str, float]]:
+    """Task -> method -> mean rating of the conditions a simulated panel presents."""
+    tasks = dict.fromkeys(task for m in METHODS for task in m.simulated)
+    return {
+        task: {m.name: m.simulated[task] for m in METHODS if task in m.simulated} for task in tasks
+    }
+
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,31}")
 

@@ -23,9 +23,9 @@ from a separate pass, and its current release builds from source against torch.
 
 from __future__ import annotations
 
+import functools
 import math
 
-import numba
 import numpy as np
 import torch
 
@@ -33,45 +33,52 @@ import torch
 PARAMETER_NAMES = ("comp_threshold_db", "comp_ratio", "comp_attack_ms", "comp_release_ms")
 
 
-@numba.njit(cache=True)
-def _ballistics_forward(level, attack, release, out):  # pragma: no cover - compiled
-    rows, samples = level.shape
-    for row in range(rows):
-        a_att = attack[row]
-        a_rel = release[row]
-        y = level[row, 0] - level[row, 0]  # a zero of the signal's own type
-        for n in range(samples):
-            x = level[row, n]
-            c = a_att if x > y else a_rel
-            y = x + c * (y - x)
-            out[row, n] = y
+@functools.cache
+def _kernels():
+    """The compiled forward and adjoint loops (numba imports and compiles on first use only,
+    so importing the console costs nothing when no compressor runs)."""
+    import numba
 
+    @numba.njit(cache=True)
+    def forward(level, attack, release, out):  # pragma: no cover - compiled
+        rows, samples = level.shape
+        for row in range(rows):
+            a_att = attack[row]
+            a_rel = release[row]
+            y = level[row, 0] - level[row, 0]  # a zero of the signal's own type
+            for n in range(samples):
+                x = level[row, n]
+                c = a_att if x > y else a_rel
+                y = x + c * (y - x)
+                out[row, n] = y
 
-@numba.njit(cache=True)
-def _ballistics_backward(
-    grad_out, level, out, attack, release, grad_level, grad_attack, grad_release
-):  # pragma: no cover - compiled
-    rows, samples = level.shape
-    for row in range(rows):
-        a_att = attack[row]
-        a_rel = release[row]
-        carried = 0.0  # c[n+1] * lambda[n+1]
-        g_att = 0.0
-        g_rel = 0.0
-        for n in range(samples - 1, -1, -1):
-            adjoint = grad_out[row, n] + carried
-            previous = out[row, n - 1] if n > 0 else out[row, 0] - out[row, 0]
-            x = level[row, n]
-            attacking = x > previous
-            c = a_att if attacking else a_rel
-            grad_level[row, n] = (1.0 - c) * adjoint
-            if attacking:
-                g_att += adjoint * (previous - x)
-            else:
-                g_rel += adjoint * (previous - x)
-            carried = c * adjoint
-        grad_attack[row] = g_att
-        grad_release[row] = g_rel
+    @numba.njit(cache=True)
+    def backward(
+        grad_out, level, out, attack, release, grad_level, grad_attack, grad_release
+    ):  # pragma: no cover - compiled
+        rows, samples = level.shape
+        for row in range(rows):
+            a_att = attack[row]
+            a_rel = release[row]
+            carried = 0.0  # c[n+1] * lambda[n+1]
+            g_att = 0.0
+            g_rel = 0.0
+            for n in range(samples - 1, -1, -1):
+                adjoint = grad_out[row, n] + carried
+                previous = out[row, n - 1] if n > 0 else out[row, 0] - out[row, 0]
+                x = level[row, n]
+                attacking = x > previous
+                c = a_att if attacking else a_rel
+                grad_level[row, n] = (1.0 - c) * adjoint
+                if attacking:
+                    g_att += adjoint * (previous - x)
+                else:
+                    g_rel += adjoint * (previous - x)
+                carried = c * adjoint
+            grad_attack[row] = g_att
+            grad_release[row] = g_rel
+
+    return forward, backward
 
 
 class _Ballistics(torch.autograd.Function):
@@ -81,7 +88,7 @@ class _Ballistics(torch.autograd.Function):
     def forward(ctx, level, attack, release):
         level_np, attack_np, release_np = _arrays(level.dtype, level, attack, release)
         out = np.empty_like(level_np)
-        _ballistics_forward(level_np, attack_np, release_np, out)
+        _kernels()[0](level_np, attack_np, release_np, out)
         result = torch.from_numpy(out).to(level.device)
         ctx.save_for_backward(level, result, attack, release)
         return result
@@ -93,7 +100,7 @@ class _Ballistics(torch.autograd.Function):
         grad_level = np.empty_like(arrays[1])
         grad_attack = np.empty_like(arrays[3])
         grad_release = np.empty_like(arrays[3])
-        _ballistics_backward(*arrays, grad_level, grad_attack, grad_release)
+        _kernels()[1](*arrays, grad_level, grad_attack, grad_release)
         device = level.device
         return (
             torch.from_numpy(grad_level).to(device),

@@ -27,10 +27,10 @@ from dmc.contracts.manifest import default_render_dir
 from dmc.datasets import DATASETS, DatasetError, load_songs
 from dmc.datasets.folder import folder_tasks
 from dmc.effects.params import TASKS
+from dmc.mixers import MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
 from dmc.render import importer, page, transform
 from dmc.render.finish import torch_threads
-from dmc.render.methods import MethodError, resolve_methods
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.testset import (
     RenderError,

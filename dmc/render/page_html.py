@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 import dmc
-from dmc.contracts.conditions import LOW_ANCHOR, MID_ANCHOR, REFERENCE, sort_methods
+from dmc.contracts.conditions import METHODS, sort_methods
 from dmc.contracts.manifest import Manifest
 from dmc.render.references import DECODED_MP3
 from dmc.render.report import SUMMARY_COLUMNS, summary_frame
@@ -23,19 +23,7 @@ from dmc.render.report import SUMMARY_COLUMNS, summary_frame
 #: Marks an ``index.html`` as this command's, so a re-run may replace its folder.
 GENERATOR = '<meta name="generator" content="dmc.render page">'
 #: One line per built-in condition; a page config's ``methods`` overrides any of them.
-DESCRIPTIONS = {
-    REFERENCE: "the reference: the engineer's mix of the multitracks",
-    "console": "the differentiable mixing console (Steinmetz et al. 2021)",
-    "demucs": "the Demucs baseline adapted to mixing",
-    "random": "random gains, pans and channel-strip settings from the console's ranges",
-    "mono": "every track at unity gain, centred",
-    "input": "the clean input passage",
-    "tcn10": "the TCN-10 emulation of the effects chain",
-    "tcn20": "the TCN-20 emulation of the effects chain",
-    "tcn30": "the TCN-30 emulation of the effects chain",
-    MID_ANCHOR: "anchor: the reference low-passed at 7 kHz (ITU-R BS.1534-3)",
-    LOW_ANCHOR: "anchor: the reference low-passed at 3.5 kHz (ITU-R BS.1534-3)",
-}
+DESCRIPTIONS = {m.name: m.description for m in METHODS}
 #: Objective metrics shown per task (all of them are in the render's metrics.csv).
 METRICS = (
     "sd_mrstft", "centroid_error_hz", "contrast_error_db", "panning_error", "balance_error_db",

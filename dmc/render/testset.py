@@ -27,6 +27,7 @@ from tqdm import tqdm
 import dmc
 from dmc.contracts.files import atomic_write_json, file_sha256
 from dmc.contracts.manifest import Condition, Manifest, ManifestError, PassageEntry, load_manifest
+from dmc.mixers import REGISTRY, MethodSpec, build_method
 from dmc.multitrack import Passage, Song
 from dmc.render.finish import (
     FinishError,
@@ -34,7 +35,6 @@ from dmc.render.finish import (
     finish_condition,
     normalized_reference,
 )
-from dmc.render.methods import MethodSpec, build_method
 from dmc.render.naming import (
     AUDIO_FOLDER,
     OPAQUE_NAME,
@@ -361,7 +361,7 @@ class _Renderer:
             sample_rate=self.sample_rate,
             loudness_target_lufs=self.settings.loudness.target_lufs,
             checkpoints=self.checkpoints,
-            seeds={"random": self.settings.seed},
+            seeds={name: self.settings.seed for name, spec in REGISTRY.items() if spec.seeded},
             settings={**self.settings.key(), **self.extra_settings, "name_key": self.name_key},
         )
 

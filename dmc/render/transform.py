@@ -29,7 +29,7 @@ import torch
 
 import dmc
 from dmc.audio import AudioError
-from dmc.checkpoint import CheckpointError, load_model
+from dmc.checkpoint import CheckpointError
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, note, smoke
 from dmc.contracts.files import atomic_write
 from dmc.contracts.manifest import Manifest
@@ -37,7 +37,7 @@ from dmc.datasets import DatasetError, load_songs, load_sources
 from dmc.metrics import METRIC_NAMES
 from dmc.nn.effects import NeuralEffects
 from dmc.nn.tcn import PRESETS, TCN
-from dmc.pretrained import CHECKPOINT_DIR
+from dmc.pretrained import CHECKPOINT_DIR, load_model
 from dmc.render.emulation import LABELS, TASK, Source, iter_sources
 from dmc.render.finish import torch_threads
 from dmc.render.table import TableResult, render_table

@@ -17,14 +17,13 @@ import numpy as np
 import torch
 
 from dmc import SAMPLE_RATE
-from dmc.checkpoint import load_model
 from dmc.cli import note
 from dmc.console import CONTEXTS, DifferentiableMixingConsole
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import TASKS, expand_to_strip, task_parameters
 from dmc.losses import ConsoleLoss, ReferencePanLoss
 from dmc.nn.effects import EFFECTS
-from dmc.pretrained import CHECKPOINT_DIR
+from dmc.pretrained import CHECKPOINT_DIR, load_model
 from dmc.train import cli
 from dmc.train.data import (
     VAL_SEED_OFFSET,

@@ -1,10 +1,14 @@
-"""``python -m dmc.train evaluate``: the console against the mono and random mixes on held-out songs.
+"""``python -m dmc.train evaluate``: the consoles against the mono and random mixes on held-out songs.
 
 For every song of a split, each method mixes the whole gain-staged song and its
 sum/difference MR-STFT distance to the target mix is measured (the training loss, with
-the reference resolutions). Prints a Markdown table of the mean and per-song wins, and
-writes one CSV row per (task, song, method). This is the model engineer's check; the
-full objective-metrics table of the listening-test passages comes from ``dmc.render``.
+the reference resolutions). The methods are those :mod:`dmc.contracts.conditions` marks
+``held_out`` (both consoles, when their checkpoints exist, and the mono and random
+baselines), or ``--methods``; ``--checkpoint`` evaluates one console file instead of the
+shipped ones. Prints Markdown tables (means and per-song wins, the stereo image, how far
+each console's settings move, parameter recovery on the demo) and writes one CSV row per
+(task, song, method). This is the model engineer's check; the full objective-metrics
+table of the listening-test passages comes from ``dmc.render``.
 """
 
 from __future__ import annotations
@@ -17,18 +21,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dmc.apply import load_console
-from dmc.baselines import MonoMixer, RandomMixer
-from dmc.cli import Parser
+from dmc.cli import Parser, note
+from dmc.contracts import conditions
+from dmc.contracts.conditions import CONSOLE, CONSOLE_DSP, held_out_methods
 from dmc.effects.params import CHANNEL_STRIP, TASKS
 from dmc.losses import ReferencePanLoss, sum_difference_distance
 from dmc.metrics import rl_levels_db, stereo_image_metrics
+from dmc.mixers import MethodError, build_method, get_method
+from dmc.mixers.console import load_console
 from dmc.stereo_image import PanEstimate, fit_mix, mirror_drum_kit, one_sided
 from dmc.train.cli import apply_smoke, staged_songs
 from dmc.train.loop import TrainingError
 from dmc.train.recovery import recovery_markdown, recovery_table, song_errors
 
-METHODS = ("console", "mono", "random")
+#: The consoles: their parameters are reported (spread, recovery) beside their distances.
+CONSOLES = (CONSOLE, CONSOLE_DSP)
 
 
 def track_pan_error(pans: list[float], reference: PanEstimate) -> float:
@@ -39,6 +46,41 @@ def track_pan_error(pans: list[float], reference: PanEstimate) -> float:
     return float(ReferencePanLoss()(*map(torch.from_numpy, rows), torch.from_numpy(shares)))
 
 
+def choose_methods(
+    task: str, names: list[str] | None, own: str | None
+) -> tuple[list[str], list[str]]:
+    """The methods to evaluate for ``task``, and notes on held-out methods left out.
+
+    Default: the held-out methods that can run here (a console without its checkpoint is
+    left out, with a note). ``own`` is the console a ``--checkpoint`` gives: it stands in
+    for the console of its kind, and the other console is left out unless named.
+
+    Raises:
+        TrainingError: an unknown method, or one asked for that cannot run.
+    """
+    asked = names is not None
+    if not asked:
+        names = [
+            name
+            for name in held_out_methods()
+            if name not in CONSOLES or own is None or name == own
+        ]
+    chosen, notes = [], []
+    for name in names:
+        try:
+            spec = get_method(name)
+        except MethodError as exc:
+            raise TrainingError(str(exc)) from None
+        reason = None if name == own else spec.unavailable(task)
+        if reason is None:
+            chosen.append(name)
+        elif asked:
+            raise TrainingError(reason)
+        else:
+            notes.append(f"{reason}; leaving it out")
+    return chosen, notes
+
+
 def evaluate_task(
     task: str,
     data: str,
@@ -47,46 +89,54 @@ def evaluate_task(
     checkpoint: Path | None,
     num_songs: int | None,
     device: str | None,
-    console_params: list[dict[str, float]] | None = None,
+    console_params: dict[str, list] | None = None,
     names: bool = True,
-    recovery: dict[str, list] | None = None,
+    recovery: dict[str, dict] | None = None,
+    methods: list[str] | None = None,
 ) -> list[dict]:
     """One row per (song, method) with the distance to the target.
 
-    ``console_params``, when given, receives the console's parameters of every track.
-    ``names=False`` mixes without the track names, so a console with side hints gets none.
-    ``recovery``, when given, receives per parameter the console's absolute errors
-    against the settings that made the target (``errors``) and those settings
-    (``true``), for songs that record them (the demo's engineer).
+    ``console_params``, when given, receives per console method the parameters of every
+    track. ``names=False`` mixes without the track names, so a console with side hints
+    gets none. ``recovery``, when given, receives per console method its absolute errors
+    against the settings that made the target (``errors``) and those settings (``true``),
+    for songs that record them (the demo's engineer).
     """
-    console = load_console(task, checkpoint, device)
+    fixed = {}
+    if checkpoint is not None:
+        console = load_console(task, checkpoint, device)
+        fixed[console.name] = console
+    chosen, notes = choose_methods(task, methods, next(iter(fixed), None))
+    for line in notes:
+        note("python -m dmc.train evaluate", line)
+    for name in chosen:
+        spec = get_method(name)
+        if name not in fixed and not spec.seeded:
+            fixed[name] = build_method(spec, task, device=device)
     rows = []
     for index, staged in enumerate(
         tqdm(staged_songs(data, [task], split, root, num_songs, False), desc=task)
     ):
         tracks, target = staged.tracks(), staged.target()
-        mixers = {
-            "console": console,
-            "mono": MonoMixer(task),
-            "random": RandomMixer(task, seed=index),
-        }
         target_lean = rl_levels_db(target, staged.sample_rate)["broadband"]
         fit = fit_mix(tracks, target, staged.sample_rate)
         reference = fit.pans()
         kit_mirrored = mirror_drum_kit(tracks, target, staged.roles, staged.sample_rate, fit)
         other_views = [] if kit_mirrored is None else [kit_mirrored]
         track_names = staged.song.track_names if names else None
-        for name in METHODS:
-            result = mixers[name].mix(tracks, staged.sample_rate, track_names)
+        for name in chosen:
+            mixer = fixed.get(name) or build_method(get_method(name), task, seed=index)
+            result = mixer.mix(tracks, staged.sample_rate, track_names)
             audio = result.audio
-            if name == "console" and console_params is not None:
-                console_params.extend(result.params)
-            if name == "console" and recovery is not None:
+            if name in CONSOLES and console_params is not None:
+                console_params.setdefault(name, []).extend(result.params)
+            if name in CONSOLES and recovery is not None:
                 true = staged.song.metadata.get("engineer", {}).get("staged_settings")
                 if true is not None:
+                    found = recovery.setdefault(name, {"errors": {}, "true": []})
                     for parameter, errors in song_errors(result.params, true, staged.roles).items():
-                        recovery.setdefault("errors", {}).setdefault(parameter, []).extend(errors)
-                    recovery.setdefault("true", []).extend(true)
+                        found["errors"].setdefault(parameter, []).extend(errors)
+                    found["true"].extend(true)
             pans = [float(p.get("pan", 0.5)) for p in result.params]
             rows.append(
                 {
@@ -125,7 +175,7 @@ def stereo_markdown(rows: list[dict]) -> str:
         "| --- | --- |" + " ---: |" * (len(STEREO_COLUMNS) + 2),
     ]
     for task in dict.fromkeys(r["task"] for r in rows):
-        for method in METHODS:
+        for method in dict.fromkeys(r["method"] for r in rows if r["task"] == task):
             part = [r for r in rows if r["task"] == task and r["method"] == method]
             means = [np.mean([r[c] for r in part]) for c in STEREO_COLUMNS]
             worst = max(r["balance_error_db"] for r in part)
@@ -158,10 +208,9 @@ def emulation_table(
     seed: int = 1,
 ) -> str:
     """Held-out emulation error of a TCN per active effect group, beside the untouched input."""
-    import torch
 
-    from dmc.checkpoint import load_model
     from dmc.losses import EmulationLoss
+    from dmc.pretrained import load_model
     from dmc.train.data import VAL_SEED_OFFSET, EffectTriples
 
     tcn = load_model(tcn_path)
@@ -187,27 +236,39 @@ def emulation_table(
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = [
-        "| task | songs | console | mono | random | console beats mono | console beats random |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    """Mean distance per task and method, and how many songs each system wins against each baseline."""
+    lines = []
     for task in dict.fromkeys(r["task"] for r in rows):
+        methods = list(dict.fromkeys(r["method"] for r in rows if r["task"] == task))
         by = {
             m: {
                 r["song_id"]: r["sum_difference_mrstft"]
                 for r in rows
                 if r["task"] == task and r["method"] == m
             }
-            for m in METHODS
+            for m in methods
         }
-        songs = list(by["console"])
-        mean = {m: np.mean(list(by[m].values())) for m in METHODS}
-        wins = {m: sum(by["console"][s] < by[m][s] for s in songs) for m in ("mono", "random")}
-        lines.append(
-            f"| {task} | {len(songs)} | {mean['console']:.3f} | {mean['mono']:.3f} | {mean['random']:.3f} "
-            f"| {wins['mono']}/{len(songs)} | {wins['random']}/{len(songs)} |"
-        )
-    return "\n".join(lines)
+        songs = list(by[methods[0]])
+        baselines = [m for m in methods if conditions.method(m).baseline]
+        systems = [m for m in methods if m not in baselines]
+        wins = [
+            f"{sum(by[s][song] < by[b][song] for song in songs)}/{len(songs)}"
+            for s in systems
+            for b in baselines
+        ]
+        lines += [
+            "| task | songs | "
+            + " | ".join(methods)
+            + "".join(f" | {s} beats {b}" for s in systems for b in baselines)
+            + " |",
+            "| --- | ---: |" + " ---: |" * (len(methods) + len(wins)),
+            f"| {task} | {len(songs)} | "
+            + " | ".join(f"{np.mean(list(by[m].values())):.3f}" for m in methods)
+            + "".join(f" | {w}" for w in wins)
+            + " |",
+            "",
+        ]
+    return "\n".join(lines).rstrip()
 
 
 def parameter_spread_markdown(task: str, params: list[dict[str, float]]) -> str:
@@ -246,7 +307,17 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--split", default="test")
     parser.add_argument(
-        "--checkpoint", type=Path, default=None, help="console checkpoint (one task only)"
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="a console file to evaluate instead of the shipped console of its kind (one task only)",
+    )
+    parser.add_argument(
+        "--methods",
+        type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
+        default=None,
+        help="methods, comma-separated (default: both consoles where their checkpoints exist, "
+        "mono and random)",
     )
     parser.add_argument("--num-songs", type=int, default=None)
     parser.add_argument("--device", default=None)
@@ -287,7 +358,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         raise TrainingError("--checkpoint holds one console: give --task drums or --task full")
     rows, params, recovered = [], {}, {}
     for task in tasks:
-        params[task], recovered[task] = [], {}
+        params[task], recovered[task] = {}, {}
         rows += evaluate_task(
             task,
             args.data,
@@ -299,6 +370,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             console_params=params[task],
             names=not args.no_names,
             recovery=recovered[task],
+            methods=args.methods,
         )
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     with open(args.csv, "w", newline="") as handle:
@@ -312,16 +384,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print("\nstereo image (mirror-invariant errors; R-L > 0 leans right)\n")
     print(stereo_markdown(rows))
     for task in tasks:
-        print(f"\nthe console's settings over the {args.split} songs' tracks\n")
-        print(parameter_spread_markdown(task, params[task]))
-        if recovered[task]:
-            errors = {k: np.asarray(v) for k, v in recovered[task]["errors"].items()}
-            print(
-                f"\nparameter recovery over the {args.split} songs' tracks: the console's "
-                "settings against the engineer's that made the targets (real units; pans "
-                "mirror-invariant per group)\n"
-            )
-            print(recovery_markdown(task, recovery_table(recovered[task]["true"], errors)))
+        for name, settings in params[task].items():
+            print(f"\n{name}: its settings over the {args.split} songs' tracks\n")
+            print(parameter_spread_markdown(task, settings))
+            found = recovered[task].get(name)
+            if found:
+                errors = {k: np.asarray(v) for k, v in found["errors"].items()}
+                print(
+                    f"\n{name}: parameter recovery over the {args.split} songs' tracks, its "
+                    "settings against the engineer's that made the targets (real units; pans "
+                    "mirror-invariant per group)\n"
+                )
+                print(recovery_markdown(task, recovery_table(found["true"], errors)))
     return rows
 
 

@@ -2,7 +2,7 @@
 
 The render is made by the renderer's own finishing step (:func:`dmc.render.finish.
 finish_condition`: loudness normalisation, VBR MP3, decode and measure) from seeded music,
-with the anchors low-passed by :func:`dmc.anchors.lowpass` and a mono sum, so the files
+with the anchors low-passed by :func:`dmc.mixers.references.lowpass` and a mono sum, so the files
 differ in size and in their encoder fields as in a real test with anchors. The test
 config is BS.1534's arrangement: open and hidden reference, both anchors.
 
@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dmc.anchors import lowpass
 from dmc.audio import integrated_loudness
 from dmc.contracts.manifest import Condition, Manifest, PassageEntry
+from dmc.mixers.references import lowpass
 from dmc.render.finish import Loudness, finish_condition
 
 SAMPLE_RATE = 44100

@@ -1,4 +1,4 @@
-"""``dmc.apply.load_demucs``: the trained baseline behind the Mixer contract."""
+"""``dmc.mixers.demucs.load_demucs``: the trained baseline behind the Mixer contract."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from dmc.apply import MixResult, load_demucs
 from dmc.checkpoint import CheckpointError, save_model, serialize_model
+from dmc.mixers.base import MixResult
+from dmc.mixers.demucs import load_demucs
 from dmc.nn.demucs import DemucsMixer
 
 
@@ -84,5 +85,5 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path):
     from dmc.nn.tcn import TCN
 
     path = save_model(tmp_path / "tcn.pt", TCN(num_blocks=1, channels=2))
-    with pytest.raises(CheckpointError, match="not a DemucsMixer"):
+    with pytest.raises(CheckpointError, match="holds model class 'TCN'; expected DemucsMixer"):
         load_demucs(path)

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from dmc.checkpoint import load_model, save_model
+from dmc.checkpoint import save_model
 from dmc.datasets import DatasetError
 from dmc.losses import StereoSumDifferenceLoss
 from dmc.multitrack import Song, Track
 from dmc.nn.demucs import DRUM_TRACK_ORDER, DemucsMixer, arrange_drum_tracks
+from dmc.pretrained import load_model
 from dmc.train import demucs as train_demucs
 
 

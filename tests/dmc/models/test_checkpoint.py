@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from dmc.checkpoint import CheckpointError, load_model, save_model
+from dmc.checkpoint import CheckpointError, read_model, save_model
 from dmc.console import DifferentiableMixingConsole
 from dmc.nn.tcn import TCN
+from dmc.pretrained import load_model
 
 
 def test_round_trip_rebuilds_the_model_from_the_file_alone(tiny, tmp_path):
@@ -37,11 +38,23 @@ def test_unknown_or_broken_files_raise_checkpoint_errors(tmp_path):
         },
         tmp_path / "nope.pt",
     )
-    with pytest.raises(CheckpointError, match="unknown model class 'Nope'"):
+    with pytest.raises(CheckpointError, match="holds model class 'Nope'; expected"):
         load_model(tmp_path / "nope.pt")
     torch.save({"format": "dmc-model", "format_version": 99}, tmp_path / "future.pt")
     with pytest.raises(CheckpointError, match="version 99"):
         load_model(tmp_path / "future.pt")
+
+
+def test_a_file_of_another_class_is_refused_by_name(tiny, tmp_path):
+    """read_model takes only the classes the caller names: a console file is no TCN."""
+    path = save_model(tmp_path / "c.pt", tiny.console("drums"))
+    with pytest.raises(
+        CheckpointError, match="holds model class 'DifferentiableMixingConsole'; expected TCN"
+    ):
+        read_model(path, TCN)
+    assert isinstance(
+        read_model(path, [TCN, DifferentiableMixingConsole]), DifferentiableMixingConsole
+    )
 
 
 def test_saving_is_atomic_and_leaves_no_temporary_files(tmp_path):

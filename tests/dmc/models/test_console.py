@@ -244,7 +244,8 @@ def test_related_context_tells_alike_tracks_apart_by_what_they_follow():
 
 
 def test_related_context_needs_relations_and_survives_a_checkpoint(tiny, tmp_path):
-    from dmc.checkpoint import load_model, save_model
+    from dmc.checkpoint import save_model
+    from dmc.pretrained import load_model
 
     console = _related_console(tiny)
     embeddings = torch.randn(1, 3, console.encoder.output_dim)
@@ -269,8 +270,9 @@ def _side_hint_console(tiny, seed: int = 0) -> DifferentiableMixingConsole:
 
 
 def test_side_hints_let_a_pair_of_identical_tracks_take_different_pans(tiny, tmp_path):
-    from dmc.apply import ConsoleMixer
-    from dmc.checkpoint import load_model, save_model
+    from dmc.checkpoint import save_model
+    from dmc.mixers.console import ConsoleMixer
+    from dmc.pretrained import load_model
 
     console = _side_hint_console(tiny)
     track = tiny.tracks(1, seconds=0.5)

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from dmc.apply import ConsoleMixer, MixResult, block_starts, load_console, overlap_add
+from dmc.apply import block_starts, overlap_add
 from dmc.checkpoint import CheckpointError, save_model
+from dmc.mixers.base import MixResult
+from dmc.mixers.console import ConsoleMixer, load_console
 
 
 def test_overlap_add_of_a_local_model_equals_the_whole_signal(tiny):

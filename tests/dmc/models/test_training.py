@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from dmc.checkpoint import load_model, save_model
+from dmc.checkpoint import save_model
 from dmc.console import DifferentiableMixingConsole
 from dmc.effects.params import CHANNEL_STRIP, TCN_PARAMETERS
 from dmc.losses import ReferencePanLoss, StereoSumDifferenceLoss
+from dmc.pretrained import load_model
 from dmc.train.__main__ import SUBCOMMANDS
 from dmc.train.__main__ import main as train_main
 from dmc.train.console import ConsoleRecipe, _load_weights
@@ -687,7 +688,7 @@ def test_evaluate_compares_console_mono_and_random_per_song(tmp_path, tiny, caps
 
 
 def test_evaluate_without_names_gives_a_side_hint_console_no_hints(tmp_path, tiny, monkeypatch):
-    import dmc.apply
+    import dmc.mixers.console
     from dmc.console import DifferentiableMixingConsole
 
     torch.manual_seed(0)
@@ -698,7 +699,9 @@ def test_evaluate_without_names_gives_a_side_hint_console_no_hints(tmp_path, tin
         console.postprocessor.net[0].weight[:, -1] = 5.0  # the hint moves every parameter
     checkpoint = save_model(tmp_path / "c.pt", console)
     # the synthetic songs' names say no side; let the hi-hat's say "right"
-    monkeypatch.setattr(dmc.apply, "side_from_name", lambda name: float(name.startswith("hihat")))
+    monkeypatch.setattr(
+        dmc.mixers.console, "side_from_name", lambda name: float(name.startswith("hihat"))
+    )
 
     def hihat_pans(extra):
         args = ["--task", "drums", "--data", "synthetic", "--split", "test", "--num-songs", "1"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dmc.apply import MixResult
 from dmc.effects.chain import mix
+from dmc.mixers import REGISTRY, MethodSpec, resolve_methods
+from dmc.mixers.base import MixResult
 from dmc.multitrack import Song, Track, find_passages
-from dmc.render.methods import REGISTRY, MethodSpec, resolve_methods
 from dmc.render.testset import RenderSettings, TaskPlan, render_testset
 from dmc.staging import GainStaging
 
@@ -73,8 +73,10 @@ class OracleMixer:
 
 
 def oracle_registry() -> dict[str, MethodSpec]:
-    """The real registry with the console replaced by :class:`OracleMixer` (no checkpoint needed)."""
+    """The real registry with the console replaced by :class:`OracleMixer` (no checkpoint
+    needed) and without the exact-effects console (whose default depends on a shipped file)."""
     out = dict(REGISTRY)
+    del out["console_dsp"]
     out["console"] = MethodSpec(
         "console", ("drums", "full"), "tracks", lambda request: OracleMixer()
     )

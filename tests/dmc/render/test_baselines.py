@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from dmc.anchors import ANCHOR_CUTOFFS_HZ, ReferenceCondition, lowpass
-from dmc.baselines import MonoMixer, RandomMixer
 from dmc.effects.chain import mix
 from dmc.effects.params import TASK_PARAMETERS
+from dmc.mixers.baselines import MonoMixer, RandomMixer
+from dmc.mixers.references import ANCHOR_CUTOFFS_HZ, ReferenceCondition, lowpass
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+import dmc.mixers.spec
 import dmc.render.cli
-import dmc.render.methods
 from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.datasets import DatasetError
@@ -18,7 +18,7 @@ from dmc.datasets import DatasetError
 from .conftest import run_main
 
 BAD_INPUT = [
-    (["--methods", "nope"], "unknown method 'nope'; choose from console, mono"),
+    (["--methods", "nope"], "unknown method 'nope'; choose from console, console_dsp, mono"),
     (["--task", "jazz"], "unknown task 'jazz'; choose one of drums, full"),
     (["--task", "full", "--methods", "demucs"], "method 'demucs' does not serve task 'full'"),
     (["--data", "nope"], "unknown dataset 'nope'"),
@@ -69,7 +69,7 @@ def test_bad_input_stops_with_one_line_and_exit_status_2(
 def test_a_missing_console_checkpoint_is_refused_before_loading_any_data(
     tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.setattr(dmc.render.methods, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr(dmc.mixers.spec, "CHECKPOINT_DIR", tmp_path / "checkpoints")
     code, _, stderr = run_main(
         [
             "testset",
@@ -110,7 +110,7 @@ def test_the_module_entry_point_exits_non_zero_with_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         (
-            "dmc.render: error: unknown method 'nope'; choose from console, mono, random, demucs, target, "
+            "dmc.render: error: unknown method 'nope'; choose from console, console_dsp, mono, random, demucs, target, "
             "anchor_3k5, anchor_7k"
         )
     ]

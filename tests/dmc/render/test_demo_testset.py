@@ -17,8 +17,8 @@ from dmc.audio import decode_mp3, integrated_loudness
 from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.effects.params import TASK_PARAMETERS, TASKS
+from dmc.mixers import REGISTRY, resolve_methods
 from dmc.render.cli import main
-from dmc.render.methods import REGISTRY, resolve_methods
 
 pytestmark = pytest.mark.slow
 PASSAGES = {"drums": 5, "full": 6}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
-import dmc.render.methods
-from dmc.anchors import ReferenceCondition
-from dmc.baselines import MonoMixer, RandomMixer
-from dmc.render.methods import (
+import dmc.mixers.spec
+from dmc.mixers.baselines import MonoMixer, RandomMixer
+from dmc.mixers.references import ReferenceCondition
+from dmc.mixers.registry import (
     REGISTRY,
     WHEN_AVAILABLE,
     MethodError,
@@ -23,6 +21,7 @@ from dmc.render.methods import (
 def test_each_task_has_the_methods_of_the_paper():
     assert method_names("drums") == [
         "console",
+        "console_dsp",
         "mono",
         "random",
         "demucs",
@@ -32,6 +31,7 @@ def test_each_task_has_the_methods_of_the_paper():
     ]
     assert method_names("full") == [
         "console",
+        "console_dsp",
         "mono",
         "random",
         "target",
@@ -65,22 +65,22 @@ def test_a_method_not_available_yet_is_skipped_from_the_defaults_with_a_note_but
         "tracks",
         lambda r: None,
         default=WHEN_AVAILABLE,
-        needs=("dmc", "no_such_loader"),
+        checkpoint=lambda task: "no_such_model.pt",
+        hint="make it with `train it`",
     )
     specs, notes = resolve_methods("drums", registry=registry)
     assert "demucs" not in [s.name for s in specs]
-    assert notes == [
-        "method 'demucs' needs dmc.no_such_loader, which this installation does not have yet; leaving it out"
-    ]
-    with pytest.raises(MethodError, match="^method 'demucs' needs dmc.no_such_loader"):
+    assert len(notes) == 1 and notes[0].startswith("method 'demucs' needs the checkpoint ")
+    assert notes[0].endswith(
+        "no_such_model.pt, which does not exist (make it with `train it`); leaving it out"
+    )
+    with pytest.raises(MethodError, match="^method 'demucs' needs the checkpoint"):
         resolve_methods("drums", ["demucs"], registry=registry)
 
 
-def test_the_real_demucs_entry_runs_exactly_when_its_loader_and_checkpoint_exist():
+def test_the_real_demucs_entry_runs_exactly_when_its_checkpoint_exists():
     spec = REGISTRY["demucs"]
-    inference = importlib.import_module("dmc.apply")
-    ready = hasattr(inference, "load_demucs") and spec.checkpoint_path("drums").is_file()
-    if ready:
+    if spec.checkpoint_path("drums").is_file():
         assert [s.name for s in resolve_methods("drums", ["demucs"])[0]] == ["demucs"]
     else:
         with pytest.raises(MethodError, match="^method 'demucs' needs"):
@@ -102,7 +102,7 @@ def test_bad_names_are_refused_in_one_line(task, names, message, registry):
 
 
 def test_a_missing_checkpoint_is_named_with_how_to_make_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(dmc.render.methods, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(dmc.mixers.spec, "CHECKPOINT_DIR", tmp_path)
     spec = REGISTRY["console"]
     assert spec.checkpoint_path("full") == tmp_path / "console_full.pt"
     with pytest.raises(MethodError) as info:

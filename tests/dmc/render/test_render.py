@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from dmc.audio import decode_mp3, integrated_loudness, true_peak_db
-from dmc.baselines import MonoMixer, RandomMixer
 from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.metrics import METRIC_NAMES
-from dmc.render.methods import MethodSpec
+from dmc.mixers.baselines import MonoMixer, RandomMixer
+from dmc.mixers.spec import MethodSpec
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.testset import RenderSettings
 
@@ -251,8 +251,8 @@ def test_worker_processes_write_the_same_files_as_an_in_process_render(small, tm
 def test_demucs_refuses_songs_whose_tracks_do_not_fit_its_drum_slots(
     songs, standin_checkpoints, tmp_path
 ):
+    from dmc.mixers import resolve_methods
     from dmc.multitrack import find_passages
-    from dmc.render.methods import resolve_methods
     from dmc.render.testset import RenderError, TaskPlan, render_testset
 
     specs, _ = resolve_methods("drums", ["demucs"], checkpoint_dir=standin_checkpoints)

@@ -1,4 +1,4 @@
-"""The baselines the console is judged against: a mono sum and a random console.
+"""The baselines the consoles are judged against: a mono sum and a random console.
 
 Both start from the same gain-staged tracks the console sees (``dmc.staging``), so a
 listener compares mixing decisions, not input levels. The random baseline draws every
@@ -14,29 +14,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dmc.apply import MixResult
+from dmc.contracts.conditions import MONO, RANDOM
 from dmc.effects.chain import constant_power_pan, mix
-from dmc.effects.params import task_parameters
+from dmc.effects.params import TASKS, task_parameters
+from dmc.mixers.base import MixResult, check_tracks
+from dmc.mixers.spec import BuildRequest, MethodError, MethodSpec
 
 #: Stages of the reference chain each task's random console uses. The drums task
 #: controls gain and pan only, so its effects would stay neutral: skipping them gives
 #: the same mix without running a reverb per track.
 _STAGES = {"drums": ("gain", "fader"), "full": ("gain", "eq", "compressor", "reverb", "fader")}
-
-
-def _check_tracks(tracks: np.ndarray, sample_rate: int) -> np.ndarray:
-    tracks = np.asarray(tracks, dtype=np.float32)
-    if tracks.ndim != 2 or tracks.shape[0] == 0:
-        raise ValueError(
-            f"tracks must be (tracks, samples) with at least one track, got shape {tracks.shape}"
-        )
-    if (
-        isinstance(sample_rate, bool)
-        or not isinstance(sample_rate, (int, np.integer))
-        or sample_rate <= 0
-    ):
-        raise ValueError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
-    return tracks
 
 
 class MonoMixer:
@@ -47,7 +34,7 @@ class MonoMixer:
             (all at their neutral defaults). Default ``drums`` (gain and pan).
     """
 
-    name = "mono"
+    name = MONO
 
     def __init__(self, task: str = "drums"):
         self.space = task_parameters(task)
@@ -60,7 +47,7 @@ class MonoMixer:
         self, tracks: np.ndarray, sample_rate: int, names: Sequence[str] | None = None
     ) -> MixResult:
         """Sum ``(tracks, samples)`` and pan the sum to the centre (each side at -3 dB)."""
-        tracks = _check_tracks(tracks, sample_rate)
+        tracks = check_tracks(tracks, sample_rate)
         audio = constant_power_pan(tracks.sum(axis=0), 0.5)
         params = [self.space.to_dict(self.space.defaults()) for _ in range(tracks.shape[0])]
         return MixResult(audio=audio, params=params)
@@ -80,7 +67,7 @@ class RandomMixer:
         seed: seed of NumPy's default generator; track ``i`` gets the ``i``-th draw.
     """
 
-    name = "random"
+    name = RANDOM
 
     def __init__(self, task: str, seed: int):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -101,7 +88,19 @@ class RandomMixer:
     def mix(
         self, tracks: np.ndarray, sample_rate: int, names: Sequence[str] | None = None
     ) -> MixResult:
-        tracks = _check_tracks(tracks, sample_rate)
+        tracks = check_tracks(tracks, sample_rate)
         params = self.draw(tracks.shape[0])
         audio, _ = mix(tracks, sample_rate, params, stages=_STAGES[self.task])
         return MixResult(audio=audio, params=params)
+
+
+def _random(request: BuildRequest) -> RandomMixer:
+    if request.seed is None:
+        raise MethodError(f"method {RANDOM!r} needs a seed")
+    return RandomMixer(request.task, request.seed)
+
+
+METHODS = [
+    MethodSpec(MONO, TASKS, "tracks", lambda request: MonoMixer(request.task)),
+    MethodSpec(RANDOM, TASKS, "tracks", _random, seeded=True),
+]

@@ -12,10 +12,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from dmc.apply import MixResult
+from dmc.contracts.conditions import LOW_ANCHOR, MID_ANCHOR, REFERENCE
+from dmc.effects.params import TASKS
+from dmc.mixers.base import MixResult
+from dmc.mixers.spec import ON_REQUEST, MethodSpec
 
-#: Anchor method names (as in ``dmc.contracts.manifest.ANCHORS``) and their cut-off frequencies (Hz).
-ANCHOR_CUTOFFS_HZ = {"anchor_3k5": 3500.0, "anchor_7k": 7000.0}
+#: The anchors (:data:`dmc.contracts.conditions.ANCHORS`) and their cut-off frequencies (Hz).
+ANCHOR_CUTOFFS_HZ = {LOW_ANCHOR: 3500.0, MID_ANCHOR: 7000.0}
 #: Butterworth order of one pass; the filter runs forwards and backwards (zero phase),
 #: so the slope is 2 x 8 x 6 = 96 dB per octave and the response is -6 dB at the cut-off.
 FILTER_ORDER = 8
@@ -46,16 +49,17 @@ def lowpass(audio: np.ndarray, sample_rate: int, cutoff_hz: float) -> np.ndarray
 class ReferenceCondition:
     """A condition rendered from the target mix: the target itself or a low-passed anchor.
 
-    Unlike a :class:`dmc.apply.Mixer` it reads the target, not the tracks.
+    Unlike a :class:`dmc.mixers.base.Mixer` it reads the target, not the tracks.
 
     Args:
         name: ``target``, ``anchor_3k5`` or ``anchor_7k``.
     """
 
     def __init__(self, name: str):
-        if name != "target" and name not in ANCHOR_CUTOFFS_HZ:
+        if name != REFERENCE and name not in ANCHOR_CUTOFFS_HZ:
             raise ValueError(
-                f"unknown reference condition {name!r}; choose target, {', '.join(ANCHOR_CUTOFFS_HZ)}"
+                f"unknown reference condition {name!r}; choose {REFERENCE}, "
+                f"{', '.join(ANCHOR_CUTOFFS_HZ)}"
             )
         self.name = name
         self.cutoff_hz = ANCHOR_CUTOFFS_HZ.get(name)
@@ -72,3 +76,18 @@ class ReferenceCondition:
             else lowpass(target, sample_rate, self.cutoff_hz)
         )
         return MixResult(audio=audio, params=None)
+
+
+METHODS = [
+    MethodSpec(REFERENCE, TASKS, "target", lambda request: ReferenceCondition(REFERENCE)),
+    *(
+        MethodSpec(
+            name,
+            TASKS,
+            "target",
+            lambda request, name=name: ReferenceCondition(name),
+            default=ON_REQUEST,
+        )
+        for name in ANCHOR_CUTOFFS_HZ
+    ),
+]

@@ -1,0 +1,86 @@
+"""How a method is built: :class:`MethodSpec`, one per method, declared beside its mixer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dmc.pretrained import CHECKPOINT_DIR
+
+#: ``default`` values: rendered unless ``--methods`` says otherwise; rendered by default
+#: only once available (skipped with a note until then); only when asked for (anchors).
+ALWAYS, WHEN_AVAILABLE, ON_REQUEST = "always", "when_available", "on_request"
+#: ``source`` values: the method mixes the staged tracks, or derives from the target mix.
+TRACKS, TARGET = "tracks", "target"
+
+
+class MethodError(ValueError):
+    """A method name is unknown, does not fit the task, or cannot run here; one-line message."""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What a factory gets: the task, the passage's seed (seeded methods), device and checkpoint."""
+
+    task: str
+    seed: int | None = None
+    device: str | None = None
+    checkpoint: Path | None = None
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """How to build one method (what it *is* lives in :mod:`dmc.contracts.conditions`).
+
+    Args:
+        name: a built-in condition name (:data:`dmc.contracts.conditions.METHODS`).
+        tasks: tasks it serves.
+        source: :data:`TRACKS` (a :class:`dmc.mixers.base.Mixer`: staged tracks in) or
+            :data:`TARGET` (a :class:`dmc.mixers.references.ReferenceCondition`: the target in).
+        build: factory ``BuildRequest -> mixer``.
+        default: :data:`ALWAYS`, :data:`WHEN_AVAILABLE` or :data:`ON_REQUEST`.
+        checkpoint: ``task -> file name`` of the checkpoint it loads, if any (looked up in
+            the checkpoint folder: :data:`CHECKPOINT_DIR` unless another is given).
+        seeded: build one instance per passage with the passage's seed.
+        hint: how to make a missing checkpoint, shown in the error (``{task}`` and ``{path}``
+            are filled in).
+        arrange: ``(tracks, roles) -> tracks`` laying the staged tracks out as the method
+            expects (the fixed eight drum slots of demucs); None passes them unchanged.
+    """
+
+    name: str
+    tasks: tuple[str, ...]
+    source: str
+    build: Callable[[BuildRequest], Any]
+    default: str = ALWAYS
+    checkpoint: Callable[[str], str] | None = None
+    seeded: bool = False
+    hint: str = ""
+    arrange: Callable[[np.ndarray, list[str]], np.ndarray] | None = None
+
+    def checkpoint_path(self, task: str, folder: str | Path | None = None) -> Path | None:
+        if self.checkpoint is None:
+            return None
+        return Path(folder if folder is not None else CHECKPOINT_DIR) / self.checkpoint(task)
+
+    def inputs(self, tracks: np.ndarray, roles: list[str]) -> np.ndarray:
+        """The tracks as this method takes them; raises ValueError for tracks it cannot take."""
+        return tracks if self.arrange is None else self.arrange(tracks, roles)
+
+    def check_roles(self, roles: list[str]) -> None:
+        """Raise ValueError if a song with tracks of these roles cannot be mixed by this method."""
+        self.inputs(np.zeros((len(roles), 0), dtype=np.float32), roles)
+
+    def unavailable(self, task: str, checkpoint_dir: str | Path | None = None) -> str | None:
+        """Why this method cannot run for ``task`` here, or None if it can."""
+        if task not in self.tasks:
+            return f"method {self.name!r} does not serve task {task!r} (it serves {', '.join(self.tasks)})"
+        path = self.checkpoint_path(task, checkpoint_dir)
+        if path is not None and not path.is_file():
+            hint = f" ({self.hint.format(task=task, path=path)})" if self.hint else ""
+            return f"method {self.name!r} needs the checkpoint {path}, which does not exist{hint}"
+        return None
