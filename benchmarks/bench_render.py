@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from dmc.render.cli import get_parser as render_parser
-from dmc.render.cli import plan, render
+from dmc.render.planning import plan, render
 from dmc.render.testset import RenderError
 
 GOAL_SECONDS = 120.0

@@ -23,6 +23,11 @@ import soundfile as sf
 from scipy import signal
 
 from dmc.contracts.files import atomic_write
+from dmc.contracts.policies import (
+    DEFAULT_MAX_TRUE_PEAK_DBTP,
+    DEFAULT_TARGET_LUFS,
+    DEFAULT_VBR_QUALITY,
+)
 
 #: File suffixes read and written losslessly.
 LOSSLESS_SUFFIXES = {".wav": "WAV", ".flac": "FLAC"}
@@ -220,8 +225,8 @@ class LoudnessReport:
 def normalize_loudness(
     audio: np.ndarray,
     sample_rate: int,
-    target_lufs: float = -23.0,
-    max_true_peak_db: float = -1.0,
+    target_lufs: float = DEFAULT_TARGET_LUFS,
+    max_true_peak_db: float = DEFAULT_MAX_TRUE_PEAK_DBTP,
     peak_policy: str = "report",
 ) -> tuple[np.ndarray, LoudnessReport]:
     """Scale a signal to an integrated loudness, guarding its true peak.
@@ -282,7 +287,10 @@ def _limit_true_peak(
 
 
 def encode_mp3(
-    path: str | os.PathLike, audio: np.ndarray, sample_rate: int, vbr_quality: int = 2
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sample_rate: int,
+    vbr_quality: int = DEFAULT_VBR_QUALITY,
 ) -> Path:
     """Encode VBR MP3 with LAME through libsndfile, atomically.
 

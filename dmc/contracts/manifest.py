@@ -22,9 +22,18 @@ from typing import Any
 
 from dmc.contracts.conditions import check_method_name
 from dmc.contracts.files import atomic_write_text
+from dmc.contracts.policies import (
+    DEFAULT_MAX_TRUE_PEAK_DBTP,
+    DEFAULT_TARGET_LUFS,
+    DEFAULT_VBR_QUALITY,
+    LoudnessPolicy,
+)
 
 FORMAT = "dmc-render-manifest"
-VERSION = 1
+#: 2: the loudness policy stored once (``loudness``), not as ``loudness_target_lufs`` plus
+#: three entries of ``settings``. Version 1 manifests are still read.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 #: The file name of a manifest inside its render folder.
 MANIFEST_NAME = "manifest.json"
 
@@ -81,7 +90,7 @@ class Manifest:
     created_at: str
     software_version: str
     sample_rate: int
-    loudness_target_lufs: float = -23.0
+    loudness: LoudnessPolicy = field(default_factory=LoudnessPolicy)
     checkpoints: dict[str, dict[str, str]] = field(default_factory=dict)
     seeds: dict[str, int] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -124,7 +133,7 @@ class Manifest:
             "created_at": self.created_at,
             "software": {"name": "dmc-mixing", "version": self.software_version},
             "sample_rate": self.sample_rate,
-            "loudness_target_lufs": self.loudness_target_lufs,
+            "loudness": self.loudness.to_json(),
             "checkpoints": self.checkpoints,
             "seeds": self.seeds,
             "settings": self.settings,
@@ -179,9 +188,10 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
         raise ManifestError(f"cannot read manifest {path}: {exc}") from None
     if data.get("format") != FORMAT:
         raise ManifestError(f"{path} is not a render manifest (format={data.get('format')!r})")
-    if data.get("version") != VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise ManifestError(
-            f"{path}: manifest version {data.get('version')!r} is not supported (expected {VERSION})"
+            f"{path}: manifest version {data.get('version')!r} is not supported "
+            f"(this version reads {', '.join(map(str, READABLE_VERSIONS))})"
         )
     tasks: dict[str, list[PassageEntry]] = {}
     for task, body in _require(data, "tasks", str(path)).items():
@@ -228,7 +238,7 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
         created_at=str(_require(data, "created_at", str(path))),
         software_version=str(data.get("software", {}).get("version", "unknown")),
         sample_rate=int(_require(data, "sample_rate", str(path))),
-        loudness_target_lufs=float(data.get("loudness_target_lufs", -23.0)),
+        loudness=_loudness(data, path),
         checkpoints=dict(data.get("checkpoints", {})),
         seeds=dict(data.get("seeds", {})),
         settings=dict(data.get("settings", {})),
@@ -237,6 +247,25 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
     for f in manifest.files():
         manifest.path_of(f)  # raises on entries that escape the folder
     return manifest
+
+
+def _loudness(data: dict, path: Path) -> LoudnessPolicy:
+    """The stored policy; a version 1 manifest kept it as a target plus three settings."""
+    try:
+        if "loudness" in data:
+            return LoudnessPolicy.from_json(data["loudness"])
+        settings = data.get("settings", {})
+        return LoudnessPolicy(
+            target_lufs=float(
+                settings.get("target_lufs", data.get("loudness_target_lufs", DEFAULT_TARGET_LUFS))
+            ),
+            max_true_peak_dbtp=float(
+                settings.get("max_true_peak_dbtp", DEFAULT_MAX_TRUE_PEAK_DBTP)
+            ),
+            vbr_quality=int(settings.get("vbr_quality", DEFAULT_VBR_QUALITY)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ManifestError(f"{path}: {exc}") from None
 
 
 def _float(value) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import torch
 
 from dmc.audio import decode_mp3, encode_mp3, integrated_loudness, normalize_loudness, true_peak_db
 from dmc.contracts.files import file_sha256
+from dmc.contracts.policies import LoudnessPolicy
 from dmc.metrics import all_metrics
 
 #: Above this true peak (dBTP) at the target loudness a mix is limited (to the -1 dBTP
@@ -31,16 +31,9 @@ class FinishError(ValueError):
     """A mix cannot be turned into a stimulus (silent, wrong length); one-line message."""
 
 
-@dataclass(frozen=True)
-class Loudness:
-    """The loudness policy every condition of a render shares."""
-
-    target_lufs: float = -23.0
-    max_true_peak_dbtp: float = -1.0
-    vbr_quality: int = 2
-
-
-def normalized_reference(target: np.ndarray, sample_rate: int, loudness: Loudness) -> np.ndarray:
+def normalized_reference(
+    target: np.ndarray, sample_rate: int, loudness: LoudnessPolicy
+) -> np.ndarray:
     """The target at the render's loudness: what every method is scored against."""
     audio, _ = normalize_loudness(target, sample_rate, loudness.target_lufs)
     return audio
@@ -50,7 +43,7 @@ def finish_condition(
     audio: np.ndarray,
     sample_rate: int,
     path: Path,
-    loudness: Loudness,
+    loudness: LoudnessPolicy,
     reference: np.ndarray | None,
     other_views: list[np.ndarray] | tuple = (),
 ) -> dict[str, Any]:

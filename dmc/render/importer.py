@@ -37,18 +37,13 @@ from tqdm import tqdm
 
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, note
 from dmc.contracts.conditions import REFERENCE, check_method_name, sort_methods
-from dmc.contracts.files import file_sha256
-from dmc.contracts.manifest import (
-    Condition,
-    Manifest,
-    ManifestError,
-    default_render_dir,
-    load_manifest,
-)
+from dmc.contracts.manifest import Manifest, ManifestError, default_render_dir, load_manifest
+from dmc.contracts.policies import LoudnessPolicy
 from dmc.render.emulation import TASK as EMULATION_TASK
-from dmc.render.finish import FinishError, Loudness, finish_condition, normalized_reference
+from dmc.render.engine import Engine, RenderError
+from dmc.render.finish import FinishError, normalized_reference
 from dmc.render.intake import DEFAULT_TOLERANCE_SECONDS, ImportRefused, Item, prepare
-from dmc.render.naming import AUDIO_FOLDER, OPAQUE_NAME, content_key, opaque_name
+from dmc.render.naming import AUDIO_FOLDER, OPAQUE_NAME
 from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
 from dmc.render.workers import default_workers, make_pool
 
@@ -118,30 +113,19 @@ def _load(out_dir: Path) -> Manifest:
     return manifest
 
 
-def loudness_of(manifest: Manifest) -> Loudness:
-    """The loudness policy the render's own conditions were finished with."""
-    settings = manifest.settings
-    return Loudness(
-        target_lufs=float(settings.get("target_lufs", manifest.loudness_target_lufs)),
-        max_true_peak_dbtp=float(settings.get("max_true_peak_dbtp", -1.0)),
-        vbr_quality=int(settings.get("vbr_quality", 2)),
-    )
-
-
-def _key(item: Item, method: str, loudness: Loudness) -> str:
+def _key_parts(item: Item, method: str, loudness: LoudnessPolicy) -> tuple:
+    """What an imported condition's up-to-date check hashes: the file, its window, the
+    render's loudness policy and the target it was scored against."""
     target = next((c.sha256 for c in item.entry.conditions if c.method == REFERENCE), None)
-    return content_key(
+    return (
         IMPORT_VERSION, method, item.source_sha256, item.window, item.entry.start_seconds,
-        item.entry.length_seconds, item.sample_rate, loudness.__dict__, target, item.reference_kind,
+        item.entry.length_seconds, item.sample_rate, loudness.key(), target, item.reference_kind,
     )  # fmt: skip
 
 
-def _intact(manifest: Manifest, condition: Condition) -> bool:
-    path = manifest.path_of(condition.file)
-    return path.is_file() and file_sha256(path) == condition.sha256
-
-
-def _conflicts(manifest: Manifest, method: str, items: list[Item], force: bool) -> list[Item]:
+def _conflicts(
+    engine: Engine, manifest: Manifest, method: str, items: list[Item], force: bool
+) -> list[Item]:
     """The items to (re)make; refuses a name that is no imported system, or other files without --force."""
     existing = [
         (t, e, c)
@@ -158,7 +142,7 @@ def _conflicts(manifest: Manifest, method: str, items: list[Item], force: bool) 
     todo, changed = [], []
     for item in items:
         old = next((c for c in item.entry.conditions if c.method == method), None)
-        if old is not None and old.extra.get("input_key") == item.key and _intact(manifest, old):
+        if old is not None and old.extra.get("input_key") == item.key and engine.intact(old):
             continue
         if old is not None and old.extra.get("input_key") != item.key:
             changed.append(item.entry.passage_id)
@@ -171,7 +155,7 @@ def _conflicts(manifest: Manifest, method: str, items: list[Item], force: bool) 
     return todo
 
 
-def _reference(item: Item, loudness: Loudness):
+def _reference(item: Item, loudness: LoudnessPolicy):
     """The passage's target at the render's loudness (:mod:`dmc.render.references`); None without one."""
     if item.target is None:
         return None
@@ -183,50 +167,47 @@ def import_system(
 ):
     """Finish every item that is not up to date and record it; returns ``(imported, up to date, removed)``.
 
+    Every file is finished into a temporary name first and moved into place only when all
+    of them are, so a failure leaves the render as it was.
+
     Raises:
         ImportRefused: a clash with a rendered condition, or other files without ``force``.
-        FinishError: a file could not be finished (the render is left as it was).
+        RenderError: a file could not be finished (the render is left as it was).
     """
-    loudness = loudness_of(manifest)
+    engine = Engine.on(manifest)
+    loudness = manifest.loudness
+    jobs = {}
     for item in items:
-        item.key = _key(item, method, loudness)
-        item.file = opaque_name(
-            manifest.settings["name_key"], item.task, item.entry.passage_id, method
+        job = engine.job(
+            item.task, item.entry.passage_id, method, *_key_parts(item, method, loudness)
         )
-    todo = _conflicts(manifest, method, items, force)
+        job.extra = {"has_params": False, "imported": item.record()}
+        item.key, item.file, jobs[id(item)] = job.key, job.file, job
+    todo = _conflicts(engine, manifest, method, items, force)
     root = manifest.root
     temporary = {id(i): root / AUDIO_FOLDER / f".import-{Path(i.file).stem}.mp3" for i in todo}
     workers = default_workers(len(todo)) if workers is None else workers
-    finished = {}
     try:
         with make_pool(workers) as pool:
-            futures = {
-                id(i): pool.submit(
-                    finish_condition,
-                    i.audio,
-                    i.sample_rate,
-                    temporary[id(i)],
+            for item in todo:
+                engine.submit(
+                    pool,
+                    jobs[id(item)],
+                    item.audio,
+                    item.sample_rate,
                     loudness,
-                    _reference(i, loudness),
+                    _reference(item, loudness),
+                    path=temporary[id(item)],
                 )
-                for i in todo
-            }
             for item in tqdm(todo, desc=f"import {method}", unit="passage", disable=not progress):
-                finished[id(item)] = futures[id(item)].result()
+                engine.complete(jobs[id(item)], f"{item.task} passage {item.entry.passage_id}")
         for item in todo:
             os.replace(temporary[id(item)], root / item.file)
     finally:
         for path in temporary.values():
             path.unlink(missing_ok=True)
     for item in todo:
-        fields = finished[id(item)]
-        extra = {
-            **fields.pop("extra"),
-            "input_key": item.key,
-            "has_params": False,
-            "imported": item.record(),
-        }
-        condition = Condition(method=method, file=item.file, extra=extra, **fields)
+        condition = jobs[id(item)].done
         conditions = item.entry.conditions
         index = next((k for k, c in enumerate(conditions) if c.method == method), None)
         if index is None:
@@ -337,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ImportRefused as exc:
         return fail(PROG, str(exc), EXIT_BAD_INPUT)
-    except (FinishError, OSError) as exc:
+    except (RenderError, FinishError, OSError) as exc:
         return fail(PROG, f"import failed, the render is unchanged: {exc}", EXIT_FAILED)
     for line in notes:
         note(PROG, line)

@@ -261,7 +261,7 @@ def render(
         parts.append(_analysis_section(analysis_dir, out_dir))
     footer = (
         f"Made with dmc {_e(dmc.__version__)} (<code>python -m dmc.render page</code>) from a render of "
-        f"{_e(manifest.created_at)}: every mix at {manifest.loudness_target_lufs:g} LUFS, VBR MP3."
+        f"{_e(manifest.created_at)}: every mix at {manifest.loudness.target_lufs:g} LUFS, VBR MP3."
     )
     if config.footer:
         footer += f"<br>{_e(config.footer)}"

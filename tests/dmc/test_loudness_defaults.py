@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dmc import audio
-from dmc.render.finish import Loudness
+from dmc.contracts.policies import LoudnessPolicy
 
 SR = 44100
 
@@ -27,4 +27,4 @@ def test_normalize_loudness_defaults_to_minus_23_lufs_and_a_minus_1_dbtp_ceiling
     limited, report = audio.normalize_loudness(spiky, SR, peak_policy="limit")
     assert report.limited and audio.true_peak_db(limited, SR) <= -1.0
     assert audio.integrated_loudness(limited, SR) == pytest.approx(-23.0, abs=0.1)
-    assert (Loudness().target_lufs, Loudness().max_true_peak_dbtp) == (-23.0, -1.0)
+    assert (LoudnessPolicy().target_lufs, LoudnessPolicy().max_true_peak_dbtp) == (-23.0, -1.0)

@@ -29,8 +29,9 @@ import soundfile as sf
 
 from dmc.audio import integrated_loudness
 from dmc.contracts.manifest import Condition, Manifest, PassageEntry
+from dmc.contracts.policies import LoudnessPolicy
 from dmc.mixers.references import lowpass
-from dmc.render.finish import Loudness, finish_condition
+from dmc.render.finish import finish_condition
 
 SAMPLE_RATE = 44100
 SECONDS = 2.5
@@ -83,7 +84,7 @@ def anchor_render(tmp_path_factory):
             ):
                 name = f"audio/{seed:03d}{j:02d}.mp3"  # opaque, as the renderer's names are
                 (folder / "audio").mkdir(exist_ok=True)
-                fields = finish_condition(audio, SAMPLE_RATE, folder / name, Loudness(), None)
+                fields = finish_condition(audio, SAMPLE_RATE, folder / name, LoudnessPolicy(), None)
                 conditions.append(Condition(method=method, file=name, **fields))
             entries.append(
                 PassageEntry(f"song{i}@{10 * i:07.2f}s", f"song{i}", 10.0 * i, SECONDS, conditions)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import dmc.mixers.spec
-import dmc.render.cli
+import dmc.render.planning
 from dmc.contracts.files import file_sha256
 from dmc.contracts.manifest import load_manifest
 from dmc.datasets import DatasetError
@@ -201,7 +201,8 @@ def test_demucs_is_rendered_from_the_checkpoint_folder_in_its_eight_slot_layout(
 
 
 def test_passage_ids_select_across_tasks_and_a_task_without_any_is_left_out():
-    from dmc.render.cli import get_parser, plan
+    from dmc.render.cli import get_parser
+    from dmc.render.planning import plan
 
     args = get_parser().parse_args(
         ["testset", "--methods", "mono", "--passages", "demo-drums-test-001", "--seconds", "4"]
@@ -225,7 +226,7 @@ def test_the_first_n_passages_of_the_demo_generate_only_n_songs_and_smoke_caps_t
         asked.append((task, options))
         raise DatasetError("stop before rendering")
 
-    monkeypatch.setattr(dmc.render.cli, "load_songs", load_songs)
+    monkeypatch.setattr(dmc.render.planning, "load_songs", load_songs)
     out = ["--methods", "mono", "--out", str(tmp_path / "out")]
     for passages, expected in (("2", {"num_songs": 2}), ("100", {"num_songs": 5}), ("song3", {})):
         asked.clear()

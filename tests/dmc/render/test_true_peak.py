@@ -17,7 +17,8 @@ import pytest
 import soundfile as sf
 
 from dmc.audio import normalize_loudness, true_peak_db
-from dmc.render.finish import Loudness, finish_condition
+from dmc.contracts.policies import LoudnessPolicy
+from dmc.render.finish import finish_condition
 
 SAMPLE_RATE = 44100
 
@@ -57,7 +58,7 @@ def _decode_independently(path: Path) -> np.ndarray:
     ],
 )
 def test_peaks_near_full_scale_are_limited_before_encoding(tmp_path, click, limited):
-    loudness = Loudness()
+    loudness = LoudnessPolicy()
     audio = _clicks_on_a_quiet_chord(click)
     _, report = normalize_loudness(audio, SAMPLE_RATE, loudness.target_lufs)
     # The documented policy: the guard is at -0.5 dBTP, the ceiling at -1 dBTP.
