@@ -4,7 +4,9 @@
 - ``significance``: Friedman and pairwise tests per task (also ``python analysis/significance.py``);
 - ``report``: a one-page HTML report (also ``python analysis/report.py``);
 - ``simulate``: a simulated panel in the export format (also ``python -m analysis.simulate``);
-- ``power``: how many raters a test needs (also ``python -m analysis.power``).
+- ``power``: how many raters a test needs (also ``python -m analysis.power``);
+- ``page``: a static companion page of a rendered test, its audio, metrics and results
+  (also ``python analysis/page.py``).
 """
 
 from __future__ import annotations
@@ -48,12 +50,19 @@ def _power(argv: list[str]) -> int:
     return power.main(argv)
 
 
+def _page(argv: list[str]) -> int:
+    from analysis import page
+
+    return page.main(argv)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "boxplots": _boxplots,
     "significance": _significance,
     "report": _report,
     "simulate": _simulate,
     "power": _power,
+    "page": _page,
 }
 
 

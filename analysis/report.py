@@ -94,6 +94,18 @@ def render_html(analysis: pipeline.Analysis, figures: dict[str, Path]) -> str:
     return f"<!DOCTYPE html><html lang='en'><head>{head}</head><body>{body}</body></html>\n"
 
 
+def write_report(analysis: pipeline.Analysis, out_dir: str | Path) -> list[Path]:
+    """Every figure and table of ``analysis`` into ``out_dir``, and ``report.html`` beside them."""
+    figures = pipeline.write_boxplots(analysis, out_dir) + pipeline.write_view_figures(
+        analysis, out_dir
+    )
+    tables = pipeline.write_tables(analysis, out_dir)
+    pngs = {p.stem: p for p in figures if p.suffix == ".png"}
+    report = Path(out_dir) / "report.html"
+    report.write_text(render_html(analysis, pngs), encoding="utf-8")
+    return [*figures, *tables, report]
+
+
 def get_parser():
     parser = cli.base_parser(
         PROG, "One-page HTML report: screening, box plots, tests, agreement, views."
@@ -112,15 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for line in analysis.screening.summary():
             print(line)
-        figures = pipeline.write_boxplots(analysis, args.out) + pipeline.write_view_figures(
-            analysis, args.out
-        )
-        tables = pipeline.write_tables(analysis, args.out)
-        pngs = {p.stem: p for p in figures if p.suffix == ".png"}
-        report = Path(args.out) / "report.html"
-        report.write_text(render_html(analysis, pngs), encoding="utf-8")
-        cli.print_paths("wrote", [*figures, *tables])
-        print(f"wrote: {report}")
+        cli.print_paths("wrote", write_report(analysis, args.out))
         return 0
 
     return cli.run(PROG, body)

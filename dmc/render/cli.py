@@ -7,7 +7,8 @@ Commands:
   transform  the paper's emulation table: clean passages through the real chain and
              TCN-10/20/30 (dmc.render.transform)
   import     add an outside system's mixes to a rendered test (dmc.render.importer)
-  page       publish a rendered test as a static companion page (analysis.page)
+  page       moved to `python -m analysis page` (the page is the last step of the flow,
+             after the analysis); this name still runs it
 
 Each command takes --help. Exit status 0 done, 1 failed while running, 2 bad input.
 """
@@ -15,10 +16,11 @@ Each command takes --help. Exit status 0 done, 1 failed while running, 2 bad inp
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
-from dmc.cli import Parser
-from dmc.render import importer, page, planning, transform
+from dmc.cli import Parser, note
+from dmc.render import importer, planning, transform
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -51,24 +53,27 @@ def get_parser() -> argparse.ArgumentParser:
             description=importer.__doc__.split("\n\n")[0],
         )
     )
-    page.add_arguments(
-        commands.add_parser(
-            "page",
-            help="publish a rendered test as a static companion page (audio, metrics, ratings)",
-            description=page.__doc__.split("\n\n")[0],
-        )
+    commands.add_parser(
+        "page",
+        help="moved to `python -m analysis page`: a static companion page (runs it)",
+        add_help=False,
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["page"]:
+        # The page comes after the analysis in the data flow, so this package cannot import
+        # it: the old command name runs the new one as a user would.
+        note("python -m dmc.render page", "moved to `python -m analysis page`; running that")
+        command = [sys.executable, "-m", "analysis", "page", *argv[1:]]
+        return subprocess.run(command, check=False).returncode
     args = get_parser().parse_args(argv)
     if args.command == "transform":
         return transform.run(args)
     if args.command == "import":
         return importer.run(args)
-    if args.command == "page":
-        return page.run(args)
     return planning.run(args)
 
 

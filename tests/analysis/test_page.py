@@ -15,12 +15,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.page import main as page_main
 from dmc.audio import decode_mp3, write_audio
 from dmc.contracts.manifest import load_manifest
 from dmc.contracts.ratings import RATING_COLUMNS
 from dmc.render.cli import main
 
-from .conftest import make_song, oracle_registry, plans_for, render, run_main
+from ..dmc.render.conftest import make_song, oracle_registry, plans_for, render
+
+
+def run_page(argv, capsys):
+    """``python -m analysis page`` in-process: (exit status, stdout, stderr)."""
+    try:
+        code = page_main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def wide_render_dir(tmp_path_factory):
+    """One passage with nine conditions: target, two consoles' stand-ins, mono, random, two
+    imported systems and both anchors."""
+    out = tmp_path_factory.mktemp("wide")
+    names = ["console", "mono", "random", "target"]
+    render(plans_for([make_song(7)], oracle_registry(), names, anchors=True), out)
+    for system in ("zeta_mix", "alpha_mix", "mix_bot"):
+        source = tmp_path_factory.mktemp(system)
+        for entry in load_manifest(out).passages("drums"):
+            audio, rate = decode_mp3(out / entry.condition("mono").file)
+            write_audio(source / f"{entry.passage_id}.wav", 0.5 * audio, rate)
+        argv = ["import", "--method", system, "--from", str(source), "--out", str(out)]
+        assert main([*argv, "--no-progress"]) == 0
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +131,8 @@ def test_the_page_reveals_methods_links_relatively_and_holds_its_audio(
 ):
     (tmp_path / "page.yaml").write_text(CONFIG)
     out = tmp_path / "site"
-    code, stdout, err = run_main(
+    code, stdout, err = run_page(
         [
-            "page",
             "--render",
             str(render_dir),
             "--out",
@@ -137,15 +164,16 @@ def test_the_page_reveals_methods_links_relatively_and_holds_its_audio(
     )
     assert 'href="https://arxiv.org/abs/2010.10291"' in text and "Second paragraph." in text
     assert "our new model, exported as WAV" in text
-    assert re.search(
-        r"<th>target</th><th>random</th><th>mono</th><th>mix_bot</th>", text
-    )  # built-in first
+    first = text.split('<div class="passage">')[1]
+    names = re.findall(r'<div class="name">([^<]+)</div>', first)
+    assert names == ["target", "random", "mono", "mix_bot"]  # reference, built-in, imported
+    assert '<div class="card reference"><div class="name">target' in first
     assert 'src="figures/metrics.png"' in text and (out / "figures" / "metrics.png").is_file()
     # its songs live in memory only, so the import had no lossless target: the page says so
     assert "Not so for mix_bot: scored against the decoded reference MP3" in text
     assert "Listening test" not in text
     # a second run replaces its own page; a folder it did not make is refused
-    assert run_main(["page", "--render", str(render_dir), "--out", str(out)], capsys)[0] == 0
+    assert run_page(["--render", str(render_dir), "--out", str(out)], capsys)[0] == 0
     assert "Listening examples" in (out / "index.html").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site")]
 
@@ -154,8 +182,8 @@ def test_ratings_run_the_analysis_command_and_its_figures_and_tables_are_embedde
     render_dir, ratings_csv, tmp_path, capsys
 ):
     out = tmp_path / "site"
-    argv = ["page", "--render", str(render_dir), "--out", str(out), "--ratings", str(ratings_csv)]
-    code, _, err = run_main([*argv, "--resamples", "200"], capsys)
+    argv = ["--render", str(render_dir), "--out", str(out), "--ratings", str(ratings_csv)]
+    code, _, err = run_page([*argv, "--resamples", "200"], capsys)
     assert code == 0, err
     text = (out / "index.html").read_text()
     assert (
@@ -165,9 +193,8 @@ def test_ratings_run_the_analysis_command_and_its_figures_and_tables_are_embedde
     assert "Pairwise Wilcoxon" in text and '<td class="">mix_bot</td>' in text
     # an existing analysis folder is taken as it is
     again = tmp_path / "again"
-    code, _, err = run_main(
+    code, _, err = run_page(
         [
-            "page",
             "--render",
             str(render_dir),
             "--out",
@@ -205,7 +232,7 @@ BAD_INPUT = [
     (
         lambda t: (t / "bad.csv").write_text("rater_id,rating\nr1,2\n"),
         ["--ratings", "{tmp}/bad.csv"],
-        "the analysis (-m analysis report) failed: report: error: ",
+        "the analysis of ",
     ),
     (
         lambda t: (t / "empty").mkdir(),
@@ -224,7 +251,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_output_alone(
     if "--render" not in options:
         options += ["--render", str(render_dir)]
     before = sorted(p.name for p in tmp_path.rglob("*"))
-    code, out, err = run_main(["page", "--out", str(tmp_path / "site"), *options], capsys)
+    code, out, err = run_page(["--out", str(tmp_path / "site"), *options], capsys)
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and message in err, err
     assert out == "" and sorted(p.name for p in tmp_path.rglob("*")) == before
@@ -234,7 +261,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_output_alone(
 @pytest.mark.slow
 def test_every_player_loads_its_audio_from_file_urls(render_dir, tmp_path, capsys, chromium):
     site = tmp_path / "published" / "site"
-    assert run_main(["page", "--render", str(render_dir), "--out", str(site)], capsys)[0] == 0
+    assert run_page(["--render", str(render_dir), "--out", str(site)], capsys)[0] == 0
     browser = chromium()
     try:
         page = browser.new_page()
@@ -257,3 +284,60 @@ def test_every_player_loads_its_audio_from_file_urls(render_dir, tmp_path, capsy
         for state, duration, error in players
     )
     assert images and all(width > 0 for width in images)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_every_method_of_a_passage_is_in_view_without_scrolling_sideways(
+    wide_render_dir, tmp_path, capsys, chromium, width, height
+):
+    """Nine conditions a passage (reference, built-in and imported systems, anchors) fit a
+    laptop and a phone: no horizontal scroll bar, every player inside the window's width."""
+    site = tmp_path / "site"
+    assert run_page(["--render", str(wide_render_dir), "--out", str(site)], capsys)[0] == 0
+    browser = chromium()
+    try:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(site.joinpath("index.html").as_uri())
+        layout = page.evaluate(
+            """() => ({
+                scroll: document.documentElement.scrollWidth,
+                inner: window.innerWidth,
+                players: Array.from(document.querySelectorAll('.passage')[0]
+                    .querySelectorAll('audio')).map(a => {
+                        const box = a.getBoundingClientRect();
+                        return [box.left, box.right, box.width];
+                    }),
+            })"""
+        )
+        shot = tmp_path / f"page-{width}.png"
+        page.screenshot(path=str(shot), full_page=False)
+    finally:
+        browser.close()
+    assert layout["scroll"] <= layout["inner"], layout
+    assert len(layout["players"]) == 9
+    assert all(
+        left >= 0 and right <= width and box >= 120 for left, right, box in layout["players"]
+    )
+    assert shot.stat().st_size > 10_000
+
+
+def test_the_old_command_name_still_publishes_the_page(render_dir, tmp_path):
+    """``python -m dmc.render page`` runs ``python -m analysis page`` (a note says so)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "site"
+    argv = ["-m", "dmc.render", "page", "--render", str(render_dir), "--out", str(out)]
+    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "moved to `python -m analysis page`" in done.stderr
+    assert (out / "index.html").is_file() and "12 players" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, *argv[:3], "--render", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "no render manifest" in bad.stderr

@@ -1,6 +1,6 @@
-"""``python -m dmc.render page``: publish a rendered test as a static companion page.
+"""``python -m analysis page``: publish a rendered test as a static companion page.
 
-    python -m dmc.render page [--render DIR] [--ratings FILE | --analysis DIR] [--config page.yaml] [--out DIR]
+    python -m analysis page [--render DIR] [--ratings FILE | --analysis DIR] [--config page.yaml] [--out DIR]
 
 Every paper of this kind ends with a page of listening examples: passages as rows,
 methods as columns, an audio player in every cell, then the box plots. This command
@@ -12,20 +12,17 @@ folder works from ``file://`` and from any static host (GitHub Pages, a web serv
 directory, a zip for reviewers).
 
 Objective metrics come from the manifest (:mod:`dmc.render.report`, the figure through
-:mod:`dmc.figures`). The listening-test results come from the analysis, and the page
-uses the analysis as a user would: with ``--ratings FILE`` it runs the analysis's own
-command line, ``python -m analysis report --ratings FILE --out <page>/analysis``, in a
-subprocess and embeds the box plots and significance tables that command wrote (or takes
-them from ``--analysis DIR``, a folder it wrote before). It does not import the
-``analysis`` package: the model package sits at the start of the project's data flow and
-never depends on the parts after it (``tests/test_architecture.py``), while the page sits
-at the very end of that flow, where reading another command's output is the honest
-interface.
+:mod:`dmc.figures`). The listening-test results come from the analysis, run here on
+``--ratings FILE`` (:func:`analysis.report.write_report`, the same files
+``python -m analysis report`` writes, into ``<page>/analysis``), or taken from
+``--analysis DIR``, a folder that command wrote before. The page is the last step of the
+project's data flow, so it may use every part before it.
 
 The page's texts (title, authors, abstract, links, a line per method) come from a small
-YAML or TOML file given with ``--config`` (:class:`PageConfig`). The folder is built
-beside ``--out`` and swapped into place at the end, so a failed run leaves the previous
-page as it was; ``--out`` must be new or a page this command made.
+YAML or TOML file given with ``--config`` (:class:`PageConfig`; ``analysis/configs/page.yaml``
+is a documented example); without one, the title names the render's data and split.
+The folder is built beside ``--out`` and swapped into place at the end, so a failed run
+leaves the previous page as it was; ``--out`` must be new or a page this command made.
 """
 
 from __future__ import annotations
@@ -33,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 import tomllib
@@ -42,13 +38,17 @@ from pathlib import Path
 
 import yaml
 
-from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail
+from analysis import page_html
+from analysis.inference import N_RESAMPLES
+from analysis.pipeline import AnalysisOptions, analyse, load_ratings
+from analysis.ratings import SIMULATED_CHOICES, RatingsError
+from analysis.report import write_report
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Parser, fail
 from dmc.contracts.manifest import Manifest, ManifestError, default_render_dir, load_manifest
-from dmc.render import page_html
 from dmc.render.report import metrics_frame, plot_metrics
 
-PROG = "dmc.render"
-#: The analysis outputs the page embeds (written by ``python -m analysis report``).
+PROG = "python -m analysis page"
+#: The analysis outputs the page embeds (written by :func:`analysis.report.write_report`).
 ANALYSIS_FILES = ("boxplots.png", "descriptives.csv", "friedman.csv", "wilcoxon.csv")
 #: Suffixes copied from an analysis folder (figures, tables, its own report).
 ANALYSIS_SUFFIXES = (".png", ".pdf", ".csv", ".md", ".tex", ".html")
@@ -83,14 +83,22 @@ class PageConfig:
     footer: str = ""
 
 
-def load_config(path: Path | None) -> PageConfig:
-    """Read a page config (``.toml`` by suffix, else YAML); None gives the defaults.
+def default_config(manifest: Manifest) -> PageConfig:
+    """The page's texts without a config file: a title naming the render's data and split."""
+    data, split = manifest.settings.get("data"), manifest.settings.get("split")
+    what = " ".join(str(x) for x in (data, split and f"{split} split") if x)
+    return PageConfig(title=f"Listening examples: {what}" if what else PageConfig.title)
+
+
+def load_config(path: Path | None, manifest: Manifest | None = None) -> PageConfig:
+    """Read a page config (``.toml`` by suffix, else YAML); None gives the defaults
+    (:func:`default_config` of ``manifest`` when given).
 
     Raises:
         PageError: an unreadable file, an unknown key or a value of the wrong kind.
     """
     if path is None:
-        return PageConfig()
+        return default_config(manifest) if manifest is not None else PageConfig()
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
@@ -148,7 +156,7 @@ def load_config(path: Path | None) -> PageConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``python -m dmc.render page`` (the subcommand's parser)."""
+    """The options of ``python -m analysis page``."""
     parser.add_argument(
         "--render",
         metavar="DIR",
@@ -159,7 +167,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     results = parser.add_mutually_exclusive_group()
     results.add_argument(
         "--ratings", metavar="FILE", type=Path, default=None,
-        help="ratings export (CSV/JSON): runs `python -m analysis report` and embeds its figures and tables",
+        help="ratings export (CSV/JSON): runs the analysis and embeds its figures and tables",
     )  # fmt: skip
     results.add_argument(
         "--analysis",
@@ -183,53 +191,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output folder (default ./renders/page)",
     )
     parser.add_argument(
-        "--simulated", choices=("exclude", "only", "include"), default=None,
-        help="passed to the analysis: which simulated ratings to use (its default: exclude)",
+        "--simulated", choices=SIMULATED_CHOICES, default="exclude",
+        help="which simulated ratings the analysis uses (default: exclude)",
     )  # fmt: skip
     parser.add_argument(
         "--resamples",
         metavar="N",
         type=int,
-        default=None,
-        help="passed to the analysis: bootstrap/permutation resamples",
+        default=N_RESAMPLES,
+        help=f"bootstrap/permutation resamples of the analysis (default {N_RESAMPLES})",
     )
 
 
-# ---------------------------------------------------------------------- the analysis, as a user runs it
+# ---------------------------------------------------------------------- the analysis
 
 
-def run_analysis(
-    ratings: Path, out_dir: Path, simulated: str | None, resamples: int | None
-) -> None:
-    """``python -m analysis report --ratings FILE --out DIR`` in a subprocess (see the module docstring).
+def run_analysis(ratings: Path, out_dir: Path, simulated: str, resamples: int) -> None:
+    """The analysis of ``ratings`` (screening, figures, tables, its report) into ``out_dir``.
 
     Raises:
-        PageError: the analysis refused the ratings (its own one-line message).
-        RuntimeError: the analysis failed otherwise.
+        PageError: the ratings are missing or refused (the analysis's own one-line message).
     """
     if not ratings.is_file():
         raise PageError(
             f"no ratings file {ratings}; export the ratings from the web app's admin page"
         )
-    command = [
-        sys.executable,
-        "-m",
-        "analysis",
-        "report",
-        "--ratings",
-        str(ratings),
-        "--out",
-        str(out_dir),
-    ]
-    command += ["--simulated", simulated] if simulated else []
-    command += ["--resamples", str(resamples)] if resamples else []
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()] or ["no message"]
-        message = f"the analysis ({' '.join(command[1:4])}) failed: {lines[-1].strip()}"
-        if done.returncode == EXIT_BAD_INPUT:
-            raise PageError(message)
-        raise RuntimeError(message)
+    try:
+        frame, source = load_ratings(ratings)
+        analysis = analyse(
+            frame, AnalysisOptions(simulated=simulated, n_resamples=resamples), source, False
+        )
+    except RatingsError as exc:
+        raise PageError(f"the analysis of {ratings} refused it: {exc}") from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_report(analysis, out_dir)
 
 
 def copy_analysis(source: Path, out_dir: Path) -> None:
@@ -298,7 +293,7 @@ def _check_out(out_dir: Path, render_dir: Path) -> None:
         )
         if not out_dir.is_dir() or (any(out_dir.iterdir()) and not ours):
             raise PageError(
-                f"--out {out_dir} exists and is not a page made by `python -m dmc.render page`; choose a new folder"
+                f"--out {out_dir} exists and is not a page made by `{PROG}`; choose a new folder"
             )
 
 
@@ -315,7 +310,7 @@ def folder_bytes(folder: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``python -m dmc.render page`` with parsed ``args``; returns the exit status."""
+    """``python -m analysis page`` with parsed ``args``; returns the exit status."""
     started = time.perf_counter()
     render_dir = args.render if args.render is not None else default_render_dir()
     out_dir = args.out if args.out is not None else default_render_dir("page")
@@ -328,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
             raise PageError(str(exc)) from None
         if args.resamples is not None and args.resamples < 1:
             raise PageError(f"--resamples must be at least 1, got {args.resamples}")
-        config = load_config(args.config)
+        config = load_config(args.config, manifest)
         _check_out(out_dir, render_dir)
         analysis_dir = None
         if args.ratings is not None:
@@ -352,3 +347,17 @@ def run(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - started:.1f} s\nopen it from disk, or copy the folder to any static host"
     )
     return EXIT_OK
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(get_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,9 @@
-"""The HTML of the companion page (``python -m dmc.render page``): one self-contained file.
+"""The HTML of the companion page (``python -m analysis page``): one self-contained file.
 
 Everything the page shows is plain HTML with inline style; the only script pauses the
-other players when one starts. Every text from a manifest, a config or a table is
+other players when one starts. Each passage is a row of cards, one per method, that
+wrap onto the next line on a narrow screen: every method stays in view without
+scrolling sideways, from a phone to a desktop. Every text from a manifest, a config or a table is
 escaped. Audio, figures and the analysis's files are linked by relative paths, so the
 folder works from ``file://`` and from any static host.
 """
@@ -15,12 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 import dmc
-from dmc.contracts.conditions import METHODS, sort_methods
+from analysis.pipeline import TABLES
+from dmc.contracts.conditions import METHODS, display_order
 from dmc.contracts.manifest import Manifest
 from dmc.render.references import DECODED_MP3
 from dmc.render.report import SUMMARY_COLUMNS, summary_frame
 
 #: Marks an ``index.html`` as this command's, so a re-run may replace its folder.
+#: (The content names the command that first wrote such pages: pages it made are still ours.)
 GENERATOR = '<meta name="generator" content="dmc.render page">'
 #: One line per built-in condition; a page config's ``methods`` overrides any of them.
 DESCRIPTIONS = {m.name: m.description for m in METHODS}
@@ -29,37 +33,31 @@ METRICS = (
     "sd_mrstft", "centroid_error_hz", "contrast_error_db", "panning_error", "balance_error_db",
     "rms_error_db", "crest_factor_error_db",
 )  # fmt: skip
-#: Columns of the analysis's tables shown on the page (the rest stay in the CSV files).
+#: The analysis's tables the page shows, and their columns (the rest stay in the CSV files).
 TABLE_COLUMNS = {
-    "descriptives.csv": (
-        "task",
-        "method",
-        "ratings",
-        "raters",
-        "median",
-        "iqr",
-        "mean",
-        "ci_low",
-        "ci_high",
+    "descriptives": (
+        "task", "method", "ratings", "raters", "median", "iqr", "mean", "ci_low", "ci_high",
     ),
-    "friedman.csv": ("task", "blocks", "methods", "statistic", "p_value", "kendalls_w"),
-    "wilcoxon.csv": (
-        "task",
-        "method_a",
-        "method_b",
-        "median_difference",
-        "p_holm",
-        "significant",
+    "friedman": ("task", "blocks", "methods", "statistic", "p_value", "kendalls_w"),
+    "wilcoxon": (
+        "task", "method_a", "method_b", "median_difference", "p_holm", "significant",
         "rank_biserial",
     ),
-}
+}  # fmt: skip
 STYLE = """
+* { box-sizing: border-box; }
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 1.8em; }
 .authors { font-size: 1.1em; color: #444; } .abstract { max-width: 52em; line-height: 1.45; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; text-align: left; }
-th { background: #f4f4f4; } td.num, th.num { text-align: right; } audio { width: 170px; height: 36px; }
+th { background: #f4f4f4; } td.num, th.num { text-align: right; }
+.passage { border-bottom: 1px solid #eee; padding: 0.6em 0; }
+.cards { display: flex; flex-wrap: wrap; gap: 0.5em; margin-top: 0.3em; }
+.card { flex: 1 1 13em; max-width: 19em; min-width: 0; background: #fafafa; border: 1px solid #e4e4e4;
+  border-radius: 6px; padding: 0.4em 0.5em; }
+.card.reference { background: #f0f4fa; } .card.anchor { background: #f4f4f4; }
+.card .name { font-weight: 600; font-size: 0.9em; } audio { width: 100%; height: 36px; display: block; }
 .metric { color: #666; font-size: 0.8em; } .caption { color: #555; font-size: 0.9em; } img { max-width: 100%; }
 """
 SCRIPT = (
@@ -134,7 +132,7 @@ def _description(method: str, manifest: Manifest, task: str, overrides: dict[str
 
 def _task_section(task: str, manifest: Manifest, config, audio: dict, frame: pd.DataFrame) -> str:
     entries = manifest.passages(task)
-    methods = sort_methods(m for e in entries for m in e.methods)
+    methods = display_order(m for e in entries for m in e.methods)
     scores = {
         (r["passage_id"], r["method"]): r["sd_mrstft"]
         for r in frame.to_dict("records")
@@ -144,35 +142,42 @@ def _task_section(task: str, manifest: Manifest, config, audio: dict, frame: pd.
         f"<li><b>{_e(m)}</b>: {_e(_description(m, manifest, task, config.methods))}</li>"
         for m in methods
     )
-    head = "<th>passage</th>" + "".join(f"<th>{_e(m)}</th>" for m in methods)
     rows = []
     for entry in entries:
         end = entry.start_seconds + entry.length_seconds
-        cells = [
-            f"<td><b>{_e(entry.song_id)}</b><br><span class='metric'>{entry.start_seconds:.1f}-{end:.1f} s</span></td>"
-        ]
+        cards = []
         for method in methods:
             path = audio.get((task, entry.passage_id, method))
             if path is None:
-                cells.append("<td>\N{EN DASH}</td>")
                 continue
             score = scores.get((entry.passage_id, method))
             note = (
                 ""
                 if score is None or score != score
-                else f"<br><span class='metric'>MR-STFT {score:.3f}</span>"
+                else f"<span class='metric'>MR-STFT {score:.3f}</span>"
             )
-            cells.append(
-                f'<td><audio controls preload="metadata" src="{_e(path)}"></audio>{note}</td>'
+            kind = _kind(method)
+            cards.append(
+                f'<div class="card {kind}"><div class="name">{_e(method)}</div>'
+                f'<audio controls preload="metadata" src="{_e(path)}"></audio>{note}</div>'
             )
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+        rows.append(
+            f'<div class="passage"><b>{_e(entry.song_id)}</b> '
+            f"<span class='metric'>{entry.start_seconds:.1f}-{end:.1f} s</span>"
+            f'<div class="cards">{"".join(cards)}</div></div>'
+        )
     heading = config.tasks.get(task, f"Task: {task}")
     return (
-        f'<h2 id="task-{_e(task)}">{_e(heading)}</h2><ul>{legend}</ul>'
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        f'<h2 id="task-{_e(task)}">{_e(heading)}</h2><ul>{legend}</ul>{"".join(rows)}'
         "<p class='caption'>Every mix is loudness-normalised to the same level (BS.1770), as listeners heard it; "
         "MR-STFT: distance to the reference (smaller is closer).</p>"
     )
+
+
+def _kind(method: str) -> str:
+    """``reference``, ``anchor`` or ``system``: how a card is shaded."""
+    built_in = {m.name: m.kind for m in METHODS}
+    return {"reference": "reference", "anchor": "anchor"}.get(built_in.get(method, ""), "system")
 
 
 def _metrics_section(manifest: Manifest, frame: pd.DataFrame, figure: str | None) -> str:
@@ -207,14 +212,9 @@ def _analysis_section(analysis_dir: Path, out_dir: Path) -> str:
     parts = ["<h2 id='listening-test'>Listening test</h2>"]
     if (analysis_dir / "boxplots.png").is_file():
         parts.append(f'<img src="{_e(base)}/boxplots.png" alt="ratings per task and method">')
-    captions = {
-        "descriptives.csv": "Ratings per method: median, interquartile range, mean with bootstrap 95 % CI",
-        "friedman.csv": "Friedman test across methods per task",
-        "wilcoxon.csv": "Pairwise Wilcoxon signed-rank tests, Holm-corrected per task",
-    }
-    for name, caption in captions.items():
-        path = analysis_dir / name
-        if path.is_file():
+    for _, name, caption in TABLES:
+        path = analysis_dir / f"{name}.csv"
+        if name in TABLE_COLUMNS and path.is_file():
             frame = pd.read_csv(path)
             frame = frame[[c for c in TABLE_COLUMNS[name] if c in frame.columns]]
             parts.append(f"<h3>{_e(caption)}</h3>" + table(frame))
@@ -260,7 +260,7 @@ def render(
     if analysis_dir is not None:
         parts.append(_analysis_section(analysis_dir, out_dir))
     footer = (
-        f"Made with dmc {_e(dmc.__version__)} (<code>python -m dmc.render page</code>) from a render of "
+        f"Made with dmc {_e(dmc.__version__)} (<code>python -m analysis page</code>) from a render of "
         f"{_e(manifest.created_at)}: every mix at {manifest.loudness.target_lufs:g} LUFS, VBR MP3."
     )
     if config.footer:
