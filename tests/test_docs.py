@@ -54,11 +54,11 @@ SKIPS = (
     ),
     (r"--root /data/", "needs a real dataset folder, which CI does not have"),
     (
-        r"path/to/its/mixes|--config page\.yaml",
+        r"path/to/its/mixes",
         "needs another system's mixes; tests/integration/test_bring_your_own.py runs this step",
     ),
     (
-        r"analysis/report\.py --ratings ratings\.csv",
+        r"(analysis/report\.py|analysis page) --ratings ratings\.csv",
         "needs real ratings (an empty export is refused in one line); the tour's step 6 "
         "runs the same analysis on a simulated panel",
     ),

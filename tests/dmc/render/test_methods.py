@@ -121,3 +121,81 @@ def test_built_methods_are_the_baselines_and_reference_conditions():
     assert isinstance(anchor, ReferenceCondition) and anchor.cutoff_hz == 7000.0
     with pytest.raises(MethodError, match="needs a seed"):
         build_method(REGISTRY["random"], "drums")
+
+
+#: The two edits of docs/render.md's worked example, applied to a copy of the tree.
+ALTERNATE_ROW = """    Method(
+        ALTERNATE,
+        KIND_SYSTEM,
+        "tracks panned hard left and right in turn",
+        baseline=True,
+    ),
+"""
+ALTERNATE_MIXER = """
+
+class AlternateMixer:
+    name = ALTERNATE
+
+    def mix(self, tracks, sample_rate, names=None):
+        tracks = check_tracks(tracks, sample_rate)
+        pans = [float(i % 2) for i in range(len(tracks))]
+        return MixResult(sum(constant_power_pan(t, p) for t, p in zip(tracks, pans)))
+
+
+METHODS.append(MethodSpec(ALTERNATE, TASKS, "tracks", lambda request: AlternateMixer()))
+"""
+
+
+@pytest.mark.slow
+def test_a_new_baseline_is_two_files_and_renders_like_any_method(tmp_path):
+    """docs/render.md's worked example: one row in the contracts, one mixer with its recipe;
+    the renderer then takes it by name, and nothing else names it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dmc.contracts.manifest import load_manifest
+
+    root = Path(__file__).resolve().parents[3]
+    tree = tmp_path / "tree"
+    shutil.copytree(
+        root / "dmc",
+        tree / "dmc",
+        ignore=shutil.ignore_patterns("__pycache__", "assets", "checkpoints"),
+    )
+    for big in ("datasets/demo/assets", "checkpoints"):
+        (tree / "dmc" / big).symlink_to(root / "dmc" / big)
+    conditions = tree / "dmc" / "contracts" / "conditions.py"
+    text = conditions.read_text()
+    text = text.replace(
+        "\n#: The emulation table's", '\nALTERNATE = "alternate"\n#: The emulation table\'s', 1
+    )
+    anchor = '    *(\n        Method(f"tcn{depth}"'
+    assert anchor in text
+    conditions.write_text(text.replace(anchor, ALTERNATE_ROW + anchor, 1))
+    baselines = tree / "dmc" / "mixers" / "baselines.py"
+    text = baselines.read_text().replace(
+        "from dmc.contracts.conditions import MONO, RANDOM",
+        "from dmc.contracts.conditions import ALTERNATE, MONO, RANDOM",
+    )
+    baselines.write_text(text + ALTERNATE_MIXER)
+    changed = [
+        p.relative_to(tree).as_posix()
+        for p in (tree / "dmc").rglob("*.py")
+        if p.read_bytes() != (root / p.relative_to(tree)).read_bytes()
+    ]
+    assert sorted(changed) == ["dmc/contracts/conditions.py", "dmc/mixers/baselines.py"]
+    out = tmp_path / "render"
+    command = [
+        sys.executable, "-m", "dmc.render", "testset", "--task", "drums",
+        "--methods", "alternate,mono,target", "--passages", "1", "--seconds", "2",
+        "--out", str(out), "--no-progress", "--workers", "0",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    passage = load_manifest(out).passages("drums")[0]
+    assert passage.methods == ["mono", "alternate", "target"]
+    assert "alternate" in done.stdout  # the metrics summary names it
