@@ -388,6 +388,11 @@ def collate_tracks(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.
     return batch
 
 
+#: How :class:`EffectTriples` makes its targets: the real chain (pedalboard, one item at a
+#: time) or its exact copy (dmc.dsp, a whole batch in one call; the same audio to -70 dB).
+TARGET_SOURCES = ("chain", "dsp")
+
+
 class EffectTriples(Dataset):
     """``{"input": (1, S), "params": (22,), "target": (1, S)}`` from the real effects chain.
 
@@ -402,6 +407,9 @@ class EffectTriples(Dataset):
         gain_range_db: input gain drawn uniformly in +-this. Default: 12.
         bypass_probability: chance per group (eq, compressor, reverb). Default: 0.25.
         length, seed: as :class:`ConsoleSegments`.
+        targets: ``chain`` (pedalboard per item) or ``dsp`` (:mod:`dmc.dsp`, batched in
+            :meth:`batch`: several times faster, and the input pipeline of a GPU run).
+            Default: ``chain``.
     """
 
     def __init__(
@@ -412,7 +420,11 @@ class EffectTriples(Dataset):
         bypass_probability: float = 0.25,
         length: int = 10000,
         seed: int = 0,
+        targets: str = "chain",
     ):
+        if targets not in TARGET_SOURCES:
+            raise ValueError(f"unknown targets {targets!r}; choose {' or '.join(TARGET_SOURCES)}")
+        self.targets = targets
         self.songs = list(songs)
         self.tracks = [(s, t) for s, song in enumerate(self.songs) for t in range(len(song.roles))]
         if not self.tracks:
@@ -427,24 +439,51 @@ class EffectTriples(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def _draw(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Item ``index``'s input excerpt ``(S,)`` and normalised parameters ``(22,)``."""
         rng = np.random.default_rng([self.seed, index])
         excerpt = _audible_excerpt(rng, self.songs, self.tracks, self.segment_samples)
         excerpt = excerpt * np.float32(
             db_to_gain(rng.uniform(-self.gain_range_db, self.gain_range_db))
         )
-        params = TCN_PARAMETERS.sample(rng, 1, self.bypass)[0]
-        strip = expand_to_strip(
-            TCN_PARAMETERS.denormalize(params.astype(np.float64)), TCN_PARAMETERS
-        )
-        target = process_channel(
-            excerpt, self.sample_rate, strip, stages=("eq", "compressor", "reverb")
-        )
-        return {
-            "input": torch.from_numpy(excerpt.astype(np.float32)[None]),
+        return excerpt.astype(np.float32), TCN_PARAMETERS.sample(rng, 1, self.bypass)[0]
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.batch([index], stacked=False)[0]
+
+    def batch(self, indices: Sequence[int], stacked: bool = True):
+        """Items ``indices``, stacked into ``(B, 1, S)`` / ``(B, 22)`` tensors (or a list)."""
+        drawn = [self._draw(i) for i in indices]
+        inputs = np.stack([excerpt for excerpt, _ in drawn])
+        params = np.stack([p for _, p in drawn])
+        real = TCN_PARAMETERS.denormalize(params.astype(np.float64))
+        if self.targets == "dsp":
+            from dmc.dsp import process
+
+            with torch.no_grad():
+                targets = process(
+                    torch.from_numpy(inputs), torch.from_numpy(real), self.sample_rate
+                ).numpy()
+        else:
+            targets = np.stack(
+                [
+                    process_channel(
+                        excerpt,
+                        self.sample_rate,
+                        expand_to_strip(values, TCN_PARAMETERS),
+                        stages=("eq", "compressor", "reverb"),
+                    )
+                    for excerpt, values in zip(inputs, real)
+                ]
+            )
+        out = {
+            "input": torch.from_numpy(inputs[:, None]),
             "params": torch.from_numpy(params),
-            "target": torch.from_numpy(target[None]),
+            "target": torch.from_numpy(targets.astype(np.float32)[:, None]),
         }
+        if stacked:
+            return out
+        return [{key: value[i] for key, value in out.items()} for i in range(len(drawn))]
 
 
 class RoleExcerpts(Dataset):

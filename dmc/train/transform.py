@@ -6,7 +6,8 @@ inputs, as in the paper), a random setting of the 22 effect parameters (whole gr
 sometimes bypassed), and the excerpt run through the real pedalboard chain at that
 setting. Validation uses held-out songs and settings, and reports the emulation error
 (MR-STFT of TCN output vs real chain) beside the error of doing nothing (the untouched
-input vs the real chain).
+input vs the real chain). ``--targets dsp`` computes the real chain's output with its
+exact copy (``dmc.dsp``), a batch at a time: the same targets, fast enough to feed a GPU.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from dmc.datasets import SOURCE_DATASETS
 from dmc.losses import EmulationLoss
 from dmc.nn.tcn import PRESETS, TCN, preset
 from dmc.train import cli
-from dmc.train.data import VAL_SEED_OFFSET, EffectTriples, batch_indices, fixed_items
+from dmc.train.data import (
+    TARGET_SOURCES,
+    VAL_SEED_OFFSET,
+    EffectTriples,
+    batch_indices,
+    fixed_items,
+)
 
 
 class TransformRecipe:
@@ -38,12 +45,14 @@ class TransformRecipe:
         seed: int = 0,
         w_time: float = 10.0,
         config: dict | None = None,
+        targets: str = "chain",
     ):
         torch.manual_seed(seed)
         self.model = TCN(**tcn_kwargs)
-        self.train_data = EffectTriples(train_songs, segment_samples, seed=seed)
+        self.train_data = EffectTriples(train_songs, segment_samples, seed=seed, targets=targets)
         self.val_items = fixed_items(
-            EffectTriples(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET), val_items
+            EffectTriples(val_songs, segment_samples, seed=seed + VAL_SEED_OFFSET, targets=targets),
+            val_items,
         )
         self.batch_size = batch_size
         self.criterion = EmulationLoss(w_time=w_time)
@@ -54,9 +63,7 @@ class TransformRecipe:
         return {key: torch.stack([item[key] for item in items]) for key in items[0]}
 
     def batch(self, step, rank, world_size):
-        return self._stack(
-            [self.train_data[i] for i in batch_indices(step, rank, world_size, self.batch_size)]
-        )
+        return self.train_data.batch(batch_indices(step, rank, world_size, self.batch_size))
 
     def loss(self, model, batch):
         return self.criterion(model(batch["input"], batch["params"]), batch["target"]), {}
@@ -118,6 +125,13 @@ def get_parser() -> argparse.ArgumentParser:
         parser, steps=1500, lr=1e-3, batch_size=4, segment_seconds=0.75, val_every=100
     )
     parser.add_argument("--val-items", type=int, default=32, help="held-out examples (default 32)")
+    parser.add_argument(
+        "--targets",
+        default="chain",
+        choices=TARGET_SOURCES,
+        help="the real chain's outputs from pedalboard, item by item (default), or from its "
+        "exact copy dmc.dsp, a batch at a time (the same audio; feeds a GPU)",
+    )
     return parser
 
 
@@ -144,6 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
         preset=args.preset,
         tasks=tasks,
         w_time=args.w_time,
+        **({"targets": args.targets} if args.targets != "chain" else {}),
     )
     recipe = TransformRecipe(
         tcn_kwargs,
@@ -155,6 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.seed,
         args.w_time,
         config,
+        targets=args.targets,
     )
     record = cli.train_and_export(recipe, loop, args.export)
     return record

@@ -730,3 +730,21 @@ def test_evaluate_reports_emulation_error_per_effect_group(tiny, capsys):
     ]
     # an untrained TCN is the identity: it equals the untouched input exactly
     assert all(row.split("|")[3].strip() == row.split("|")[4].strip() for row in rows[1:])
+
+
+def test_effect_triples_from_the_exact_strip_equal_the_real_chains():
+    """--targets dsp: the same inputs and settings, targets within -50 dB of pedalboard's."""
+    from dmc.train.data import EffectTriples
+
+    songs = stage_songs(synthetic_songs("full", "train", count=2), progress=False)
+    chain = EffectTriples(songs, 22050, seed=3).batch(range(6))
+    exact = EffectTriples(songs, 22050, seed=3, targets="dsp").batch(range(6))
+    assert torch.equal(chain["input"], exact["input"])
+    assert torch.equal(chain["params"], exact["params"])
+    for ours, theirs in zip(exact["target"], chain["target"]):
+        error = float(((ours - theirs) ** 2).sum() / (theirs**2).sum())
+        assert 10 * np.log10(error) < -50
+    single = EffectTriples(songs, 22050, seed=3, targets="dsp")[4]
+    torch.testing.assert_close(single["target"], exact["target"][4], rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown targets"):
+        EffectTriples(songs, 22050, targets="tcn")
