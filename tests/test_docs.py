@@ -367,3 +367,15 @@ def test_only_what_ci_lacks_is_skipped():
     skipped = [c.text for c in COMMANDS if skip_reason(c.text)]
     assert len(skipped) <= len(COMMANDS) // 4, skipped
     assert not [t for t in skipped if "dmc.train" in t and "/data/" not in t]
+
+
+def test_the_results_page_is_what_the_shipped_records_say():
+    """docs/results.md is generated from dmc/checkpoints' records (scripts/results_table.py):
+    a checkpoint retrained without regenerating the page fails here."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "results_table.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

@@ -322,7 +322,11 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-songs", type=int, default=None)
     parser.add_argument("--device", default=None)
     parser.add_argument(
-        "--csv", type=Path, default=Path("runs/evaluate.csv"), help="per-song results"
+        "--csv",
+        type=Path,
+        default=Path("runs/evaluate.csv"),
+        help="per-song results (and the consoles' parameter recovery beside it, as "
+        "<name>_recovery.csv, for songs that record the settings of their targets)",
     )
     parser.add_argument(
         "--no-names",
@@ -340,6 +344,20 @@ def get_parser() -> argparse.ArgumentParser:
         "--items", type=int, default=32, help="examples per effect group with --tcn (default 32)"
     )
     return parser
+
+
+def recovery_csv(path: Path) -> Path:
+    """Where the parameter-recovery table goes beside the per-song CSV ``path``."""
+    return path.with_name(f"{path.stem}_recovery{path.suffix}")
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -372,11 +390,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
             recovery=recovered[task],
             methods=args.methods,
         )
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.csv, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.csv, rows)
+    recovery_rows = [
+        {"task": task, "method": name, **row}
+        for task in tasks
+        for name, found in recovered[task].items()
+        for row in recovery_table(
+            found["true"], {k: np.asarray(v) for k, v in found["errors"].items()}
+        )
+    ]
+    if recovery_rows:
+        write_csv(recovery_csv(args.csv), recovery_rows)
     print(
         f"sum/difference MR-STFT distance to the target, {args.data} {args.split} split (lower is better)\n"
     )
