@@ -5,9 +5,12 @@
 
 A test suite that passes says little until it is shown to fail on the bugs that matter.
 Each mutant below is one bug that would corrupt a listening test quietly (a rater's
-letters, the screening boundaries, a statistic over incomplete blocks, the true-peak
-guard, the console's mask and pan law, opaque names, the test design): a file, an exact
-snippet of it, its replacement, and the tests that must catch it.
+letters, plays and retries, the screening boundaries and its headphone rule, a statistic
+over incomplete blocks, loudness at every sample rate and the true-peak guard, the
+console's mask and pan law, the stereo metrics' orientation, opaque names and equal
+served lengths, the admin login throttle, the test design and its flags, imports of
+other systems' mixes): a file, an exact snippet of it, its replacement, and the tests
+that must catch it.
 
 The check copies the repository's tracked files (as they are in the working tree, with
 uncommitted edits) into a temporary folder, verifies that Python imports the packages
@@ -59,15 +62,27 @@ STATISTICS_TESTS = ("tests/analysis/test_statistics.py", "tests/analysis/test_si
 LOUDNESS_TESTS = (
     "tests/dmc/test_audio.py",
     "tests/dmc/test_loudness_defaults.py",
+    "tests/dmc/test_loudness_rates.py",
     "tests/dmc/render/test_true_peak.py",
 )
 CONSOLE_TESTS = ("tests/dmc/models/test_console.py", "tests/dmc/test_effects.py")
 STORAGE_TESTS = (
     "tests/webapp/test_letter_mapping.py",
     "tests/webapp/test_api.py::test_a_saved_trial_is_final_and_an_identical_resubmission_harmless",
+    "tests/webapp/test_retries_two_raters.py",
 )
 NAMING_TESTS = ("tests/dmc/render/test_naming.py",)
-DESIGN_TESTS = ("tests/evaluation/test_design.py", "tests/evaluation/test_letter_shuffle.py")
+DESIGN_TESTS = (
+    "tests/evaluation/test_design.py",
+    "tests/evaluation/test_letter_shuffle.py",
+    "tests/evaluation/test_design_flags.py",
+)
+IMPORT_TESTS = ("tests/dmc/render/test_import.py", "tests/dmc/render/test_import_rates.py")
+STEREO_TESTS = ("tests/dmc/test_metrics.py", "tests/dmc/test_stereo_ties.py")
+LOGIN_TESTS = ("tests/webapp/test_login.py", "tests/webapp/test_login_per_client.py")
+#: What only the Chromium test caught before: a trial's files at one length, the plays per
+#: letter, the headphone rule, on 10 s stimuli without a browser.
+TEN_SECOND_TESTS = ("tests/webapp/test_ten_second_trials.py",)
 
 MUTANTS = (
     # ------------------------------------------------------------------ screening
@@ -142,6 +157,15 @@ MUTANTS = (
         "anchor = anchor",
         SCREENING_TESTS,
         "an exempt item still counts against the assessors who rated its anchor high",
+    ),
+    Mutant(
+        "headphone-rule-off-by-default",
+        "screening",
+        "analysis/screening.py",
+        "headphone_check: bool = True",
+        "headphone_check: bool = False",
+        (*SCREENING_TESTS, *TEN_SECOND_TESTS),
+        "raters who failed the headphone check are kept by the default rules",
     ),
     # ------------------------------------------------------------------ statistics
     Mutant(
@@ -245,6 +269,15 @@ MUTANTS = (
         "sample peak instead of true peak: inter-sample overs go unseen",
     ),
     Mutant(
+        "meter-built-for-44k1",
+        "loudness",
+        "dmc/audio.py",
+        "meter = pyloudnorm.Meter(sample_rate)",
+        "meter = pyloudnorm.Meter(44100)",
+        (*LOUDNESS_TESTS, "tests/dmc/render/test_import_rates.py"),
+        "a BS.1770 meter for 44.1 kHz at every rate: -20.7 LUFS for case 1 at 22.05 kHz",
+    ),
+    Mutant(
         "limiter-loses-loudness",
         "loudness",
         "dmc/audio.py",
@@ -291,6 +324,16 @@ MUTANTS = (
         CONSOLE_TESTS,
         "a linear pan law (-6 dB at the centre) in the reference chain",
     ),
+    # ------------------------------------------------------------------ stereo image metrics
+    Mutant(
+        "tie-picks-the-worse-orientation",
+        "stereo",
+        "dmc/metrics.py",
+        'return min(tied, key=lambda c: c[0]["broadband"])',
+        'return max(tied, key=lambda c: c[0]["broadband"])',
+        STEREO_TESTS,
+        "on a tie in panning, the balance error of the orientation leaning away from the target",
+    ),
     # ------------------------------------------------------------------ web app storage
     Mutant(
         "another-raters-letters",
@@ -318,6 +361,43 @@ MUTANTS = (
         "if False:",
         STORAGE_TESTS,
         "a saved trial is no longer final (and a retry is no longer harmless)",
+    ),
+    Mutant(
+        "retry-against-every-rater",
+        "storage",
+        "webapp/raters.py",
+        'Rating.rater_pk == bindparam("rater_pk"), Rating.trial_id == bindparam("trial_id")',
+        'Rating.trial_id == bindparam("trial_id")',
+        STORAGE_TESTS,
+        "a retry is compared with every rater's ratings of the trial: 409 to a correct retry",
+    ),
+    Mutant(
+        "plays-looked-up-by-method",
+        "storage",
+        "webapp/raters.py",
+        '"plays": submission.plays.get(label, 0),',
+        '"plays": submission.plays.get(method, 0),',
+        (*STORAGE_TESTS, *TEN_SECOND_TESTS),
+        "every condition's play count is stored as 0 (plays are keyed by letter)",
+    ),
+    # ------------------------------------------------------------------ blinding and login
+    Mutant(
+        "padding-to-the-smallest-file",
+        "blinding",
+        "webapp/blinding.py",
+        "return _length_for(max(audio_bytes(p) for p in paths))",
+        "return _length_for(min(audio_bytes(p) for p in paths))",
+        ("tests/webapp/test_audio.py", *TEN_SECOND_TESTS),
+        "a trial's larger files are served longer than the rest: the byte length tells them",
+    ),
+    Mutant(
+        "right-login-clears-every-client",
+        "login",
+        "webapp/auth.py",
+        "s.execute(delete(LoginFailure).where(LoginFailure.client == client))",
+        "s.execute(delete(LoginFailure))",
+        LOGIN_TESTS,
+        "the admin's login unlocks every guesser and resets the global count",
     ),
     # ------------------------------------------------------------------ opaque names
     Mutant(
@@ -383,6 +463,70 @@ MUTANTS = (
         'if config.reference == "hidden":',
         DESIGN_TESTS,
         "reference: both loses the hidden reference (the screening's reference rule)",
+    ),
+    Mutant(
+        "trial-order-reads-condition-flag",
+        "design",
+        "evaluation/design/plans.py",
+        "if config.randomize_trial_order:\n        rng.shuffle(trials)",
+        "if config.randomize_condition_order:\n        rng.shuffle(trials)",
+        DESIGN_TESTS,
+        "trials are shuffled by randomize.condition_order, not trial_order",
+    ),
+    Mutant(
+        "condition-order-reads-trial-flag",
+        "design",
+        "evaluation/design/plans.py",
+        "if config.randomize_condition_order:\n            rng.shuffle(methods)",
+        "if config.randomize_trial_order:\n            rng.shuffle(methods)",
+        DESIGN_TESTS,
+        "letters are shuffled by randomize.trial_order, not condition_order",
+    ),
+    Mutant(
+        "config-trial-order-key",
+        "design",
+        "evaluation/design/config.py",
+        'randomize.get("trial_order", True), source, "randomize.trial_order"',
+        'randomize.get("condition_order", True), source, "randomize.trial_order"',
+        DESIGN_TESTS,
+        "randomize.trial_order in a config is read from condition_order",
+    ),
+    # ------------------------------------------------------------------ imports of other systems
+    Mutant(
+        "import-rates-swapped",
+        "import",
+        "dmc/render/intake.py",
+        "audio = resample(found.audio, found.sample_rate, rate)",
+        "audio = resample(found.audio, rate, found.sample_rate)",
+        IMPORT_TESTS,
+        "a 48 kHz mix into a 44.1 kHz render comes out 8.8 % slow and cut in the wrong place",
+    ),
+    Mutant(
+        "song-cut-at-start-samples",
+        "import",
+        "dmc/render/intake.py",
+        'start = int(round(entry.start_seconds * rate)) if window == "song" else 0',
+        'start = int(round(entry.start_seconds)) if window == "song" else 0',
+        IMPORT_TESTS,
+        "whole-song mixes are cut at start_seconds samples: other music than the passage",
+    ),
+    Mutant(
+        "short-passage-file-padded",
+        "import",
+        "dmc/render/intake.py",
+        'if window == "passage" and abs(difference) > tolerance:',
+        'if window == "passage" and difference > tolerance:',
+        IMPORT_TESTS,
+        "a passage file too short is padded with silence and imported",
+    ),
+    Mutant(
+        "import-ignores-render-target",
+        "import",
+        "dmc/render/importer.py",
+        "loudness = loudness_of(manifest)",
+        "loudness = Loudness()",
+        IMPORT_TESTS,
+        "imported systems at -23 LUFS in a render at another target",
     ),
 )
 
