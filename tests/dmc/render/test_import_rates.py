@@ -27,9 +27,9 @@ from scipy import signal
 
 from dmc.audio import decode_mp3, write_audio
 from dmc.contracts.manifest import load_manifest
+from dmc.contracts.policies import LoudnessPolicy
+from dmc.mixers import resolve_methods
 from dmc.multitrack import Passage, Song, Track
-from dmc.render.finish import Loudness
-from dmc.render.methods import resolve_methods
 from dmc.render.testset import RenderSettings, TaskPlan
 
 from .conftest import make_song, render, run_main
@@ -50,7 +50,7 @@ def render_passages(out, passages, methods, target_lufs: float) -> None:
     plan = TaskPlan(
         "drums", [(s, Passage(s.song_id, start, SECONDS)) for s, start in passages], specs
     )
-    settings = RenderSettings(seconds=SECONDS, loudness=Loudness(target_lufs=target_lufs))
+    settings = RenderSettings(seconds=SECONDS, loudness=LoudnessPolicy(target_lufs=target_lufs))
     render([plan], out, settings=settings)
 
 
@@ -159,7 +159,7 @@ def test_imported_mixes_are_finished_at_the_renders_own_loudness_target(
     code, _, err = do_import(rendered, tmp_path / "mixbot", capsys)
     assert code == 0, err
     manifest = load_manifest(rendered)
-    assert manifest.loudness_target_lufs == TARGET_LUFS
+    assert manifest.loudness.target_lufs == TARGET_LUFS
     for entry in manifest.passages("drums"):
         imported = entry.condition("mixbot")
         assert imported.loudness_lufs == pytest.approx(TARGET_LUFS, abs=0.3)
