@@ -35,6 +35,8 @@ from dmc.train.data import (
 from dmc.train.loop import TrainingError
 
 VAL_BATCH = 4
+#: How close to a range's edge a widened console's new outputs start (see _load_weights).
+WIDEN_MARGIN = 1e-4
 
 
 class ConsoleRecipe:
@@ -228,11 +230,16 @@ def _load_weights(
             )
         rows = [console.space.names.index(name) for name in trained_names]
         last = len(console.postprocessor.net) - 1
-        for suffix in ("weight", "bias"):
-            key = f"postprocessor.net.{last}.{suffix}"
-            widened = own[key].clone()
-            widened[rows] = state[key]
-            state[key] = widened
+        weight, bias = f"postprocessor.net.{last}.weight", f"postprocessor.net.{last}.bias"
+        # the new outputs start at their neutral settings to 1e-4 of their ranges (a wet
+        # level of 1e-4, a ratio of 1.0002), so the widened console starts where it was
+        neutral = torch.tensor(console.space.defaults_normalized()).clamp(
+            WIDEN_MARGIN, 1 - WIDEN_MARGIN
+        )
+        new_weight = torch.zeros_like(own[weight])
+        new_bias = torch.log(neutral / (1 - neutral)).to(own[bias].dtype)
+        new_weight[rows], new_bias[rows] = state[weight], state[bias]
+        state[weight], state[bias] = new_weight, new_bias
     if console.tcn is None:
         state = {k: v for k, v in state.items() if ".tcn." not in k}
     elif keep_tcn:
