@@ -232,8 +232,6 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
             )
         except (DatasetError, AudioError) as exc:
             raise RenderError(str(exc)) from None
-        except ImportError as exc:  # a loader this installation does not have yet
-            raise RenderError(f"cannot load --data {args.data}: {exc}") from None
         all_songs += songs
         if not songs and args.data == "folder":
             raise RenderError(
