@@ -295,7 +295,7 @@ MUTANTS = (
     Mutant(
         "another-raters-letters",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         '(Assignment.rater_pk == Rater.id) & (Assignment.trial_id == bindparam("trial_id"))',
         '(Assignment.trial_id == bindparam("trial_id"))',
         STORAGE_TESTS,
@@ -304,7 +304,7 @@ MUTANTS = (
     Mutant(
         "canonical-letters",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         "labels = json.loads(labels_json)",
         "labels = dict(zip(json.loads(labels_json), trial.methods))",
         STORAGE_TESTS,
@@ -313,7 +313,7 @@ MUTANTS = (
     Mutant(
         "saved-trial-replaced",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         "if stored is not None and stored[1] is not None:",
         "if False:",
         STORAGE_TESTS,

@@ -16,7 +16,7 @@ def boxplot_png(rows: list[dict], include_simulated: bool = False, dpi: int = 10
     """Render test (not training) ratings as a PNG; an empty panel says "no ratings yet".
 
     Args:
-        rows: rating rows from :func:`webapp.export.rating_rows`.
+        rows: rating rows from :func:`webapp.storage.export.rating_rows`.
         include_simulated: also plot simulated raters.
     """
     kept = [

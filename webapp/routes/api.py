@@ -14,7 +14,7 @@ Endpoints (``<token>`` is the rater's resume token):
 - ``GET /api/raters/<token>/trials/<trial_id>`` -> the trial as that rater sees it
   (after the same steps as saving it: 409 before them)
 - ``POST /api/raters/<token>/trials/<trial_id>`` -> save, see
-  :func:`webapp.validation.parse_submission` for the body. Stages and trials are
+  :func:`webapp.services.validation.parse_submission` for the body. Stages and trials are
   taken in order (409 otherwise); a saved trial is final (an identical resubmission
   answers ``"resubmitted": true``, a changed one 409).
 """
@@ -24,10 +24,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from webapp.db import db
-from webapp.headphones import answer_key, correct_answers
-from webapp.links import public_url
-from webapp.raters import (
+from webapp.services.headphones import answer_key, correct_answers
+from webapp.services.links import public_url
+from webapp.services.raters import (
     Progress,
     check_ready_for_trials,
     create_rater,
@@ -37,9 +36,9 @@ from webapp.raters import (
     record_volume,
     save_trial,
 )
-from webapp.study import study_status
-from webapp.throttle import RateLimited, check_rater_creation
-from webapp.validation import (
+from webapp.services.study import study_status
+from webapp.services.throttle import RateLimited, check_rater_creation
+from webapp.services.validation import (
     InputError,
     check_external_id,
     parse_headphone_answers,
@@ -47,6 +46,7 @@ from webapp.validation import (
     parse_questionnaire,
     parse_submission,
 )
+from webapp.storage.db import db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
