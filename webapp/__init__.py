@@ -1,9 +1,10 @@
-"""MUSHRA-style listening-test web app: 0-1 ratings of mixes, every rating kept safe.
+"""MUSHRA-style listening-test web app: ratings of mixes, every rating kept safe.
 
 Raters open a link, agree, answer three questions, set their volume, do a training
 trial and then one trial per passage: every condition of the passage behind a letter,
 played by a Web Audio player that switches between them sample-accurately, rated on
-vertical sliders with the five BS.1534 bands. Each trial is saved in one transaction
+vertical sliders on the test config's rating scale (BS.1534's 0-1 in five bands unless
+it says otherwise), stored normalised to 0-1. Each trial is saved in one transaction
 the moment it is submitted, so a closed tab loses nothing and the link resumes.
 
 Run ``flask --app webapp run --debug`` while developing and ``python -m webapp serve``

@@ -386,6 +386,23 @@ def bs1534_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def mushra_server(tmp_path_factory):
+    """A real server of the shipped ``evaluation/configs/mushra100.yaml`` (bs1534.yaml on a
+    0-100 scale) on nine passages, as :func:`bs1534_server`."""
+    folder = tmp_path_factory.mktemp("mushra100")
+    write_render(folder / "render", {"drums": 5, "full": 4})
+    config = ROOT / "evaluation" / "configs" / "mushra100.yaml"
+    server = ServerProcess(
+        folder / "instance",
+        folder / "render" / "manifest.json",
+        ("--config", str(config), "--server", "waitress"),
+        cwd=folder,
+    ).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def server_process(tmp_path, render_dir):
     """Factory of server processes sharing one instance folder; all stopped at the end."""

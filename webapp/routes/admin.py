@@ -23,6 +23,7 @@ from flask import (
 from sqlalchemy import func, select
 
 from dmc.contracts.ratings import EXPORT_COLUMNS, to_csv
+from dmc.contracts.scale import DEFAULT_SCALE
 from webapp.services.auth import (
     admin_password_configured,
     admin_required,
@@ -139,6 +140,7 @@ def dashboard():
         "admin/dashboard.html",
         status=status,
         changed=served.sources_changed() if served is not None else [],
+        scale=study.design.config.scale if study is not None else DEFAULT_SCALE,
         command=RENDER_COMMAND,
         raters=raters,
         flags=flags,
@@ -175,7 +177,9 @@ def new_links():
 def boxplot():
     rows = rating_rows(db.session.connection())
     db.session.rollback()  # end the read before drawing
-    png = boxplot_png(rows, include_simulated=request.args.get("simulated") == "1")
+    study = study_status().study
+    bands = study.design.config.scale.bands if study is not None else DEFAULT_SCALE.bands
+    png = boxplot_png(rows, include_simulated=request.args.get("simulated") == "1", bands=bands)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 

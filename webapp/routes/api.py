@@ -14,7 +14,8 @@ Endpoints (``<token>`` is the rater's resume token):
 - ``GET /api/raters/<token>/trials/<trial_id>`` -> the trial as that rater sees it
   (after the same steps as saving it: 409 before them)
 - ``POST /api/raters/<token>/trials/<trial_id>`` -> save, see
-  :func:`webapp.services.validation.parse_submission` for the body. Stages and trials are
+  :func:`webapp.services.validation.parse_submission` for the body (ratings on the
+  test's rating scale, the trial's ``scale``; stored normalised to 0-1). Stages and trials are
   taken in order (409 otherwise); a saved trial is final (an identical resubmission
   answers ``"resubmitted": true``, a changed one 409).
 """
@@ -131,6 +132,8 @@ def trial_payload(progress: Progress, trial_id: str, study) -> dict:
         else None,
         "duration_seconds": trial.duration_seconds,
         "checks": vars(study.design.config.checks).copy(),
+        # The test's rating scale; the page rates on it, the server stores 0-1.
+        "scale": study.design.config.scale.to_json(),
         "submit_url": url_for("api.submit_trial", token=token, trial_id=trial_id),
         "next_url": url_for("rater.resume", token=token),
     }
@@ -272,7 +275,7 @@ def submit_trial(token: str, trial_id: str):
         raise InputError(f"unknown trial {trial_id!r}", 404, "trial_id") from None
     submission, problem = None, None
     try:
-        submission = parse_submission(body)
+        submission = parse_submission(body, study.design.config.scale)
     except InputError as exc:  # reported after the link is checked (see save_trial)
         problem = exc
     saved = save_trial(token, trial, submission, study.design, problem)

@@ -412,7 +412,11 @@ def save_trial(
             )
         labels = json.loads(labels_json)
         check_against_trial(
-            submission, list(labels), trial.reference_method is not None, design.config.checks
+            submission,
+            list(labels),
+            trial.reference_method is not None,
+            design.config.checks,
+            design.config.scale,
         )
         result_row = {
             **keys,
