@@ -15,7 +15,12 @@ from webapp.commands.common import BadInput, command_app, instance_options
 
 @click.command("export-ratings", short_help="Ratings, questionnaire or everything, as CSV or JSON.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv: one row per rating (or per rater with --questionnaire); json: everything.",
 )
 @click.option(
     "--output",

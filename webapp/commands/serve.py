@@ -34,11 +34,13 @@ from webapp.commands.common import (
     FACTORY_EXTENSION,
     BadInput,
     Failed,
+    checked_test_paths,
     command_app,
     instance_options,
     note,
     test_options,
 )
+from webapp.config import default_instance_path
 
 
 def default_workers() -> int:
@@ -163,11 +165,14 @@ def choose_test(
             f"have not finished; {manifest_path} with "
             f"{config_path or 'the built-in design'} make another test ({test.test_id}). "
             "Serve the running test again without --manifest/--config, or start the new one "
-            "with --new-test (those raters cannot go on with their trials)"
+            "with --new-test (their remaining trials then follow the new test)"
         )
     lines = [f"serving {test.describe()} (new; before: test {served.test_id})"]
     if waiting:
-        lines.append(f"{waiting} unfinished rater(s) of test {served.test_id} cannot go on")
+        lines.append(
+            f"{waiting} rater(s) of test {served.test_id} had not finished; their remaining "
+            "trials now follow this test (those it lacks are skipped)"
+        )
     return test, lines
 
 
@@ -192,8 +197,8 @@ def _changed(test, changed: list[str]) -> str:
 @click.option(
     "--new-test",
     is_flag=True,
-    help="Start a new test on the files as they are now, even if raters have not finished "
-    "the one served (it is kept; their links cannot go on).",
+    help="Start a new test on the files as they are now, even while raters have not "
+    "finished the one served (their remaining trials then follow the new test).",
 )
 @instance_options
 @click.option(
@@ -252,7 +257,9 @@ def serve_command(
     without --config: $DMC_TEST_CONFIG, else test.yaml beside the manifest, else the
     built-in design. Put a reverse proxy with HTTPS in front of it for a real panel.
     """
-    settings = {}  # checked against what the instance serves (choose_test)
+    if not (instance or default_instance_path()).exists():
+        checked_test_paths(manifest, config)  # nothing served yet: refused before anything
+    settings = {}  # else checked against what the instance serves (choose_test)
     if manifest is not None:
         path = manifest / "manifest.json" if manifest.is_dir() else manifest
         settings["MANIFEST_PATH"] = str(path.resolve())
