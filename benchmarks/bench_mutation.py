@@ -338,7 +338,7 @@ MUTANTS = (
     Mutant(
         "another-raters-letters",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         '(Assignment.rater_pk == Rater.id) & (Assignment.trial_id == bindparam("trial_id"))',
         '(Assignment.trial_id == bindparam("trial_id"))',
         STORAGE_TESTS,
@@ -347,7 +347,7 @@ MUTANTS = (
     Mutant(
         "canonical-letters",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         "labels = json.loads(labels_json)",
         "labels = dict(zip(json.loads(labels_json), trial.methods))",
         STORAGE_TESTS,
@@ -356,7 +356,7 @@ MUTANTS = (
     Mutant(
         "saved-trial-replaced",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         "if stored is not None and stored[1] is not None:",
         "if False:",
         STORAGE_TESTS,

@@ -31,9 +31,8 @@ from matplotlib.figure import Figure
 
 from dmc.contracts.conditions import display_order, is_reference_or_anchor
 from dmc.contracts.files import atomic_write_bytes
+from dmc.contracts.scale import QUALITY_BANDS
 
-#: The five equal bands of the BS.1534-3 continuous quality scale on 0-1, bottom up.
-QUALITY_BANDS = ("Bad", "Poor", "Fair", "Good", "Excellent")
 #: The paper's figure style: seaborn's whitegrid at paper size, its muted palette.
 STYLE = {"style": "whitegrid", "context": "paper", "palette": "muted", "font_scale": 1.1}
 BOX_COLOR = sns.color_palette(STYLE["palette"])[0]
@@ -71,14 +70,16 @@ def box_fill(condition: str):
     return REFERENCE_FILL if is_reference_or_anchor(str(condition)) else SYSTEM_FILL
 
 
-def _quality_bands(ax, label: bool) -> None:
-    for edge in np.arange(0.2, 1.0, 0.2):
-        ax.axhline(edge, color="0.8", linewidth=0.8, zorder=0)
+def _quality_bands(ax, label: bool, bands: Sequence[str]) -> None:
+    """Equal bands over 0-1 (the normalised rating scale), labelled bottom up."""
+    count = len(bands)
+    for i in range(1, count):
+        ax.axhline(i / count, color="0.8", linewidth=0.8, zorder=0)
     if label:
         transform = ax.get_yaxis_transform()
-        for i, name in enumerate(QUALITY_BANDS):
+        for i, name in enumerate(bands):
             ax.text(
-                1.02, 0.1 + 0.2 * i, name, transform=transform, va="center", ha="left",
+                1.02, (i + 0.5) / count, name, transform=transform, va="center", ha="left",
                 fontsize=8, color="0.35", rotation=90,
             )  # fmt: skip
 
@@ -93,6 +94,7 @@ def box_plot(
     title: str | None = None,
     panel_title: Callable[[str, pd.DataFrame], str] | None = None,
     quality_scale: bool = False,
+    bands: Sequence[str] = QUALITY_BANDS,
     tick_counts: bool = False,
     tick_label: Callable[[str, pd.DataFrame], str] | None = None,
     seed: int = 0,
@@ -110,7 +112,9 @@ def box_plot(
         ylabel: y-axis label (default ``value``).
         title: figure title.
         panel_title: ``(panel value, its rows) -> title`` (default the panel value).
-        quality_scale: a 0-1 rating: fixed limits and the five BS.1534-3 bands.
+        quality_scale: a rating normalised to 0-1: fixed limits and the scale's bands.
+        bands: the band labels of the rating scale, bottom up (default the five of
+            BS.1534-3; :class:`dmc.contracts.scale.RatingScale`).
         tick_counts: add each box's count under its label.
         tick_label: ``(x value, its rows) -> label`` of each box (overrides ``tick_counts``).
         seed: seed of the jitter, so figures are reproducible.
@@ -133,7 +137,7 @@ def box_plot(
             part = rows.loc[rows[panel].to_numpy() == name]
             order = display_order(part[x].unique())
             if quality_scale:
-                _quality_bands(ax, label=index == len(panels) - 1)
+                _quality_bands(ax, label=index == len(panels) - 1, bands=bands)
             sns.boxplot(
                 data=part, x=x, y=value, order=order, hue=x, hue_order=order, legend=False,
                 palette={m: box_fill(m) for m in order}, saturation=1, ax=ax, width=0.6,

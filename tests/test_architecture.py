@@ -211,3 +211,35 @@ def test_no_module_is_loaded_by_name():
             ):
                 offenders.append(f"{module}: line {node.lineno} imports importlib")
     assert offenders == []
+
+
+#: The web app's folders, each allowed to import only the ones before it (and itself).
+WEBAPP_ROLES = ("webapp.storage", "webapp.services", "webapp.routes", "webapp.commands")
+
+
+def test_the_web_app_is_laid_out_by_role():
+    """Folders that say which module is which: ``storage`` (the database) below
+    ``services`` (what is done) below ``routes`` (HTTP) and ``commands`` (the command
+    line); no module loose beside them but the settings and ``python -m webapp``."""
+    top = {m for m in MODULES if m.startswith("webapp.") and m.count(".") == 1}
+    assert top == {*WEBAPP_ROLES, "webapp.config", "webapp.__main__"}
+
+    def role(module: str) -> int | None:
+        found = [i for i, r in enumerate(WEBAPP_ROLES) if module == r or module.startswith(r + ".")]
+        return found[0] if found else None
+
+    upward = [
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if role(module) is not None and role(module) < 2  # storage, services
+        for target in targets
+        if role(target) is not None and role(target) > role(module)
+    ]
+    routes_and_commands = [
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if role(module) in (2, 3)
+        for target in targets
+        if role(target) in (2, 3) and role(target) != role(module)
+    ]
+    assert upward == [] and routes_and_commands == []

@@ -16,7 +16,7 @@ ENTRY_POINTS = {
     "dmc-mix": "dmc.mix:main",
     "dmc-train": "dmc.train.__main__:main",
     "dmc-design": "evaluation.design.__main__:main",
-    "dmc-webapp": "webapp.serve:main",
+    "dmc-webapp": "webapp.__main__:main",
     "dmc-analysis": "analysis.__main__:main",
 }
 
@@ -43,7 +43,7 @@ BAD_INPUT = [
     ("dmc.mix:main", ["/no/such/song"], "dmc.mix: error"),
     ("dmc.train.__main__:main", ["nope"], "unknown training subcommand 'nope'"),
     ("evaluation.design.__main__:main", ["--manifest", "/no/such/render"], "no render manifest"),
-    ("webapp.serve:main", ["serve", "--manifest", "/no/such/render"], "no render manifest"),
+    ("webapp.__main__:main", ["serve", "--manifest", "/no/such/render"], "no render manifest"),
     ("analysis.__main__:main", ["nope"], "unknown command 'nope'"),
     ("analysis.__main__:main", ["boxplots", "--ratings", "/no/such.csv"], "no ratings file"),
     ("analysis.simulate:main", ["--effects", "console=2"], "quality must lie in"),

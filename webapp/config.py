@@ -43,9 +43,16 @@ def defaults(instance_path: Path) -> dict:
         "MANIFEST_PATH": os.environ.get("DMC_MANIFEST") or None,
         "TEST_CONFIG": os.environ.get("DMC_TEST_CONFIG") or None,
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
-        # Create tables and the export view at start-up; "0" in the worker processes of
-        # `serve`, whose parent has done it (webapp.serve).
-        "INIT_DB": os.environ.get("DMC_INIT_DB", "1") != "0",
+        # Create tables and the export view at start-up; False in the worker processes of
+        # `serve`, whose parent has done it (webapp.commands.serve).
+        "INIT_DB": True,
+        # Trust one proxy's X-Forwarded-* headers (serve --behind-proxy, $DMC_PROXY_FIX).
+        "PROXY_FIX": os.environ.get("DMC_PROXY_FIX", "").lower() in ("1", "true", "yes"),
+        # Serve the instance's served test, a snapshot (webapp.services.snapshots); set by
+        # serve, with the address it listens on. Unset: the render folder, live.
+        "SERVE_SNAPSHOT": False,
+        "SERVE_BASE_URL": None,
+        "SERVE_BASE_URL_PROBLEM": None,
         # In WAL mode "NORMAL" writes each commit to the WAL before the answer goes out,
         # so a killed server (kill -9) loses nothing; "FULL" also fsyncs every commit,
         # which survives a power cut or kernel crash but costs ~10 ms per rating on
@@ -54,14 +61,14 @@ def defaults(instance_path: Path) -> dict:
         "SQLITE_BUSY_TIMEOUT_MS": BUSY_TIMEOUT_MS,
         "ADMIN_PASSWORD_HASH": os.environ.get("DMC_ADMIN_PASSWORD_HASH") or None,
         "ADMIN_PASSWORD": os.environ.get("DMC_ADMIN_PASSWORD") or None,
-        # Login throttling (webapp.auth): failures per client and from everyone within
+        # Login throttling (webapp.services.auth): failures per client and from everyone within
         # the window before 429 + Retry-After; admin sessions end after the maximum age.
         "ADMIN_LOGIN_FAILURES": 5,
         "ADMIN_LOGIN_FAILURES_GLOBAL": 50,
         "ADMIN_LOGIN_WINDOW_S": 900,
         "ADMIN_SESSION_MAX_AGE_S": 12 * 3600,
         # New raters per client address: "N/SECONDS" (a burst of N, refilled over the
-        # seconds), or "0" for no limit (webapp.throttle).
+        # seconds), or "0" for no limit (webapp.services.throttle).
         "RATER_CREATION_LIMIT": os.environ.get("DMC_RATER_RATE_LIMIT", "30/60"),
         # The address raters and admins use ("https://listen.example.org"): links are
         # built from it. Unset: from the proxy's X-Forwarded-Host behind --behind-proxy,
@@ -83,8 +90,8 @@ def check_settings(config) -> None:
             ``set-admin-password``; a hash cannot be checked), a ``PUBLIC_URL`` that is
             not a plain http(s) address, or a malformed ``RATER_CREATION_LIMIT``.
     """
-    from webapp.passwords import password_problem
-    from webapp.throttle import parse_limit
+    from webapp.services.passwords import password_problem
+    from webapp.services.throttle import parse_limit
 
     if config.get("ADMIN_PASSWORD"):
         problem = password_problem(config["ADMIN_PASSWORD"])

@@ -9,6 +9,8 @@ Data flows ``dataset -> model -> rendered passages -> test design -> web app -> 
   analysis).
 - :mod:`dmc.contracts.ratings`: one row per rating (web app -> analysis): columns,
   spreadsheet escaping, reading an export file or the web app's database by URL.
+- :mod:`dmc.contracts.scale`: the rating scale of a test (range, step, bands, the top)
+  and the 0-1 every stored rating is normalised to (test config -> web app, figures).
 - :mod:`dmc.contracts.files`: atomic writes and content hashes, which all of them use.
 
 Nothing here imports another part of the project, so every part can import it.

@@ -2,7 +2,8 @@
 
 The web app's CSV/JSON export, its database view, the simulated panels and the analysis
 all use these columns, so a simulated panel can stand in for real ratings anywhere.
-``rating`` is a float in [0, 1]; ``method`` uses the manifest's names
+``rating`` is a float in [0, 1] whatever scale the raters used (normalised by
+:mod:`dmc.contracts.scale`); ``method`` uses the manifest's names
 (:mod:`dmc.contracts.conditions`: hidden reference ``target``, anchors ``anchor_3k5`` /
 ``anchor_7k``, or an imported system's identifier); one row per (rater, trial, method).
 

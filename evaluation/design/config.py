@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from dmc.contracts.conditions import ANCHORS, LOW_ANCHOR, MID_ANCHOR, REFERENCE
+from dmc.contracts.scale import DEFAULT_SCALE, QUALITY_BANDS, RatingScale
 
 #: How the target mix is presented. ``hidden``: rated like any other condition without
 #: being named (the paper's test); ``open``: a labelled reference button, not rated;
@@ -34,7 +35,8 @@ MAX_SIGNALS = 12
 #: The method name of the reference (target) mix in manifests.
 REFERENCE_METHOD = REFERENCE
 
-DEFAULT_TEXTS: dict[str, str] = {
+#: Page texts that do not depend on the rating scale (see :func:`default_texts`).
+_FIXED_TEXTS: dict[str, str] = {
     "title": "Listening test: automatic mixing",
     "welcome": (
         "Thank you for taking part. You will hear short passages of music, each mixed in "
@@ -53,21 +55,6 @@ DEFAULT_TEXTS: dict[str, str] = {
         "Training: get to know the interface and the range of quality. "
         "Your ratings on this page are kept apart and not used in the results."
     ),
-    "trial": (
-        "Play every version, compare them as often as you like, and rate each one on the "
-        "scale from Bad to Excellent. Rate at least one version at the very top."
-    ),
-    "reference": (
-        "The Reference button plays the original engineer's mix of this passage. Use it as "
-        "the standard: rate how close each version comes to it, with 1.00 (top of Excellent) "
-        "for a version you cannot tell apart from it. One of the versions is the reference "
-        "itself, hidden, so at least one deserves the top."
-    ),
-    "scale": (
-        "The scale runs from 0 (bottom of Bad) to 1 (top of Excellent); the five bands are a "
-        "guide, not steps. Use the whole scale, and keep the ratings on one page comparable "
-        "with each other."
-    ),
     "headphones": (
         "This test needs headphones. Each of the next examples plays three low tones, one "
         "after the other; choose the one that is quietest. Each example plays once, so "
@@ -81,6 +68,54 @@ DEFAULT_TEXTS: dict[str, str] = {
     "comments": "Anything you want to tell us about the test or the mixes?",
     "finish": "Thank you! Your ratings have been saved.",
 }
+_TEXT_ORDER = (
+    "title", "welcome", "consent", "questionnaire", "volume", "training", "trial", "reference",
+    "scale", "headphones", "headphones_failed", "comments", "finish",
+)  # fmt: skip
+_COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def default_texts(scale: RatingScale = DEFAULT_SCALE) -> dict[str, str]:
+    """The page texts of a test on ``scale`` (the trial, reference and scale texts name
+    its ends and bands: "from Bad to Excellent", "1.00 (top of Excellent)")."""
+    lowest, highest = scale.plain(scale.minimum), scale.plain(scale.maximum)
+    if scale.bands:
+        bottom, top = scale.bands[0], scale.bands[-1]
+        span = f"from {bottom} to {top}"
+        count = len(scale.bands)
+        words = _COUNT_WORDS[count] if count < len(_COUNT_WORDS) else str(count)
+        runs = (
+            f"The scale runs from {lowest} (bottom of {bottom}) to {highest} (top of {top}); "
+            f"the {words} band{'s are' if count > 1 else ' is'} a guide, not steps."
+        )
+        top_of = f"top of {top}"
+    else:
+        span = f"from {lowest} to {highest}"
+        runs = f"The scale runs from {lowest} to {highest}."
+        top_of = "the top of the scale"
+    texts = {
+        **_FIXED_TEXTS,
+        "trial": (
+            "Play every version, compare them as often as you like, and rate each one on the "
+            f"scale {span}. Rate at least one version at the very top."
+        ),
+        "reference": (
+            "The Reference button plays the original engineer's mix of this passage. Use it as "
+            "the standard: rate how close each version comes to it, with "
+            f"{scale.format(scale.maximum)} ({top_of}) "
+            "for a version you cannot tell apart from it. One of the versions is the reference "
+            "itself, hidden, so at least one deserves the top."
+        ),
+        "scale": (
+            f"{runs} Use the whole scale, and keep the ratings on one page comparable "
+            "with each other."
+        ),
+    }
+    return {key: texts[key] for key in _TEXT_ORDER}
+
+
+#: The page texts of a test on the default scale (BS.1534-3 on 0-1).
+DEFAULT_TEXTS: dict[str, str] = default_texts(DEFAULT_SCALE)
 
 
 #: Woods et al. (2017): six trials, at least five correct.
@@ -97,8 +132,8 @@ class Checks:
 
     Attributes:
         play_all_before_rating: every condition must have been played at least once.
-        one_at_top: at least one condition rated at the top of the scale (1.0), as
-            BS.1534-3 instructs assessors.
+        one_at_top: at least one condition rated at the top of the scale (its ``top``,
+            1.0 on the default scale), as BS.1534-3 instructs assessors.
         only_playing_slider_movable: only the slider of the condition being heard can
             be moved (BS.1534-3 practice; enforced in the browser only).
     """
@@ -169,7 +204,9 @@ class TestConfig:
         checks: required checks per trial.
         headphone_check: the headphone screening (off unless configured).
         completion_code, return_url: shown on the finish page (crowdsourcing).
-        texts: page texts (defaults in :data:`DEFAULT_TEXTS`).
+        scale: the rating scale raters use (:class:`dmc.contracts.scale.RatingScale`;
+            stored ratings are normalised to 0-1 whatever it is).
+        texts: page texts (defaults from :func:`default_texts` for the scale).
     """
 
     tasks: tuple[str, ...] | None = None
@@ -186,6 +223,7 @@ class TestConfig:
     headphone_check: HeadphoneCheck = field(default_factory=HeadphoneCheck)
     completion_code: str | None = None
     return_url: str | None = None
+    scale: RatingScale = DEFAULT_SCALE
     texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
 
 
@@ -203,6 +241,7 @@ _TOP_KEYS = {
     "checks",
     "headphone_check",
     "completion",
+    "scale",
     "texts",
 }
 
@@ -324,7 +363,8 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
         raise _fail(source, f"completion.return_url must be an http(s) address, got {return_url!r}")
     kwargs["completion_code"] = completion.get("code")
     kwargs["return_url"] = return_url
-    texts = dict(DEFAULT_TEXTS)
+    kwargs["scale"] = _scale(data.get("scale"), source)
+    texts = default_texts(kwargs["scale"])
     given = _only_keys(data.get("texts"), set(DEFAULT_TEXTS), source, "texts")
     for key, value in given.items():
         if not isinstance(value, str):
@@ -334,6 +374,30 @@ def parse_config(data: dict[str, Any] | None, source: str = "test config") -> Te
         texts["title"] = str(data["title"])
     kwargs["texts"] = texts
     return TestConfig(**kwargs)
+
+
+def _scale(value: Any, source: str) -> RatingScale:
+    """``{min: 0, max: 100, step: 1, bands: [...], top: 100}``; every key optional.
+
+    Without ``step`` a range gets 100 steps; without ``bands`` the five BS.1534-3 bands.
+    """
+    spec = _only_keys(value, {"min", "max", "step", "bands", "top"}, source, "scale")
+    lowest = spec.get("min", DEFAULT_SCALE.minimum)
+    highest = spec.get("max", DEFAULT_SCALE.maximum)
+    numbers = (lowest, highest)
+    if all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
+        step = spec.get("step", (highest - lowest) / 100)
+    else:
+        step = spec.get("step", DEFAULT_SCALE.step)
+    bands = spec.get("bands", list(QUALITY_BANDS))
+    if bands is None:
+        bands = []
+    if not isinstance(bands, (list, tuple)):
+        raise _fail(source, f"scale.bands must be a list of labels, got {bands!r}")
+    try:
+        return RatingScale(lowest, highest, step, tuple(bands), spec.get("top"))
+    except ValueError as exc:
+        raise _fail(source, str(exc)) from None
 
 
 def _headphone_check(value: Any, source: str) -> HeadphoneCheck:

@@ -124,7 +124,7 @@ def test_missing_file_is_one_line_and_nonzero(tmp_path):
 
 
 def test_no_database_yet_is_one_line_and_nonzero(tmp_path):
-    pytest.importorskip("webapp.export")
+    pytest.importorskip("webapp.storage.export")
     env = {"DMC_WEBAPP_INSTANCE": str(tmp_path / "instance"), "DMC_DATABASE_URL": ""}
     result = _run_script(str(REPO / "analysis" / "boxplots.py"), cwd=tmp_path, env=env)
     assert result.returncode == 2  # nothing to analyse: bad input (dmc.cli)

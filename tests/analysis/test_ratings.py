@@ -61,7 +61,7 @@ def test_json_exports(simulated_ratings, tmp_path, layout):
         path.write_text(json.dumps(records))
     elif (
         layout == "document"
-    ):  # webapp.export.to_json: {"columns", "ratings", "questionnaire", ...}
+    ):  # webapp.storage.export.to_json: {"columns", "ratings", "questionnaire", ...}
         path.write_text(
             json.dumps({"columns": list(RATING_COLUMNS), "ratings": records, "comments": []})
         )
@@ -182,7 +182,7 @@ def test_methods_follow_the_manifest_order(make_panel):
 
 
 def test_missing_sqlite_database_is_not_created(tmp_path):
-    pytest.importorskip("webapp.export")
+    pytest.importorskip("webapp.storage.export")
     path = tmp_path / "instance" / "dmc-listening.sqlite"
     with pytest.raises(NoRatingsError, match="no ratings yet: there is no database at"):
         read_database(f"sqlite:///{path}")
@@ -190,11 +190,11 @@ def test_missing_sqlite_database_is_not_created(tmp_path):
 
 
 def test_empty_database_is_no_ratings(tmp_path):
-    pytest.importorskip("webapp.models")
+    pytest.importorskip("webapp.storage.models")
     from sqlalchemy import create_engine
 
-    from webapp.db import db
-    from webapp.export import create_export_view
+    from webapp.storage.db import db
+    from webapp.storage.export import create_export_view
 
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     engine = create_engine(url)

@@ -146,7 +146,7 @@ def test_simulated_failing_raters_are_excluded(simulated_ratings):
 
 
 def test_agrees_with_the_web_app_dashboard_flags(simulated_ratings):
-    dashboard = pytest.importorskip("webapp.screening")
+    dashboard = pytest.importorskip("webapp.services.screening")
     flags = {r.rater_id: r.flagged for r in dashboard.screen(simulated_ratings.to_dict("records"))}
     report = screen(simulated_ratings).report.set_index("rater_id")["excluded"]
     assert flags == {rater: bool(flag) for rater, flag in report.items()}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 from dmc.audio import encode_mp3
 from dmc.contracts.manifest import Condition, Manifest, PassageEntry, load_manifest
+from dmc.contracts.scale import DEFAULT_SCALE
 from evaluation.design import LABELS, build_design, load_design, plan_for_rater
 from evaluation.design.__main__ import main
 from evaluation.design.config import DEFAULT_TEXTS, DesignError, load_config, parse_config
@@ -291,3 +294,52 @@ def test_conditions_the_render_lacks_say_how_to_render_them(tmp_path):
         build_design(m, load_config(CONFIGS / "bs1534.yaml"))
     with pytest.raises(DesignError, match=r"--methods target,console,demucs,random,mono,tcn10"):
         build_design(m, parse_config({"conditions": ["console", "tcn10"]}))
+
+
+def test_the_rating_scale_is_the_configs_and_the_default_is_bs1534_on_0_1(manifest):
+    """One source for the scale: the config's ``scale`` key; texts name its ends and bands."""
+    default = load_config(None)
+    assert default.scale == DEFAULT_SCALE and default.texts == DEFAULT_TEXTS
+    assert load_config(CONFIGS / "default.yaml").scale == DEFAULT_SCALE
+    assert "1.00 (top of Excellent)" in DEFAULT_TEXTS["reference"]
+    assert DEFAULT_TEXTS["scale"].startswith("The scale runs from 0 (bottom of Bad) to 1 (top of")
+    mushra = load_config(CONFIGS / "mushra100.yaml")
+    assert (mushra.scale.minimum, mushra.scale.maximum, mushra.scale.step) == (0, 100, 1)
+    assert mushra.scale.bands == ("Bad", "Poor", "Fair", "Good", "Excellent")
+    assert "with 100 (top of Excellent)" in mushra.texts["reference"]
+    assert mushra.texts["scale"].startswith("The scale runs from 0 (bottom of Bad) to 100 (top")
+    # Everything else is bs1534.yaml, and the design (trials, plans) is the same.
+    bs1534 = load_config(CONFIGS / "bs1534.yaml")
+    assert replace(mushra, scale=DEFAULT_SCALE, texts=bs1534.texts) == bs1534
+    assert build_design(manifest, mushra).design_hash == build_design(manifest, bs1534).design_hash
+
+    five = parse_config({"scale": {"min": 1, "max": 5, "step": 1, "bands": [], "top": 5}})
+    assert five.scale.normalise(1) == 0.0 and five.scale.normalise(4) == 0.75
+    assert five.scale.format(3) == "3" and five.scale.at_top(5) and not five.scale.at_top(4)
+    assert five.texts["trial"].endswith(
+        "on the scale from 1 to 5. Rate at least one version at the very top."
+    )
+    assert parse_config({"scale": {"max": 10}}).scale.step == 0.1  # 100 steps by default
+    three = parse_config({"scale": {"bands": ["low", "mid", "high"]}})
+    assert "the three bands are a guide" in three.texts["scale"]
+    assert DEFAULT_SCALE.normalise(0.37) == 0.37 and DEFAULT_SCALE.at_top(1.0)
+    assert not DEFAULT_SCALE.at_top(0.99) and DEFAULT_SCALE.format(1) == "1.00"
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        ({"min": 1, "max": 1}, "scale.max (1) must be above scale.min (1)"),
+        ({"max": 100, "step": 3}, "scale.step must divide the range 0-100"),
+        ({"step": 0}, "scale.step must divide"),
+        ({"top": 0}, "scale.top must lie above scale.min"),
+        ({"top": 1.5}, "scale.top must lie above scale.min and at most scale.max"),
+        ({"min": "0"}, "scale.min must be a number"),
+        ({"bands": "Bad, Good"}, "scale.bands must be a list of labels"),
+        ({"bands": ["x"] * 11}, "at most 10 fit"),
+        ({"labels": []}, "unknown key(s) ['labels'] in 'scale'"),
+    ],
+)
+def test_a_bad_rating_scale_names_the_key(scale, message):
+    with pytest.raises(DesignError, match=re.escape(message)):
+        parse_config({"scale": scale}, "my.yaml")

@@ -58,7 +58,7 @@ def ffmpeg(source, target, *filters: str) -> None:
 def rate_through_the_web_app(render_dir, instance, raters: int = 3) -> bytes:
     """Raters take the built-in test through the JSON API; returns the admin's ratings.csv."""
     from webapp import create_app
-    from webapp.db import db
+    from webapp.storage.db import db
 
     app = create_app({
         "TESTING": True, "INSTANCE_PATH": str(instance),

@@ -102,7 +102,7 @@ def rated_database(tmp_path):
             response = client.post(f"/api/raters/{token}/trials/{trial_id}", json=body)
             assert response.status_code == 200, response.get_json()
     with app.app_context():
-        from webapp.db import db
+        from webapp.storage.db import db
 
         db.engine.dispose()
     return url
@@ -110,7 +110,7 @@ def rated_database(tmp_path):
 
 def test_web_app_ratings_flow_into_box_plots_and_statistics(rated_database, tmp_path, capsys):
     from analysis import boxplots, significance
-    from webapp.export import ratings_frame
+    from webapp.storage.export import ratings_frame
 
     frame = ratings_frame(rated_database)
     assert not frame.duplicated(["rater_id", "trial_id", "method"]).any()

@@ -43,14 +43,18 @@ def _signal(seconds: float, seed: int) -> np.ndarray:
     return np.stack([mono, np.roll(mono, 50)]).astype(np.float32)
 
 
-def write_render(folder: Path, passages: dict[str, int], seconds: float = 1.0) -> Path:
+def write_render(
+    folder: Path,
+    passages: dict[str, int],
+    seconds: float = 1.0,
+    methods: tuple[str, ...] = DRUM_METHODS,
+) -> Path:
     """Render a tiny test set: ``{task: number of passages}``; returns the manifest path."""
     tasks = {}
     seed = 0
+    every = methods
     for task, count in passages.items():
-        methods = (
-            DRUM_METHODS if task == "drums" else tuple(m for m in DRUM_METHODS if m != "demucs")
-        )
+        methods = every if task == "drums" else tuple(m for m in every if m != "demucs")
         entries = []
         for i in range(count):
             conditions = []
@@ -70,6 +74,12 @@ def write_render(folder: Path, passages: dict[str, int], seconds: float = 1.0) -
         tasks[task] = entries
     manifest = Manifest(tasks, "2026-01-01T00:00:00Z", "0.1.0", SAMPLE_RATE, seeds={"random": 0})
     return manifest.save(folder / "manifest.json")
+
+
+@pytest.fixture
+def render_writer():
+    """:func:`write_render`, for tests that render (and render again) a test of their own."""
+    return write_render
 
 
 @pytest.fixture(scope="session")
@@ -100,8 +110,8 @@ def database_url(request, tmp_path) -> str:
         return f"sqlite:///{tmp_path / 'instance' / 'ratings.sqlite'}"
     request.applymarker(pytest.mark.postgres)
     url = _postgres_url()
-    from webapp import models  # noqa: F401
-    from webapp.db import Base
+    from webapp.storage import models  # noqa: F401
+    from webapp.storage.db import Base
 
     engine = sa.create_engine(url)
     try:
@@ -134,7 +144,7 @@ def make_app(tmp_path, render_dir):
 
     built: list = []
     yield build
-    from webapp.db import db
+    from webapp.storage.db import db
 
     for app in built:
         with app.app_context():
@@ -213,11 +223,11 @@ class RaterClient:
 
     def headphone_answers(self, right: bool = True) -> list[int]:
         """The right answers of this rater's headphone check (or wrong ones)."""
-        from webapp.headphones import answer_key, correct_answers
+        from webapp.services.headphones import answer_key, correct_answers
 
         app = self.client.application
         with app.app_context():
-            from webapp.study import study_status
+            from webapp.services.study import study_status
 
             trials = study_status().study.design.config.headphone_check.trials
         key = correct_answers(answer_key(app.config["SECRET_KEY"], self.token, trials))
@@ -376,15 +386,36 @@ def bs1534_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def mushra_server(tmp_path_factory):
+    """A real server of the shipped ``evaluation/configs/mushra100.yaml`` (bs1534.yaml on a
+    0-100 scale) on nine passages, as :func:`bs1534_server`."""
+    folder = tmp_path_factory.mktemp("mushra100")
+    write_render(folder / "render", {"drums": 5, "full": 4})
+    config = ROOT / "evaluation" / "configs" / "mushra100.yaml"
+    server = ServerProcess(
+        folder / "instance",
+        folder / "render" / "manifest.json",
+        ("--config", str(config), "--server", "waitress"),
+        cwd=folder,
+    ).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def server_process(tmp_path, render_dir):
     """Factory of server processes sharing one instance folder; all stopped at the end."""
     started: list[ServerProcess] = []
 
     def make(
-        extra_args: tuple[str, ...] = (), env: dict | None = None, rendered: bool = True
+        extra_args: tuple[str, ...] = (),
+        env: dict | None = None,
+        rendered: bool = True,
+        manifest: Path | None = None,
     ) -> ServerProcess:
-        manifest = render_dir / "manifest.json" if rendered else None
+        if manifest is None and rendered:
+            manifest = render_dir / "manifest.json"
         server = ServerProcess(tmp_path / "instance", manifest, extra_args, env, cwd=tmp_path)
         started.append(server)
         return server

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from dmc.contracts.ratings import EXPORT_COLUMNS
-from webapp.db import db
-from webapp.models import Assignment, Rater
+from webapp.storage.db import db
+from webapp.storage.models import Assignment, Rater
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from evaluation.design import plan_for_rater
-from webapp.db import db
-from webapp.models import Assignment, Rater, Rating, TrialResult
-from webapp.study import study_status
+from webapp.services.study import study_status
+from webapp.storage.db import db
+from webapp.storage.models import Assignment, Rater, Rating, TrialResult
 
 METHOD_NAMES = ("target", "console", "demucs", "random", "mono", "anchor_7k", "anchor_3k5")
 
@@ -187,8 +187,8 @@ def test_trials_wait_for_the_steps_before_them(make_app, tmp_path, rater_client,
     app = make_app(TEST_CONFIG=str(config))
     client = app.test_client()
     with app.app_context():  # a personal link (create-raters): not agreed yet
-        from webapp.raters import create_rater
-        from webapp.study import study_status
+        from webapp.services.raters import create_rater
+        from webapp.services.study import study_status
 
         unconsented = create_rater(study_status().study.design, consented=False).token
     rater = rater_client(client, intro=False)
@@ -353,7 +353,7 @@ def test_trial_outside_the_raters_subset_is_refused(make_app, tmp_path, rater_cl
 
 
 def test_link_without_consent_asks_for_it_first(app, client, submission):
-    from webapp.raters import create_rater
+    from webapp.services.raters import create_rater
 
     with app.app_context():
         rater = create_rater(study_status().study.design, consented=False)

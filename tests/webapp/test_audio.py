@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from dmc.contracts.manifest import load_manifest
-from webapp.blinding import (
+from webapp.services.blinding import (
     EDGE_BYTES,
     ID3V1_TAG,
     ROUND_BYTES,

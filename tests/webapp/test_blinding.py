@@ -177,7 +177,7 @@ def _range(client, url: str, spec: str) -> bytes:
 
 def _trials(client):
     """Every trial of the design, as a rater's browser gets its URLs (conditions + reference)."""
-    from webapp.study import study_status
+    from webapp.services.study import study_status
 
     with client.application.app_context():
         design = study_status().study.design

@@ -42,8 +42,8 @@ import pytest
 
 from analysis.ratings import read_database
 from analysis.screening import screen
-from webapp.export import ratings_frame
-from webapp.headphones import answer_key, correct_answers
+from webapp.services.headphones import answer_key, correct_answers
+from webapp.storage.export import ratings_frame
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,7 +15,11 @@ import io
 import pandas as pd
 
 from dmc.contracts.ratings import FORMULA_STARTS, RATING_COLUMNS, unescape_cell
-from webapp.export import COMMENT_COLUMNS, IDENTIFIED_QUESTIONNAIRE_COLUMNS, QUESTIONNAIRE_COLUMNS
+from webapp.storage.export import (
+    COMMENT_COLUMNS,
+    IDENTIFIED_QUESTIONNAIRE_COLUMNS,
+    QUESTIONNAIRE_COLUMNS,
+)
 
 #: Single-line ids (the API refuses control characters in them).
 EXTERNAL_IDS = ["=1+1", " =cmd|' /C calc'!A0", "@SUM(A1:A9)", "-2+3", "'=quoted", 'a,"b"', "+x"]

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from dmc.contracts.ratings import escape_cell, to_csv
-from webapp.screening import screen
+from webapp.services.screening import screen
 
 
 @pytest.mark.parametrize(

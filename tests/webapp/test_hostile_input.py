@@ -14,8 +14,8 @@ import stat
 import pytest
 from sqlalchemy import func, select
 
-from webapp.db import db
-from webapp.models import Rater, Rating, TrialResult
+from webapp.storage.db import db
+from webapp.storage.models import Rater, Rating, TrialResult
 
 TRIAL = "drums:song0@0000.00s"
 
@@ -265,7 +265,7 @@ def test_rater_creation_is_rate_limited_per_client(make_app):
 
 
 def test_token_buckets_refill_over_the_window():
-    from webapp.throttle import TokenBuckets
+    from webapp.services.throttle import TokenBuckets
 
     buckets = TokenBuckets(2, 10.0)  # 2 at once, one more every 5 s
     assert [buckets.take("a", now=0.0) for _ in range(3)] == [0, 0, 5]

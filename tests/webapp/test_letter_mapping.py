@@ -14,7 +14,7 @@ import json
 import sqlalchemy as sa
 
 from evaluation.design import plan_for_rater
-from webapp.study import study_status
+from webapp.services.study import study_status
 
 
 def _ratings(trial: dict, rater: int, position: int) -> dict:

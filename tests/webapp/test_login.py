@@ -52,12 +52,12 @@ def test_the_lockout_ends_with_its_window_and_a_right_password_clears_it(make_ap
 
 
 def test_throttled_attempts_answer_at_once_and_check_no_password(app, monkeypatch):
-    import webapp.auth
+    import webapp.services.auth
 
     checks = []
-    original = webapp.auth.check_admin_password
+    original = webapp.services.auth.check_admin_password
     monkeypatch.setattr(
-        webapp.auth, "check_admin_password", lambda p: checks.append(p) or original(p)
+        webapp.services.auth, "check_admin_password", lambda p: checks.append(p) or original(p)
     )
     client = app.test_client()
     started = time.perf_counter()
@@ -68,13 +68,13 @@ def test_throttled_attempts_answer_at_once_and_check_no_password(app, monkeypatc
 
 
 def test_parallel_guessers_get_no_more_than_the_limit(make_app, database_url, monkeypatch):
-    import webapp.auth
+    import webapp.services.auth
 
     app = make_app(SQLALCHEMY_DATABASE_URI=database_url)
     checks = []
-    original = webapp.auth.check_admin_password
+    original = webapp.services.auth.check_admin_password
     monkeypatch.setattr(
-        webapp.auth, "check_admin_password", lambda p: checks.append(p) or original(p)
+        webapp.services.auth, "check_admin_password", lambda p: checks.append(p) or original(p)
     )
     results = []
 

@@ -13,8 +13,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from webapp.db import db
-from webapp.models import Rater
+from webapp.storage.db import db
+from webapp.storage.models import Rater
 
 INTRO = {"experience_years": "7", "role": "mixing_engineer", "playback_device": "studio_monitors"}
 CHANGED = {"experience_years": "1", "role": "student", "playback_device": "earbuds"}

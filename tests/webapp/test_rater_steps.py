@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from analysis.ratings import validate_ratings
 from dmc.audio import decode_mp3, integrated_loudness
 from dmc.contracts.ratings import LATER_COLUMNS, RATING_COLUMNS
-from webapp import headphones
+from webapp.services import headphones
 
 
 def _plan_urls(client, rater) -> set[str]:
@@ -124,10 +124,10 @@ def test_a_failed_headphone_check_is_told_politely_and_exported(make_app, tmp_pa
     page = client.get(f"/r/{rater.token}").data.decode()
     assert 'id="screened"' in page and "loudspeakers" in page
     rater.finish_all_trials()
-    from webapp.export import questionnaire_rows, rating_rows
+    from webapp.storage.export import questionnaire_rows, rating_rows
 
     with client.application.app_context():
-        from webapp.db import db
+        from webapp.storage.db import db
 
         connection = db.session.connection()
         assert {r["headphone_check"] for r in rating_rows(connection)} == {"failed"}

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from webapp.export import ratings_frame
+from webapp.storage.export import ratings_frame
 
 pytestmark = pytest.mark.slow
 

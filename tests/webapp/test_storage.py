@@ -1,7 +1,7 @@
 """Storage on both back ends (SQLite; PostgreSQL when DMC_TEST_POSTGRES_URL is set).
 
 Idempotent resubmission, concurrent double submits, balanced subsets under concurrent
-rater creation, and the analysis hand-over (:func:`webapp.export.ratings_frame`).
+rater creation, and the analysis hand-over (:func:`webapp.storage.export.ratings_frame`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from dmc.contracts.ratings import EXPORT_COLUMNS
-from webapp.db import db
-from webapp.export import questionnaire_frame, ratings_frame
-from webapp.models import Assignment, Rating, TrialResult
+from webapp.storage.db import db
+from webapp.storage.export import questionnaire_frame, ratings_frame
+from webapp.storage.models import Assignment, Rating, TrialResult
 
 
 def _run_threads(target, count: int) -> list:
@@ -149,7 +149,7 @@ def test_bad_sqlite_synchronous_setting_is_refused(make_app):
 def test_a_busy_database_answers_503_saves_nothing_and_the_retry_lands(
     make_app, rater_client, submission
 ):
-    from webapp.db import _sqlite_write_lock
+    from webapp.storage.db import _sqlite_write_lock
 
     app = make_app(SQLITE_BUSY_TIMEOUT_MS=200)
     rater = rater_client(app.test_client())

@@ -1,5 +1,8 @@
-/* One trial page: condition buttons, vertical 0-1 sliders, checks, keyboard, saving.
+/* One trial page: condition buttons, vertical sliders, checks, keyboard, saving.
  *
+ * The sliders are on the test's rating scale (data.scale: range, step, decimals, band
+ * labels bottom up, where "the top" starts), as the server sends it; ratings are sent
+ * on that scale and the server stores them normalised to 0-1.
  * Sliders start unset (no thumb, no value) and only count once the rater moves them.
  * The page records what the analysis needs besides the ratings: the time on the trial
  * (from the moment the audio is ready, without the time the tab is hidden, added up
@@ -18,7 +21,10 @@
   const hasReference = Boolean(data.reference_url);
   const refIndex = labels.length;
   const KEYS = "1234567890-=";
-  const BANDS = ["Bad", "Poor", "Fair", "Good", "Excellent"];
+  const SCALE = data.scale;
+  const BANDS = SCALE.bands;
+  const SPAN = SCALE.max - SCALE.min;
+  const MIDDLE = SCALE.min + Math.round(SPAN / SCALE.step / 2) * SCALE.step;
   const storageKey = `dmc:${data.submit_url}`;
   const levelKey = `dmc:level:${data.next_url}`;
   const onlyPlaying = Boolean(data.checks.only_playing_slider_movable);
@@ -37,7 +43,17 @@
   const slider = (label) => $(`slider-${label}`);
   const playButtons = labels.map((l) => $(`play-${l}`));
 
-  function band(value) { return BANDS[Math.min(4, Math.floor(value * 5))]; }
+  function band(value) {
+    if (!BANDS.length) return "";
+    return BANDS[Math.min(BANDS.length - 1, Math.floor(((value - SCALE.min) / SPAN) * BANDS.length))];
+  }
+  /* The nearest slider position: min + a whole number of steps, as the decimals show it. */
+  function onScale(value) {
+    const clamped = Math.min(SCALE.max, Math.max(SCALE.min, value));
+    const steps = Math.round((clamped - SCALE.min) / SCALE.step);
+    return Number((SCALE.min + steps * SCALE.step).toFixed(SCALE.decimals));
+  }
+  function atTop(value) { return value !== null && value >= SCALE.top - 1e-9 * SPAN; }
 
   /* ------------------------------------------------------------ time on trial */
 
@@ -58,14 +74,14 @@
   /* ------------------------------------------------------------ ratings and storage */
 
   function setRating(label, value, fromStorage) {
-    value = Math.round(Math.min(1, Math.max(0, value)) * 100) / 100;
+    value = onScale(value);
     const changed = ratings[label] !== value;
     ratings[label] = value;
     const s = slider(label);
     s.value = String(value);
     s.classList.remove("unset");
     const out = $(`value-${label}`);
-    out.querySelector(".number").textContent = value.toFixed(2);
+    out.querySelector(".number").textContent = value.toFixed(SCALE.decimals);
     out.querySelector(".band").textContent = band(value);
     if (!fromStorage && changed) { moves[label] += 1; remember(); }
     refresh();
@@ -104,8 +120,8 @@
       const unplayed = labels.filter((l) => plays[l] < 1);
       if (unplayed.length) out.push(`Play ${unplayed.join(", ")} at least once.`);
     }
-    if (data.checks.one_at_top && !labels.some((l) => ratings[l] !== null && ratings[l] >= 1)) {
-      out.push("Rate at least one version at the very top (1.00).");
+    if (data.checks.one_at_top && !labels.some((l) => atTop(ratings[l]))) {
+      out.push(`Rate at least one version at the very top (${SCALE.top.toFixed(SCALE.decimals)}).`);
     }
     return out;
   }
@@ -161,7 +177,7 @@
     if (!player || player.active < 0 || player.active >= labels.length) return;
     const label = labels[player.active];
     if (slider(label).disabled) return;
-    setRating(label, ratings[label] === null ? 0.5 : ratings[label] + delta);
+    setRating(label, ratings[label] === null ? MIDDLE : ratings[label] + delta);
   }
 
   function showLoop(start, end) {
@@ -253,7 +269,7 @@
     };
     if (actions[key]) { actions[key](); refresh(); event.preventDefault(); return; }
     if (key === "ArrowUp" || key === "ArrowDown") {
-      nudge((key === "ArrowUp" ? 1 : -1) * (event.shiftKey ? 0.01 : 0.05));
+      nudge((key === "ArrowUp" ? 1 : -1) * (event.shiftKey ? 1 : 5) * SCALE.step);
       event.preventDefault();
       return;
     }

@@ -152,7 +152,7 @@ def test_settings_follow_the_tcn_training_distribution_without_bypass():
 
 def test_the_design_and_the_web_app_accept_the_table(rendered, capsys):
     from evaluation.design.__main__ import main as design_main
-    from webapp.study import load_study
+    from webapp.services.study import load_study
 
     assert design_main(["--manifest", str(rendered)]) == 0
     assert "emulation:" in capsys.readouterr().out

@@ -24,8 +24,6 @@ from dmc.contracts.conditions import REFERENCE
 SAMPLE_RATE = 44100
 NOISE_S = 8.0
 SEED = 1534
-#: Used when the manifest records no loudness for its reference mixes (EBU R128).
-DEFAULT_LUFS = -23.0
 
 
 def unrated_file(progress, study) -> str | None:
@@ -44,7 +42,7 @@ def unrated_file(progress, study) -> str | None:
 
 
 def reference_loudness(study) -> float:
-    """The median loudness (LUFS) of the test's reference mixes."""
+    """The median loudness (LUFS) of the test's reference mixes, else the test's loudness policy."""
     values = [
         c.loudness_lufs
         for passages in study.manifest.tasks.values()
@@ -52,7 +50,8 @@ def reference_loudness(study) -> float:
         for c in passage.conditions
         if c.method == REFERENCE and np.isfinite(c.loudness_lufs)
     ]
-    return round(statistics.median(values), 1) if values else DEFAULT_LUFS
+    # no measured reference (a test without one): the level the render's policy set
+    return round(statistics.median(values), 1) if values else study.manifest.loudness.target_lufs
 
 
 @lru_cache(maxsize=4)

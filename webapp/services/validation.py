@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from dmc.contracts.scale import DEFAULT_SCALE, RatingScale
 from evaluation.design.config import Checks
 
 #: Largest plausible time on one trial (a rater who left the tab open for a day).
@@ -22,8 +23,6 @@ MAX_COMMENT_CHARS = 5000
 MAX_EXTERNAL_ID_CHARS = 128
 #: Longest rater token accepted in a URL; real ones have 22 characters.
 MAX_TOKEN_CHARS = 64
-#: A rating counts as "at the top" from here (sliders move in steps of 0.01).
-TOP_RATING = 1.0 - 1e-9
 #: Play-count key of the open reference.
 REFERENCE_KEY = "reference"
 #: The in-page level control's range (dB relative to the level set on the volume page).
@@ -74,7 +73,11 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class Submission:
-    """A parsed trial submission; keys of ``ratings`` and ``plays`` are condition letters."""
+    """A parsed trial submission; keys of ``ratings`` and ``plays`` are condition letters.
+
+    ``ratings`` are normalised to 0-1 (:meth:`dmc.contracts.scale.RatingScale.normalise`),
+    as they are stored, whatever scale the rater used.
+    """
 
     ratings: dict[str, float]
     time_on_trial_ms: int
@@ -155,12 +158,13 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _number(value: Any, field: str) -> float:
+def _number(value: Any, field: str, span: str) -> float:
+    """A finite JSON number; ``span`` ("0 to 1") names the range in the message for a huge one."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{field} must be a number, got {_short(value)}", field=field)
     if isinstance(value, int) and not -(2**53) <= value <= 2**53:
         # math.isfinite would overflow on a 400-digit integer; no rating is that large.
-        raise InputError(f"{field} must be a number from 0 to 1, got {_short(value)}", field=field)
+        raise InputError(f"{field} must be a number from {span}, got {_short(value)}", field=field)
     if not math.isfinite(value):
         raise InputError(f"{field} must be a finite number, got {value!r}", field=field)
     return float(value)
@@ -174,9 +178,10 @@ def _count(value: Any, field: str, maximum: int) -> int:
     return value
 
 
-def parse_submission(body: Any) -> Submission:
+def parse_submission(body: Any, scale: RatingScale = DEFAULT_SCALE) -> Submission:
     """Check the shape and ranges of a trial submission (not yet the letters).
 
+    Ratings are on the test's ``scale`` (0-1 by default) and come back normalised to 0-1.
     Expected JSON: ``{"ratings": {"A": 0.8, ...}, "time_on_trial_ms": 31000,
     "plays": {"A": 2, ..., "reference": 1}, "comment": "optional"}``, optionally with
     ``"loop_used": true``, ``"slider_moves": {"A": 3, ...}`` and ``"level_db": -6.0``
@@ -197,13 +202,15 @@ def parse_submission(body: Any) -> Submission:
     if not isinstance(body["ratings"], dict) or not body["ratings"]:
         raise InputError("ratings must be a non-empty object of letter -> rating", field="ratings")
     ratings = {}
+    lowest, highest = scale.plain(scale.minimum), scale.plain(scale.maximum)
     for label, value in body["ratings"].items():
-        rating = _number(value, f"ratings.{label}")
-        if not 0.0 <= rating <= 1.0:
+        rating = _number(value, f"ratings.{label}", f"{lowest} to {highest}")
+        if not scale.contains(rating):
             raise InputError(
-                f"ratings.{label} must be between 0 and 1, got {value!r}", field=f"ratings.{label}"
+                f"ratings.{label} must be between {lowest} and {highest}, got {value!r}",
+                field=f"ratings.{label}",
             )
-        ratings[str(label)] = rating
+        ratings[str(label)] = scale.normalise(rating)
     time_ms = _count(body["time_on_trial_ms"], "time_on_trial_ms", MAX_TIME_ON_TRIAL_MS)
     if not isinstance(body["plays"], dict):
         raise InputError("plays must be an object of letter -> number of plays", field="plays")
@@ -223,7 +230,7 @@ def parse_submission(body: Any) -> Submission:
         moves = {str(k): _count(v, f"slider_moves.{k}", MAX_PLAYS) for k, v in moves.items()}
     level_db = body.get("level_db")
     if level_db is not None:
-        level_db = _number(level_db, "level_db")
+        level_db = _number(level_db, "level_db", f"{MIN_LEVEL_DB:g} to {MAX_LEVEL_DB:g}")
         if not MIN_LEVEL_DB <= level_db <= MAX_LEVEL_DB:
             raise InputError(
                 f"level_db must be between {MIN_LEVEL_DB} and {MAX_LEVEL_DB}, got {level_db!r}",
@@ -233,9 +240,15 @@ def parse_submission(body: Any) -> Submission:
 
 
 def check_against_trial(
-    submission: Submission, labels: list[str], has_reference: bool, checks: Checks
+    submission: Submission,
+    labels: list[str],
+    has_reference: bool,
+    checks: Checks,
+    scale: RatingScale = DEFAULT_SCALE,
 ) -> None:
     """Check the letters and the test's required checks for one trial.
+
+    "At the top" is the ``scale``'s top (:meth:`~dmc.contracts.scale.RatingScale.at_top`).
 
     Raises:
         InputError: 400 for unknown or missing letters; 422 when a required check
@@ -263,9 +276,13 @@ def check_against_trial(
             raise InputError(
                 f"condition(s) {unplayed} were never played; play every condition", 422, "plays"
             )
-    if checks.one_at_top and max(submission.ratings.values()) < TOP_RATING:
+    highest = scale.denormalise(max(submission.ratings.values()))
+    if checks.one_at_top and not scale.at_top(highest):
         raise InputError(
-            "rate at least one condition at the top of the scale (1.0)", 422, "ratings"
+            f"rate at least one condition at the top of the scale "
+            f"({scale.format(scale.top_value)})",
+            422,
+            "ratings",
         )
 
 

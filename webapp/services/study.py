@@ -1,14 +1,22 @@
-"""The test being served: a render manifest plus a test config, reloaded when they change.
+"""The test being served: a render manifest plus a test config, as a design.
 
-The app starts even when nothing has been rendered yet (its pages then explain how to
-render a test); as soon as the manifest appears, or is re-rendered, the next request
-picks it up. A manifest that exists but does not make a valid test is reported with
-the design error, never half-served.
+Two ways to find it:
+
+- ``serve`` (``SERVE_SNAPSHOT`` set): the instance's served test, a snapshot in the
+  instance folder (:mod:`webapp.services.snapshots`) that ``serve`` chose when it
+  started. Each server process loads it once and keeps it: nothing done to the render
+  folder changes what raters hear. When ``serve`` started with nothing rendered, the
+  first request after a render appears snapshots it and records it as the served test.
+- live (``flask --app webapp run``, the test client): the render folder as it is,
+  ``MANIFEST_PATH`` and ``TEST_CONFIG``, reloaded when they change; for development.
+
+Either way the app starts even when nothing has been rendered yet (its pages then
+explain how to render a test), and a manifest that does not make a valid test is
+reported with the design error, never half-served.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +33,15 @@ from dmc.contracts.manifest import (
 )
 from evaluation.design import TestDesign, build_design
 from evaluation.design.config import DesignError, load_config
-from webapp.blinding import padded_length
+from webapp.services.blinding import padded_length
+from webapp.services.snapshots import (
+    ServedTest,
+    SnapshotError,
+    load_design_of,
+    record_serving,
+    serving,
+    snapshot,
+)
 
 RENDER_COMMAND = "python -m dmc.render testset"
 
@@ -38,6 +54,8 @@ class Study:
     design: TestDesign
     manifest_path: Path
     config_path: Path | None
+    #: The snapshot served (``None``: the render folder, live).
+    served: ServedTest | None = None
 
     @cached_property
     def audio_files(self) -> dict[str, str]:
@@ -47,7 +65,7 @@ class Study:
 
     @cached_property
     def padded_sizes(self) -> dict[str, int]:
-        """Audio file name -> the byte length it is served with (:mod:`webapp.blinding`).
+        """Audio file name -> the byte length it is served with (:mod:`webapp.services.blinding`).
 
         Every file of one passage gets the same length, so within a trial (and its
         training twin) no condition and not the open reference stands out by size.
@@ -103,22 +121,60 @@ def load_study(manifest_path: Path, config_path: Path | None) -> Study:
 
 
 class StudyCache:
-    """Per-app cache keyed by the files' modification times."""
+    """Per-app cache: the pinned snapshot under ``serve``; else keyed by the files' mtimes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._status: StudyStatus | None = None
+        self._pinned: StudyStatus | None = None
 
     def get(self, app: Flask) -> StudyStatus:
+        if app.config.get("SERVE_SNAPSHOT"):
+            return self._served(app)
+        return self._live(app)
+
+    def _live(self, app: Flask) -> StudyStatus:
+        with self._lock:
+            return self._live_unlocked(app)
+
+    def _served(self, app: Flask) -> StudyStatus:
+        """The served snapshot, loaded once per process and kept (see the module docstring)."""
+        with self._lock:
+            if self._pinned is not None:
+                return self._pinned
+            current = serving()
+            if current is None:
+                status = self._live_unlocked(app)
+                if status.study is None:
+                    return status
+                try:
+                    test = snapshot(
+                        app.instance_path, status.manifest_path, status.study.config_path
+                    )
+                except (ManifestError, DesignError, SnapshotError, OSError) as exc:
+                    return StudyStatus(
+                        None, f"The test cannot be served: {exc}", status.manifest_path
+                    )
+                current = record_serving(
+                    test,
+                    app.config.get("SERVE_BASE_URL"),
+                    app.config.get("SERVE_BASE_URL_PROBLEM"),
+                    only_if_none=True,
+                )
+            status = load_served(current.folder)
+            if status.study is not None:
+                self._pinned = status
+            return status
+
+    def _live_unlocked(self, app: Flask) -> StudyStatus:
         manifest_path = manifest_path_for(app)
         config_path = config_path_for(app, manifest_path)
         key = (manifest_path, _mtime(manifest_path), config_path, _mtime(config_path))
-        with self._lock:
-            if key != self._key or self._status is None:
-                self._status = self._load(manifest_path, config_path)
-                self._key = key
-            return self._status
+        if key != self._key or self._status is None:
+            self._status = self._load(manifest_path, config_path)
+            self._key = key
+        return self._status
 
     @staticmethod
     def _load(manifest_path: Path, config_path: Path | None) -> StudyStatus:
@@ -134,46 +190,18 @@ class StudyCache:
             return StudyStatus(None, f"The test cannot be served: {exc}", manifest_path)
 
 
-#: Setting where ``serve`` notes the design it started with (:func:`record_served`).
-SERVED_SETTING = "served_design"
+def load_served(folder: str | Path) -> StudyStatus:
+    """The study of the snapshot in ``folder``, or why it cannot be served."""
+    from webapp.services.snapshots import load_test
 
-
-def describe(study: Study) -> dict:
-    """What identifies a served test to a person: design hash, trial count, files."""
-    return {
-        "design_hash": study.design.design_hash,
-        "trials": len(study.design.trials),
-        "training": len(study.design.training),
-        "manifest": str(study.manifest_path),
-        "config": str(study.config_path) if study.config_path else None,
-    }
-
-
-def record_served(study: Study) -> None:
-    """Note the design ``serve`` starts with, so that the commands run beside it
-    (``flask --app webapp create-raters``) can warn when they plan raters on another one."""
-    from webapp.db import upsert, write_session
-    from webapp.models import Setting
-
-    with write_session() as session:
-        upsert(
-            session,
-            Setting,
-            [{"key": SERVED_SETTING, "value": json.dumps(describe(study))}],
-            ["key"],
-        )
-
-
-def served_design() -> dict | None:
-    """The design ``serve`` last started with (:func:`record_served`), if it ever did."""
-    from webapp.db import db
-    from webapp.models import Setting
-
-    stored = db.session.get(Setting, SERVED_SETTING)
     try:
-        return json.loads(stored.value) if stored is not None else None
-    except ValueError:
-        return None
+        test = load_test(folder)
+        manifest, design = load_design_of(test)
+    except (ManifestError, DesignError, SnapshotError) as exc:
+        problem = f"The served test cannot be loaded: {exc}. Start serve again (--new-test)."
+        return StudyStatus(None, problem, Path(folder))
+    study = Study(manifest, design, test.manifest_path, test.config_path, test)
+    return StudyStatus(study, None, Path(test.manifest))
 
 
 def study_status() -> StudyStatus:

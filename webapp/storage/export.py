@@ -27,7 +27,7 @@ from dmc.contracts.ratings import (
     iso_utc,
 )
 from webapp.config import default_database_url
-from webapp.models import Assignment, Rater, Rating, TrialResult
+from webapp.storage.models import Assignment, Rater, Rating, TrialResult
 
 #: Columns that identify a person outside the test (the participant id a crowdsourcing
 #: platform passed): in an export only when the experimenter asks for them.

@@ -11,7 +11,7 @@ no ``Last-Modified`` (render times differ by method), an ETag that is an opaque 
 hash per URL, and the same byte length for every condition of a trial and its open
 reference. Inside the MP3 the first and last 4 KiB are alike too: a tag of one size in
 front, the encoder's Info frame with no field that describes this audio, zeros behind
-(:mod:`webapp.blinding`); the decoded audio is unchanged.
+(:mod:`webapp.services.blinding`); the decoded audio is unchanged.
 
 The open reference is served under its trial id rather than its file name, and its tag
 holds other bytes than the hidden reference's, so neither its URL nor its content
@@ -25,11 +25,11 @@ import hmac
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from webapp.blinding import padded_audio
-from webapp.calibration import pink_noise_mp3, reference_loudness, unrated_file
-from webapp.headphones import answer_key, trial_audio
-from webapp.raters import load_progress
-from webapp.study import study_status
+from webapp.services.blinding import padded_audio
+from webapp.services.calibration import pink_noise_mp3, reference_loudness, unrated_file
+from webapp.services.headphones import answer_key, trial_audio
+from webapp.services.raters import load_progress
+from webapp.services.study import study_status
 
 bp = Blueprint("audio", __name__)
 
@@ -124,7 +124,7 @@ def calibration(token: str):
 
 @bp.get("/headphone-audio/<token>/<int:number>")
 def headphone_trial(token: str, number: int):
-    """Trial ``number`` (0-based) of the rater's headphone check (:mod:`webapp.headphones`).
+    """Trial ``number`` (0-based) of the rater's headphone check (:mod:`webapp.services.headphones`).
 
     :raise 404: unknown rater link, no headphone check in this test, or no such trial.
     """

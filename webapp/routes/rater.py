@@ -4,16 +4,16 @@ Every page lives under the rater's link ``/r/<token>``; that one URL always show
 first unfinished step, worked out from what is stored, so a reload or a link opened
 days later resumes exactly there. Forms post to ``/r/<token>/<step>`` and redirect back
 (post/redirect/get), so a reload never posts twice. Trials are submitted by the page's
-JavaScript through the JSON API (:mod:`webapp.api`).
+JavaScript through the JSON API (:mod:`webapp.routes.api`).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from webapp.api import trial_payload
-from webapp.headphones import answer_key, correct_answers
-from webapp.raters import (
+from webapp.routes.api import trial_payload
+from webapp.services.headphones import answer_key, correct_answers
+from webapp.services.raters import (
     Progress,
     create_rater,
     load_progress,
@@ -23,9 +23,9 @@ from webapp.raters import (
     record_questionnaire,
     record_volume,
 )
-from webapp.study import RENDER_COMMAND, study_status
-from webapp.throttle import RateLimited, check_rater_creation
-from webapp.validation import (
+from webapp.services.study import RENDER_COMMAND, study_status
+from webapp.services.throttle import RateLimited, check_rater_creation
+from webapp.services.validation import (
     DEVICE_CHOICES,
     MAX_COMMENT_CHARS,
     ROLE_CHOICES,

@@ -2,28 +2,25 @@
 
 Idempotent, so it runs at every start (``create_app``) and before the commands that
 write. ``create_all`` never alters an existing table, so the columns added since the
-first release (:data:`webapp.models.ADDED_COLUMNS`, all nullable) are added here to a
-database made by an older version; the export view (:func:`webapp.export.create_export_view`)
+first release (:data:`webapp.storage.models.ADDED_COLUMNS`, all nullable) are added here to a
+database made by an older version; the export view (:func:`webapp.storage.export.create_export_view`)
 is installed again so it always has the current columns.
 """
 
 from __future__ import annotations
 
-import click
-from flask import Flask
-from flask.cli import with_appcontext
 from sqlalchemy import Engine, inspect, text
 
-from webapp import models
-from webapp.db import Base, db
-from webapp.export import create_export_view
+from webapp.storage import models
+from webapp.storage.db import Base, db
+from webapp.storage.export import create_export_view
 
 
 def init_db() -> None:
     """Create missing tables, add missing columns and (re)install the export view.
 
     Idempotent: rows are kept. ``create_all`` never alters an existing table, so the
-    columns added since the first release (:data:`webapp.models.ADDED_COLUMNS`, all
+    columns added since the first release (:data:`webapp.storage.models.ADDED_COLUMNS`, all
     nullable) are added here to a database made by an older version.
     """
     db.create_all()
@@ -52,15 +49,3 @@ def add_missing_columns(engine: Engine, columns: tuple[tuple[str, str], ...]) ->
             existing[table].add(name)
             added.append(f"{table}.{name}")
     return added
-
-
-@click.command("init-db")
-@with_appcontext
-def init_db_command() -> None:
-    """Create the database tables if they do not exist yet (keeps existing data)."""
-    init_db()
-    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(init_db_command)

@@ -17,9 +17,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from evaluation.design import TestDesign, Trial, plan_for_rater
-from webapp.db import db, lock_for_assignment, upsert, write_session
-from webapp.models import Assignment, Rater, Rating, TrialResult, utcnow
-from webapp.validation import (
+from webapp.services.validation import (
     MAX_COMMENT_CHARS,
     InputError,
     Questionnaire,
@@ -27,6 +25,8 @@ from webapp.validation import (
     check_against_trial,
     plausible_token,
 )
+from webapp.storage.db import db, lock_for_assignment, upsert, write_session
+from webapp.storage.models import Assignment, Rater, Rating, TrialResult, utcnow
 
 STAGES = ("consent", "questionnaire", "volume", "headphones", "trial", "comments", "finish")
 #: What a rater must do before rating, per stage, as the API says it.
@@ -355,14 +355,14 @@ def save_trial(
     load, so it runs a few small statements inside one ``BEGIN IMMEDIATE`` transaction.
 
     Args:
-        parse_error: a body that failed :func:`webapp.validation.parse_submission`;
+        parse_error: a body that failed :func:`webapp.services.validation.parse_submission`;
             raised after the rater and trial checks, so an unknown link is a 404
             whatever the body.
 
     Raises:
         InputError: 404 unknown rater or a trial not in their plan; 409 before the
             earlier steps or trials, or for a changed saved trial; 400/422 from the body
-            and :func:`webapp.validation.check_against_trial`.
+            and :func:`webapp.services.validation.check_against_trial`.
     """
     with write_session() as session:
         found = (
@@ -412,7 +412,11 @@ def save_trial(
             )
         labels = json.loads(labels_json)
         check_against_trial(
-            submission, list(labels), trial.reference_method is not None, design.config.checks
+            submission,
+            list(labels),
+            trial.reference_method is not None,
+            design.config.checks,
+            design.config.scale,
         )
         result_row = {
             **keys,

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.db import db
+from webapp.storage.db import db
 
 
 def utcnow() -> datetime:
@@ -125,7 +125,7 @@ class Rating(db.Model):
     slider_moves: Mapped[int | None] = mapped_column(Integer)
 
 
-#: Columns added after the first release, as (table, column); :func:`webapp.schema.init_db`
+#: Columns added after the first release, as (table, column); :func:`webapp.storage.schema.init_db`
 #: adds the missing ones to an existing database (``create_all`` never alters a table).
 ADDED_COLUMNS = (
     ("rater", "volume_level_db"),

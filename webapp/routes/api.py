@@ -14,7 +14,8 @@ Endpoints (``<token>`` is the rater's resume token):
 - ``GET /api/raters/<token>/trials/<trial_id>`` -> the trial as that rater sees it
   (after the same steps as saving it: 409 before them)
 - ``POST /api/raters/<token>/trials/<trial_id>`` -> save, see
-  :func:`webapp.validation.parse_submission` for the body. Stages and trials are
+  :func:`webapp.services.validation.parse_submission` for the body (ratings on the
+  test's rating scale, the trial's ``scale``; stored normalised to 0-1). Stages and trials are
   taken in order (409 otherwise); a saved trial is final (an identical resubmission
   answers ``"resubmitted": true``, a changed one 409).
 """
@@ -24,10 +25,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from webapp.db import db
-from webapp.headphones import answer_key, correct_answers
-from webapp.links import public_url
-from webapp.raters import (
+from webapp.services.headphones import answer_key, correct_answers
+from webapp.services.links import public_url
+from webapp.services.raters import (
     Progress,
     check_ready_for_trials,
     create_rater,
@@ -37,9 +37,9 @@ from webapp.raters import (
     record_volume,
     save_trial,
 )
-from webapp.study import study_status
-from webapp.throttle import RateLimited, check_rater_creation
-from webapp.validation import (
+from webapp.services.study import study_status
+from webapp.services.throttle import RateLimited, check_rater_creation
+from webapp.services.validation import (
     InputError,
     check_external_id,
     parse_headphone_answers,
@@ -47,6 +47,7 @@ from webapp.validation import (
     parse_questionnaire,
     parse_submission,
 )
+from webapp.storage.db import db
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -131,6 +132,8 @@ def trial_payload(progress: Progress, trial_id: str, study) -> dict:
         else None,
         "duration_seconds": trial.duration_seconds,
         "checks": vars(study.design.config.checks).copy(),
+        # The test's rating scale; the page rates on it, the server stores 0-1.
+        "scale": study.design.config.scale.to_json(),
         "submit_url": url_for("api.submit_trial", token=token, trial_id=trial_id),
         "next_url": url_for("rater.resume", token=token),
     }
@@ -272,7 +275,7 @@ def submit_trial(token: str, trial_id: str):
         raise InputError(f"unknown trial {trial_id!r}", 404, "trial_id") from None
     submission, problem = None, None
     try:
-        submission = parse_submission(body)
+        submission = parse_submission(body, study.design.config.scale)
     except InputError as exc:  # reported after the link is checked (see save_trial)
         problem = exc
     saved = save_trial(token, trial, submission, study.design, problem)

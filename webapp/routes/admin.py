@@ -1,7 +1,7 @@
 """The admin area under ``/admin``: login, dashboard, live box plot, screening, exports.
 
 Read-only pages are GETs; everything that changes state (login, logout, creating
-rater links) is a POST carrying the session's CSRF token (:mod:`webapp.auth`). The
+rater links) is a POST carrying the session's CSRF token (:mod:`webapp.services.auth`). The
 dashboard shows progress per rater and per trial, the BS.1534-3 screening flags, a box
 plot that refreshes itself, and the download links.
 """
@@ -23,7 +23,8 @@ from flask import (
 from sqlalchemy import func, select
 
 from dmc.contracts.ratings import EXPORT_COLUMNS, to_csv
-from webapp.auth import (
+from dmc.contracts.scale import DEFAULT_SCALE
+from webapp.services.auth import (
     admin_password_configured,
     admin_required,
     check_csrf,
@@ -32,8 +33,13 @@ from webapp.auth import (
     login_attempt,
     start_admin_session,
 )
-from webapp.db import db
-from webapp.export import (
+from webapp.services.links import public_url
+from webapp.services.plots import boxplot_png
+from webapp.services.raters import create_rater
+from webapp.services.screening import screen
+from webapp.services.study import RENDER_COMMAND, study_status
+from webapp.storage.db import db
+from webapp.storage.export import (
     COMMENT_COLUMNS,
     comment_rows,
     questionnaire_columns,
@@ -41,12 +47,7 @@ from webapp.export import (
     rating_rows,
     to_json,
 )
-from webapp.links import public_url
-from webapp.models import Assignment, TrialResult
-from webapp.plots import boxplot_png
-from webapp.raters import create_rater
-from webapp.screening import screen
-from webapp.study import RENDER_COMMAND, study_status
+from webapp.storage.models import Assignment, TrialResult
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 MAX_NEW_LINKS = 500
@@ -133,9 +134,13 @@ def dashboard():
     raters = questionnaire_rows(connection, identifying=True)  # shown to the admin only
     ratings = rating_rows(connection)
     flags = {result.rater_id: result for result in screen(ratings)}
+    study = status.study
+    served = study.served if study is not None else None
     return render_template(
         "admin/dashboard.html",
         status=status,
+        changed=served.sources_changed() if served is not None else [],
+        scale=study.design.config.scale if study is not None else DEFAULT_SCALE,
         command=RENDER_COMMAND,
         raters=raters,
         flags=flags,
@@ -172,7 +177,9 @@ def new_links():
 def boxplot():
     rows = rating_rows(db.session.connection())
     db.session.rollback()  # end the read before drawing
-    png = boxplot_png(rows, include_simulated=request.args.get("simulated") == "1")
+    study = study_status().study
+    bands = study.design.config.scale.bands if study is not None else DEFAULT_SCALE.bands
+    png = boxplot_png(rows, include_simulated=request.args.get("simulated") == "1", bands=bands)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 

@@ -17,7 +17,7 @@ import time
 
 from flask import current_app, request
 
-from webapp.validation import InputError
+from webapp.services.validation import InputError
 
 #: Buckets kept before full (idle) ones are forgotten.
 MAX_CLIENTS = 10_000

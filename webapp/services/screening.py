@@ -38,7 +38,7 @@ def _fraction(value) -> float | None:
 
 
 def screen(rows: list[dict], rules: ScreeningRules | None = None) -> list[ScreeningResult]:
-    """The BS.1534-3 flags of every rater in ``rows`` (``webapp.export.rating_rows``).
+    """The BS.1534-3 flags of every rater in ``rows`` (``webapp.storage.export.rating_rows``).
 
     Args:
         rows: dicts with ``rater_id, task, passage_id, trial_id, method, rating, is_training``.

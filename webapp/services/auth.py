@@ -1,6 +1,7 @@
 """Admin authentication: a password hash, a session cookie, login throttling and CSRF tokens.
 
-The password is never stored in clear: ``set-admin-password`` writes a salted scrypt
+The password is never stored in clear: ``set-admin-password``
+(:mod:`webapp.commands.database`) writes a salted scrypt
 hash (Werkzeug) into the database, or the host sets ``DMC_ADMIN_PASSWORD_HASH`` (or,
 for a quick start, ``DMC_ADMIN_PASSWORD``, hashed in memory). Both plain-text ways must
 pass :func:`password_problem`; a hash cannot be checked.
@@ -28,21 +29,17 @@ import hmac
 import ipaddress
 import math
 import secrets
-import sys
 import time
 from datetime import timedelta
 
-import click
 from flask import current_app, redirect, request, session, url_for
-from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select, text
 from werkzeug.exceptions import BadRequest
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.db import db, upsert, write_session
-from webapp.models import LoginFailure, Setting, utcnow
-from webapp.passwords import password_problem
-from webapp.schema import init_db
+from webapp.services.passwords import password_problem
+from webapp.storage.db import db, upsert, write_session
+from webapp.storage.models import LoginFailure, Setting, utcnow
 
 PASSWORD_SETTING = "admin_password_hash"
 SESSION_VERSION_SETTING = "admin_session_version"
@@ -258,22 +255,3 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapped
-
-
-@click.command("set-admin-password")
-@with_appcontext
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from standard input (for scripts)."
-)
-def set_admin_password_command(password_stdin: bool) -> None:
-    """Set the admin password (its hash is stored in the database)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("New admin password", hide_input=True, confirmation_prompt=True)
-    init_db()
-    try:
-        set_admin_password(password)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo("admin password set")
