@@ -270,6 +270,20 @@ def admin_login():
 # --------------------------------------------------------------------------- real server
 
 
+def call_json(url: str, body: dict | None = None) -> dict:
+    """GET (or POST ``body`` as) JSON at ``url`` of a real server; its decoded answer."""
+    import json
+
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return json.loads(response.read())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -372,10 +386,19 @@ def bs1534_server(tmp_path_factory):
     Five drums and four full-mix passages: six scored per rater, two training passages
     from the other three, and one left over for the volume page.
     """
-    folder = tmp_path_factory.mktemp("bs1534")
+    yield from _config_server(
+        tmp_path_factory, "bs1534", ROOT / "evaluation" / "configs" / "bs1534.yaml", copy=True
+    )
+
+
+def _config_server(tmp_path_factory, name: str, config: Path, copy: bool = False):
+    """A real server (waitress) of ``config`` on nine passages, five drums and four full;
+    ``copy`` serves a copy of the config from the test's folder (which tests may edit)."""
+    folder = tmp_path_factory.mktemp(name)
     write_render(folder / "render", {"drums": 5, "full": 4})
-    config = folder / "test.yaml"
-    config.write_text((ROOT / "evaluation" / "configs" / "bs1534.yaml").read_text())
+    if copy:
+        (folder / "test.yaml").write_text(config.read_text())
+        config = folder / "test.yaml"
     server = ServerProcess(
         folder / "instance",
         folder / "render" / "manifest.json",
@@ -390,17 +413,9 @@ def bs1534_server(tmp_path_factory):
 def mushra_server(tmp_path_factory):
     """A real server of the shipped ``evaluation/configs/mushra100.yaml`` (bs1534.yaml on a
     0-100 scale) on nine passages, as :func:`bs1534_server`."""
-    folder = tmp_path_factory.mktemp("mushra100")
-    write_render(folder / "render", {"drums": 5, "full": 4})
-    config = ROOT / "evaluation" / "configs" / "mushra100.yaml"
-    server = ServerProcess(
-        folder / "instance",
-        folder / "render" / "manifest.json",
-        ("--config", str(config), "--server", "waitress"),
-        cwd=folder,
-    ).start()
-    yield server
-    server.stop()
+    yield from _config_server(
+        tmp_path_factory, "mushra100", ROOT / "evaluation" / "configs" / "mushra100.yaml"
+    )
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ Skips without Chromium locally; fails in CI (``CI`` set), where the browser is i
 from __future__ import annotations
 
 import json
-import urllib.request
 
 import pytest
 
 from webapp.services.headphones import answer_key, correct_answers
 from webapp.storage.export import ratings_frame
+
+from .conftest import call_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,36 +26,25 @@ KEYS = "1234567890-="
 SECRET_KEY = "x" * 48  # what ServerProcess gives the server
 
 
-def _call(url: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(request, timeout=20) as response:
-        return json.loads(response.read())
-
-
 def _through_the_api(server, count: int) -> tuple[str, list[str]]:
     """A rater who did everything but the last ``count`` trials through the API (0-100)."""
     base = f"{server.url}/api/raters"
-    token = _call(base, {"consent": True})["token"]
+    token = call_json(base, {"consent": True})["token"]
     form = {"experience_years": 6, "role": "producer", "playback_device": "closed_headphones"}
-    _call(f"{base}/{token}/questionnaire", form)
-    _call(f"{base}/{token}/volume", {"level_db": -6})
-    trials = _call(f"{base}/{token}/headphones")["trials"]
+    call_json(f"{base}/{token}/questionnaire", form)
+    call_json(f"{base}/{token}/volume", {"level_db": -6})
+    trials = call_json(f"{base}/{token}/headphones")["trials"]
     answers = correct_answers(answer_key(SECRET_KEY, token, trials))
-    assert _call(f"{base}/{token}/headphones", {"answers": answers})["passed"]
-    trial_ids = _call(f"{base}/{token}")["trial_ids"]
+    assert call_json(f"{base}/{token}/headphones", {"answers": answers})["passed"]
+    trial_ids = call_json(f"{base}/{token}")["trial_ids"]
     for number, trial_id in enumerate(trial_ids[:-count]):
-        trial = _call(f"{base}/{token}/trials/{trial_id}")
+        trial = call_json(f"{base}/{token}/trials/{trial_id}")
         assert trial["scale"]["max"] == 100
         labels = [c["label"] for c in trial["conditions"]]
         ratings = {label: (37 + 7 * i + number) % 100 for i, label in enumerate(labels)}
         ratings[labels[0]] = 100
         plays = dict.fromkeys(labels, 1) | {"reference": 1}
-        saved = _call(
+        saved = call_json(
             f"{base}/{token}/trials/{trial_id}",
             {"ratings": ratings, "plays": plays, "time_on_trial_ms": 4000},
         )

@@ -10,7 +10,6 @@ go on rating. Which test is served changes only when the experimenter starts a n
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -22,19 +21,10 @@ from webapp.commands.common import BadInput
 from webapp.commands.serve import choose_test
 from webapp.services.snapshots import STIMULI_FOLDER, record_serving, serving
 
+from .conftest import call_json
+
 CONFIG = "reference: both\nanchors: true\ntrials_per_rater: 3\n"
 NO_ANCHORS = ("target", "console", "demucs", "random", "mono")
-
-
-def _call(url: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(request, timeout=20) as response:
-        return json.loads(response.read())
 
 
 def _bytes(url: str) -> bytes:
@@ -46,12 +36,12 @@ def _bytes(url: str) -> bytes:
 def _rater(base: str) -> tuple[str, dict[str, dict]]:
     """A rater through the steps before the trials; their trials as the API shows them."""
     api = f"{base}/api/raters"
-    token = _call(api, {"consent": True})["token"]
+    token = call_json(api, {"consent": True})["token"]
     form = {"experience_years": 3, "role": "musician", "playback_device": "earbuds"}
-    _call(f"{api}/{token}/questionnaire", form)
-    _call(f"{api}/{token}/volume", {})
-    ids = _call(f"{api}/{token}")["trial_ids"]
-    return token, {trial_id: _call(f"{api}/{token}/trials/{trial_id}") for trial_id in ids}
+    call_json(f"{api}/{token}/questionnaire", form)
+    call_json(f"{api}/{token}/volume", {})
+    ids = call_json(f"{api}/{token}")["trial_ids"]
+    return token, {trial_id: call_json(f"{api}/{token}/trials/{trial_id}") for trial_id in ids}
 
 
 def _stimuli(raters: dict[str, dict[str, dict]]) -> list[str]:
@@ -100,7 +90,7 @@ def test_a_rerender_or_a_deleted_render_changes_nothing_raters_hear(
             assert _bytes(server.url + url) == body, (moment, url)
         for token, trials in raters.items():
             for trial_id, trial in trials.items():
-                shown = _call(f"{server.url}/api/raters/{token}/trials/{trial_id}")
+                shown = call_json(f"{server.url}/api/raters/{token}/trials/{trial_id}")
                 assert shown == trial, (moment, trial_id)
         assert urllib.request.urlopen(server.url + link, timeout=20).status == 200
 
@@ -124,7 +114,7 @@ def test_a_rerender_or_a_deleted_render_changes_nothing_raters_hear(
     labels = [c["label"] for c in first["conditions"]]
     ratings = dict.fromkeys(labels, 0.5) | {labels[0]: 1.0}
     plays = dict.fromkeys(labels, 1) | {"reference": 1}
-    saved = _call(
+    saved = call_json(
         f"{server.url}{first['submit_url']}",
         {"ratings": ratings, "plays": plays, "time_on_trial_ms": 1000},
     )
