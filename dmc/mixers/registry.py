@@ -75,9 +75,9 @@ def resolve_methods(
     if names is None:
         wanted = []
         for spec in registry.values():
-            if task not in spec.tasks or spec.default == ON_REQUEST:
+            if task not in spec.tasks or spec.default_for(task) == ON_REQUEST:
                 continue
-            if spec.default == WHEN_AVAILABLE and (
+            if spec.default_for(task) == WHEN_AVAILABLE and (
                 reason := spec.unavailable(task, checkpoint_dir)
             ):
                 notes.append(f"{reason}; leaving it out")

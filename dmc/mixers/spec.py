@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,8 @@ class MethodSpec:
         source: :data:`TRACKS` (a :class:`dmc.mixers.base.Mixer`: staged tracks in) or
             :data:`TARGET` (a :class:`dmc.mixers.references.ReferenceCondition`: the target in).
         build: factory ``BuildRequest -> mixer``.
-        default: :data:`ALWAYS`, :data:`WHEN_AVAILABLE` or :data:`ON_REQUEST`.
+        default: :data:`ALWAYS`, :data:`WHEN_AVAILABLE` or :data:`ON_REQUEST`; or one of
+            them per task (``{"drums": ON_REQUEST, "full": WHEN_AVAILABLE}``).
         checkpoint: ``task -> file name`` of the checkpoint it loads, if any (looked up in
             the checkpoint folder: :data:`CHECKPOINT_DIR` unless another is given).
         seeded: build one instance per passage with the passage's seed.
@@ -56,11 +57,15 @@ class MethodSpec:
     tasks: tuple[str, ...]
     source: str
     build: Callable[[BuildRequest], Any]
-    default: str = ALWAYS
+    default: str | Mapping[str, str] = ALWAYS
     checkpoint: Callable[[str], str] | None = None
     seeded: bool = False
     hint: str = ""
     arrange: Callable[[np.ndarray, list[str]], np.ndarray] | None = None
+
+    def default_for(self, task: str) -> str:
+        """Whether a default render of ``task`` includes this method."""
+        return self.default if isinstance(self.default, str) else self.default[task]
 
     def checkpoint_path(self, task: str, folder: str | Path | None = None) -> Path | None:
         if self.checkpoint is None:

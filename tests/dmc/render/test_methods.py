@@ -199,3 +199,19 @@ def test_a_new_baseline_is_two_files_and_renders_like_any_method(tmp_path):
     passage = load_manifest(out).passages("drums")[0]
     assert passage.methods == ["mono", "alternate", "target"]
     assert "alternate" in done.stdout  # the metrics summary names it
+
+
+def test_a_default_can_differ_per_task(registry):
+    """A method may join the default render of one task and wait to be asked for in another."""
+    from dmc.mixers.spec import ALWAYS, ON_REQUEST
+
+    registry["mono"] = MethodSpec(
+        "mono",
+        ("drums", "full"),
+        "tracks",
+        lambda r: MonoMixer(r.task),
+        default={"drums": ON_REQUEST, "full": ALWAYS},
+    )
+    assert "mono" not in [s.name for s in resolve_methods("drums", registry=registry)[0]]
+    assert "mono" in [s.name for s in resolve_methods("full", registry=registry)[0]]
+    assert [s.name for s in resolve_methods("drums", ["mono"], registry=registry)[0]] == ["mono"]
