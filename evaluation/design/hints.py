@@ -71,7 +71,7 @@ def condition_hint(method: str, task: str, manifest: Manifest) -> str:
     )
     missing = spec.unavailable(task, _checkpoint_folder(manifest))
     first = f"{missing}; then " if missing else ""
-    return f"{first}render it into this render with `{command}` ({fix})"
+    return f"{first}add it to this render with `{command}` ({fix})"
 
 
 def render_command(manifest: Manifest, method: str) -> str | None:
