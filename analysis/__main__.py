@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from dmc.cli import EXIT_BAD_INPUT, EXIT_OK, fail
+from dmc.cli import EXIT_BAD_INPUT, EXIT_OK, fail, plain_text
 
 PROG = "python -m analysis"
 
@@ -69,7 +69,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: {PROG} {{{','.join(COMMANDS)}}} [options]\n\n{__doc__.strip()}")
+        print(f"usage: {PROG} {{{','.join(COMMANDS)}}} [options]\n\n{plain_text(__doc__.strip())}")
         return EXIT_OK if argv else EXIT_BAD_INPUT
     if argv[0] not in COMMANDS:
         return fail(PROG, f"unknown command {argv[0]!r}; choose one of {', '.join(COMMANDS)}")

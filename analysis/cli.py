@@ -55,10 +55,15 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--reference",
         default=REFERENCE_METHOD,
-        help=f"hidden reference method (default: {REFERENCE_METHOD})",
+        help=f"hidden reference method (default: {REFERENCE_METHOD}; when it has no "
+        "ratings, a test without a reference, its rule is skipped with a note; another name "
+        "must be a rated method)",
     )
     parser.add_argument(
-        "--mid-anchor", default=MID_ANCHOR, help=f"mid anchor method (default: {MID_ANCHOR})"
+        "--mid-anchor",
+        default=MID_ANCHOR,
+        help=f"mid anchor method (default: {MID_ANCHOR}, skipped with a note when unrated; "
+        "another name must be a rated method)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of resampling and plot jitter (default: 0)"

@@ -23,6 +23,12 @@ rated that task and passage. An exempt item leaves the anchor rule entirely: it 
 neither as a violation nor in the denominator (the items on which the assessor rated
 the mid anchor), as the web app's dashboard flags do. Training trials never count.
 The rules pool both tasks: an assessor excluded is excluded from every task.
+
+A test may be designed without a hidden reference or without anchors (``reference:
+none``, ``anchors: false``): when the default reference (``target``) or mid anchor
+(``anchor_7k``) has no ratings, that rule is skipped with a note. Any other name was
+chosen by the user (``--reference``, ``--mid-anchor``), so a name nobody rated is a typo,
+and an error (:class:`UnratedMethodError`) rather than a rule silently switched off.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from dmc.contracts.conditions import MID_ANCHOR, REFERENCE, check_method_name
+from dmc.contracts.ratings import RatingsError
 
 REFERENCE_METHOD = REFERENCE
 
@@ -52,6 +59,10 @@ REPORT_COLUMNS = (
     "excluded",
     "reason",
 )
+
+
+class UnratedMethodError(RatingsError):
+    """A reference or mid anchor the user named that no rating has (a typo, most likely)."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,25 @@ def _reason(row, rules: ScreeningRules) -> str:
     return "; ".join(reasons)
 
 
+def _check_named_methods(rules: ScreeningRules, rated: set[str]) -> list[str]:
+    """Notes for the default reference or mid anchor when nobody rated it (the test was
+    designed without one); :class:`UnratedMethodError` for any other name nobody rated."""
+    notes = []
+    for role, option, name, default, rule in (
+        ("reference", "--reference", rules.reference, REFERENCE_METHOD, "reference rule"),
+        ("mid anchor", "--mid-anchor", rules.mid_anchor, MID_ANCHOR, "anchor rule"),
+    ):
+        if name in rated:
+            continue
+        if name != default:
+            raise UnratedMethodError(
+                f"the {role} {name!r} ({option}) is not a rated method; the rated methods are "
+                f"{', '.join(sorted(rated)) or 'none'}"
+            )
+        notes.append(f"no ratings of the {role} {name!r}: {rule} not applied")
+    return notes
+
+
 def screen(
     ratings: pd.DataFrame, rules: ScreeningRules | None = None, apply: bool = True
 ) -> ScreeningResult:
@@ -222,12 +252,16 @@ def screen(
 
     Returns:
         A :class:`ScreeningResult`.
+
+    Raises:
+        UnratedMethodError: ``rules`` name a reference or mid anchor other than the
+            default that no scored row rates.
     """
     rules = rules or ScreeningRules()
     scored = ratings.loc[~ratings["is_training"].to_numpy(dtype=bool)]
     raters = pd.Index(sorted(scored["rater_id"].unique()), name="rater_id")
     methods = scored["method"].to_numpy()
-    notes = []
+    notes = _check_named_methods(rules, set(methods))
 
     reference = scored.loc[methods == rules.reference]
     ref_items, ref_below = _per_rater(
@@ -244,10 +278,6 @@ def screen(
     anchor_items, anchor_above = _per_rater(
         anchor, anchor["rating"].to_numpy() > rules.anchor_max, raters
     )
-    if len(reference) == 0:
-        notes.append(f"no ratings of the reference {rules.reference!r}: reference rule not applied")
-    if not (methods == rules.mid_anchor).any():
-        notes.append(f"no ratings of the mid anchor {rules.mid_anchor!r}: anchor rule not applied")
 
     report = pd.DataFrame(
         {

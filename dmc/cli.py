@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 EXIT_OK = 0
@@ -32,11 +33,32 @@ EXIT_BAD_INPUT = 2
 SMOKE_ENV = "DMC_SMOKE"
 
 
+#: A Sphinx cross-reference, ``:mod:`dmc.dsp```, ``:func:`~dmc.a.b```, ``:ref:`text <target>```.
+_ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`~?([^`<]*?)\s*(?:<[^`>]*>)?`")
+#: An inline literal, ````--data folder````.
+_LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
+
+
+def plain_text(text: str) -> str:
+    """``text`` without the reStructuredText markup of docstrings, for a terminal.
+
+    The commands' help is written once, as their modules' docstrings, which the
+    project's developers read with their markup; users read ``--help``, where
+    ````--task```` and ``:mod:`dmc.dsp``` are noise. Roles become their target's name
+    and literals their content; anything else is left as written.
+    """
+    return _LITERAL.sub(r"\1", _ROLE.sub(r"\1", text))
+
+
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose usage errors are one line with exit status 2."""
+    """An ``ArgumentParser`` whose usage errors are one line with exit status 2, and
+    whose help is plain text (:func:`plain_text`) however its descriptions were written."""
 
     def error(self, message: str):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+    def format_help(self) -> str:
+        return plain_text(super().format_help())
 
 
 def fail(prog: str, message: str, code: int = EXIT_BAD_INPUT) -> int:

@@ -3,14 +3,18 @@
     python -m dmc.mix SONG_DIR --task drums|full --out mix.wav --params params.json
     python -m dmc.mix SONG_DIR --task full --from-params edited.json --renderer chain --out mix.wav
 
-SONG_DIR holds one WAV or FLAC per track (mono or stereo, any sample rate; stereo is
-averaged to mono, as a console channel is mono); a reference mix named ``mix.*`` or
-``target.*`` (as in a ``--data folder`` song or a demo song exported with
-``python -m dmc.datasets export-song``) is left out, with a note. A track's role comes from its file
-name when the name holds one as a word (``03_kick_in.wav``), otherwise the encoder's
-role classifier infers it. Tracks are gain-staged over the whole song like every mixer's
-input, mixed, and written as a stereo WAV with the tracks' length and sample rate (the
-most common rate when files differ). ``--params`` writes every track's parameters in
+SONG_DIR holds one audio file per track, in any format a ``--data folder`` song may use
+(WAV, FLAC, AIFF, OGG, MP3, M4A/AAC, WMA ...: what libsndfile or ffmpeg reads), mono or
+stereo, at any sample rate. The console's channels are mono at 44.1 kHz, so a stereo
+track is averaged to mono and a track at another rate is resampled, each with a note on
+stderr. A reference mix named ``mix.*`` or ``target.*`` (as in a ``--data folder`` song
+or a demo song exported with ``python -m dmc.datasets export-song``) is left out, with a
+note. A track's role comes from its file name when the name holds one as a word
+(``03_kick_in.wav``), otherwise the encoder's role classifier infers it. Tracks are
+gain-staged over the whole song like every mixer's input, mixed, and written as a stereo
+WAV with the tracks' length, at the rate most tracks have (on a tie the highest of the
+tied rates, so that no track loses bandwidth to the choice; a note says which rate and
+why; ``--sample-rate`` sets it). ``--params`` writes every track's parameters in
 real units (dB, Hz, ms; pan as ``L30``/``C``/``R100`` percent); edit that file and
 render it again with ``--from-params``. Renderers: ``console`` (default), what the
 console hears (its TCN, or a DSP console's exact effects); ``tcn``, through a TCN
@@ -29,6 +33,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +43,8 @@ from dmc import SAMPLE_RATE
 from dmc.audio import AudioError, read_audio, resample, write_audio
 from dmc.checkpoint import CheckpointError
 from dmc.cli import EXIT_BAD_INPUT, Parser, fail, note
-from dmc.datasets.folder import MIX_NAMES
+from dmc.datasets.folder import AUDIO_SUFFIXES, MIX_NAMES
+from dmc.decode import read_any_audio
 from dmc.dsp import mix as dsp_mix
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.params import CHANNEL_STRIP, TASKS, ParameterSpace, expand_to_strip
@@ -50,7 +56,7 @@ from dmc.stereo_image import pan_from_text, pan_to_text, report_text
 
 PARAMS_FORMAT = "dmc-mix-params"
 RENDERERS = ("console", "tcn", "chain", "dsp")
-AUDIO_SUFFIXES = (".wav", ".flac")
+PROG = "python -m dmc.mix"
 
 
 class MixError(ValueError):
@@ -61,6 +67,8 @@ class MixError(ValueError):
 def track_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """The track files of a song folder (sorted) and the reference mixes left out of them.
 
+    Audio files are those a ``--data folder`` song reads
+    (:data:`dmc.datasets.folder.AUDIO_SUFFIXES`), so a folder that renders also mixes.
     A file named ``mix.*`` or ``target.*`` (any case) is the song's reference mix, as in
     a ``--data folder`` song (:data:`dmc.datasets.folder.MIX_NAMES`): mixing it in as one
     more track would be wrong and silent.
@@ -68,7 +76,7 @@ def track_files(folder: Path) -> tuple[list[Path], list[Path]]:
     if folder.is_file():
         raise MixError(
             f"{folder} is a file; give the folder that holds the song's tracks "
-            "(one WAV or FLAC per track)"
+            "(one audio file per track)"
         )
     if not folder.is_dir():
         raise MixError(
@@ -84,25 +92,87 @@ def track_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return [p for p in audio if p not in references], references
 
 
-def read_song(folder: Path) -> tuple[list[Path], np.ndarray, int, int]:
-    """Mono tracks at the console's rate ``(T, S)``, their files, the output rate and length."""
+@dataclass(frozen=True)
+class Song:
+    """A song folder read for the console.
+
+    Attributes:
+        files: the track files, in the order of ``tracks``' rows.
+        tracks: mono tracks at the console's rate, zero-padded to one length ``(T, S)``.
+        out_rate: the sample rate the mix is written at.
+        out_length: the mix's length in samples at ``out_rate`` (the longest track's).
+        notes: what reading changed (a track downmixed or resampled, the output rate
+            chosen among differing ones), for the user; printed once every track is read,
+            so that a bad file later in the folder is the only line.
+    """
+
+    files: list[Path]
+    tracks: np.ndarray
+    out_rate: int
+    out_length: int
+    notes: list[str]
+
+
+def read_song(folder: Path, sample_rate: int | None = None) -> Song:
+    """Every track of ``folder`` as a mono channel at the console's rate, a note per track
+    that had to be downmixed or resampled, and the output rate (``sample_rate``, or
+    :func:`output_rate`'s choice, with a note when the tracks' rates differ)."""
     files, _ = track_files(folder)
     if not files:
         raise MixError(
-            f"no WAV or FLAC tracks in {folder} (mix.* and target.* are reference mixes)"
+            f"no audio tracks in {folder} (one file per track: WAV, FLAC, MP3, M4A ...; "
+            "mix.* and target.* are reference mixes)"
         )
-    mono, rates = [], []
+    mono, rates, notes = [], [], []
     for path in files:
-        audio, rate = read_audio(path, mono=True)
-        if audio.shape[1] == 0:
-            raise MixError(f"{path} holds no samples")
+        decoded = read_any_audio(path)
+        audio, rate = decoded.audio, decoded.sample_rate
+        changes = []
+        if decoded.channels > 1:
+            changes.append(f"{decoded.channels} channels averaged to mono")
+            audio = audio.mean(axis=0, keepdims=True)
+        if rate != SAMPLE_RATE:
+            changes.append(f"resampled from {rate} Hz to {SAMPLE_RATE} Hz")
+            audio = resample(audio, rate, SAMPLE_RATE)
+        if changes:
+            notes.append(
+                f"{path.name}: {' and '.join(changes)} (a console channel is mono, 44.1 kHz)"
+            )
         rates.append(rate)
-        mono.append(resample(audio, rate, SAMPLE_RATE)[0] if rate != SAMPLE_RATE else audio[0])
-    out_rate = Counter(rates).most_common(1)[0][0]
-    out_length = max(round(m.shape[0] * out_rate / SAMPLE_RATE) for m in mono)
+        mono.append(audio[0])
+    if sample_rate is None:
+        sample_rate, why = output_rate(files, rates)
+        notes += [why] if why else []
+    out_length = max(round(m.shape[0] * sample_rate / SAMPLE_RATE) for m in mono)
     length = max(m.shape[0] for m in mono)
     tracks = np.stack([np.pad(m, (0, length - m.shape[0])) for m in mono]).astype(np.float32)
-    return files, tracks, out_rate, out_length
+    return Song(files, tracks, int(sample_rate), out_length, notes)
+
+
+def output_rate(files: list[Path], rates: list[int]) -> tuple[int, str | None]:
+    """The rate most tracks have; on a tie the highest of the tied rates (no track loses
+    bandwidth to the choice). When the rates differ, also a note that lists them and says
+    which the mix takes and why, so that the choice is never a silent tie-break."""
+    counts = Counter(rates)
+    if len(counts) == 1:
+        return rates[0], None
+    most = max(counts.values())
+    tied = sorted(rate for rate, count in counts.items() if count == most)
+    chosen = tied[-1]
+    listing = "; ".join(
+        f"{rate} Hz: {', '.join(p.name for p, r in zip(files, rates) if r == rate)}"
+        for rate in sorted(counts)
+    )
+    why = (
+        f"the rate of {most} of the {len(rates)} tracks"
+        if len(tied) == 1
+        else f"the highest of the rates most tracks share ({' and '.join(map(str, tied))} Hz, "
+        f"{most} each)"
+    )
+    return chosen, (
+        f"the tracks have different sample rates ({listing}); the mix is written at "
+        f"{chosen} Hz, {why} (--sample-rate HZ to choose)"
+    )
 
 
 def infer_roles(
@@ -237,13 +307,28 @@ def console_values(strip: np.ndarray, space: ParameterSpace, checkpoint) -> np.n
 
 
 # ---------------------------------------------------------------------------- command line
+def positive_rate(text: str) -> int:
+    """``--sample-rate``: a whole number of Hz between 8000 and 192000."""
+    try:
+        rate = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of Hz: {text!r}") from None
+    if not 8000 <= rate <= 192000:
+        raise argparse.ArgumentTypeError(f"{rate} Hz is outside 8000..192000")
+    return rate
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = Parser(
-        prog="python -m dmc.mix",
+        prog=PROG,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("song_dir", type=Path, help="folder with one WAV/FLAC per track")
+    parser.add_argument(
+        "song_dir",
+        type=Path,
+        help="folder with one audio file per track (WAV, FLAC, MP3, M4A ...: what --data folder reads)",
+    )
     parser.add_argument("--task", default="full", help=f"one of {', '.join(TASKS)} (default full)")
     parser.add_argument(
         "--out", type=Path, default=Path("mix.wav"), help="stereo WAV to write (default mix.wav)"
@@ -266,6 +351,14 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--checkpoint", type=Path, default=None, help="console checkpoint (default the shipped one)"
     )
+    parser.add_argument(
+        "--sample-rate",
+        type=positive_rate,
+        default=None,
+        metavar="HZ",
+        help="sample rate of the written mix (default the rate most tracks have; "
+        "on a tie the highest of them)",
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default cuda if available)")
     parser.add_argument(
         "--report",
@@ -280,16 +373,9 @@ def run(args: argparse.Namespace) -> dict:
         raise MixError(f"unknown task {args.task!r}; choose one of {', '.join(TASKS)}")
     if args.out.suffix.lower() != ".wav":
         raise MixError(f"--out must be a .wav file, got {args.out}")
-    files, tracks, out_rate, out_length = read_song(args.song_dir)
     _, references = track_files(args.song_dir)
-    if references:
-        note(
-            "python -m dmc.mix",
-            f"left out {', '.join(p.name for p in references)}: a reference mix, not a track",
-        )
-    staging = GainStaging()
-    gains_db = staging.gains_db(tracks, SAMPLE_RATE)
-    staged = staging.apply(tracks, SAMPLE_RATE, gains_db)
+    song = read_song(args.song_dir, args.sample_rate)
+    files, tracks, out_rate, out_length = song.files, song.tracks, song.out_rate, song.out_length
     need_console = args.from_params is None or args.renderer in ("console", "tcn")
     checkpoint = args.checkpoint or checkpoint_path(f"console_{args.task}")
     mixer = load_console(args.task, checkpoint, args.device) if need_console else None
@@ -300,7 +386,18 @@ def run(args: argparse.Namespace) -> dict:
         )
     if args.from_params is not None:
         strip, space, roles = read_params(args.from_params, args.task, files)
-    else:
+    # every input checked: what reading the folder left out or changed (bad input is one line)
+    if references:
+        note(
+            PROG,
+            f"left out {', '.join(p.name for p in references)}: a reference mix, not a track",
+        )
+    for text in song.notes:
+        note(PROG, text)
+    staging = GainStaging()
+    gains_db = staging.gains_db(tracks, SAMPLE_RATE)
+    staged = staging.apply(tracks, SAMPLE_RATE, gains_db)
+    if args.from_params is None:
         roles = infer_roles(files, staged, mixer)
         space = mixer.space
         strip = expand_to_strip(mixer.predict_parameters(staged, [f.name for f in files]), space)
@@ -338,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         document = run(args)
     except (MixError, AudioError, CheckpointError) as exc:
-        return fail("python -m dmc.mix", str(exc), EXIT_BAD_INPUT)
+        return fail(PROG, str(exc), EXIT_BAD_INPUT)
     print(
         f"mixed {len(document['tracks'])} tracks ({args.task}) -> {args.out}"
         + (f"; parameters -> {args.params}" if args.params else "")

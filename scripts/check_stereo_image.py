@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     folders = song_folders(args.folders)
     if not folders:
-        parser.error(f"no song folders with WAV or FLAC tracks in {args.folders}")
+        parser.error(f"no song folders with audio tracks in {args.folders}")
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for folder in folders:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -71,3 +73,70 @@ def test_an_installed_entry_point_runs():
         pytest.skip("the package's scripts are not installed (pip install -e . makes them)")
     done = subprocess.run([script, "nope"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "unknown command 'nope'" in done.stderr
+
+
+#: The commands users run (the web app's are tested with the web app), by their ``python -m`` name.
+USER_COMMANDS = {
+    "python -m dmc.render": "dmc.render.cli:main",
+    "python -m dmc.train": "dmc.train.__main__:main",
+    "python -m dmc.mix": "dmc.mix:main",
+    "python -m dmc.datasets": "dmc.datasets.__main__:main",
+    "python -m evaluation.design": "evaluation.design.__main__:main",
+    "python -m analysis": "analysis.__main__:main",
+}
+#: reStructuredText in a help text: ``literal`` or a Sphinx role (:mod:`x`, :func:`y`, :py:class:`z`).
+RST_MARKUP = re.compile(r"``|:[a-z]+(?::[a-z]+)?:`")
+
+
+def _subcommands(target: str) -> list[str]:
+    """A command's subcommands, as its code dispatches them (a table, or argparse's subparsers)."""
+    module = importlib.import_module(target.partition(":")[0])
+    for table in ("SUBCOMMANDS", "COMMANDS"):
+        if isinstance(getattr(module, table, None), dict):
+            return list(getattr(module, table))
+    parser = module.get_parser()
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(found[0].choices) if found else []
+
+
+HELP_CASES = [
+    pytest.param(target, argv, id=" ".join([prog, *argv]))
+    for prog, target in USER_COMMANDS.items()
+    for argv in [[], *([sub] for sub in _subcommands(target))]
+]
+
+
+def _help(target: str, argv: list[str], capfd) -> str:
+    """``<command> [sub] --help``: its exit status must be 0, and what it printed."""
+    try:
+        code = _main(target)([*argv, "--help"])
+    except SystemExit as exit:  # argparse prints the help and exits
+        code = exit.code
+    out, err = capfd.readouterr()
+    assert code in (0, None), err
+    return out
+
+
+@pytest.mark.parametrize(("target", "argv"), HELP_CASES)
+def test_help_is_plain_text_for_users(target, argv, capfd):
+    """No docstring markup reaches a user: every command and subcommand's --help is plain
+    (``--task`` and :mod:`dmc.dsp` are for developers reading the source)."""
+    text = _help(target, argv, capfd)
+    assert len(text.splitlines()) > 3
+    assert not RST_MARKUP.search(text), RST_MARKUP.search(text).group(0) + " in:\n" + text
+
+
+@pytest.mark.parametrize(
+    "target", [t for t in USER_COMMANDS.values() if _subcommands(t)], ids=lambda t: t
+)
+def test_help_describes_every_subcommand(target, capfd):
+    """The top --help names each subcommand at the start of a line with words on what it
+    does, not just its name in the usage line."""
+    text = _help(target, [], capfd)
+    body = text.split("\n", 1)[1]  # after the usage line, which lists names only
+    undescribed = [
+        sub
+        for sub in _subcommands(target)
+        if not re.search(rf"^[ -]*{re.escape(sub)}:?[ ]+\S+[ ]+\S", body, re.MULTILINE)
+    ]
+    assert undescribed == [], text

@@ -324,6 +324,11 @@ def check_what_it_says(text: str, clone: Path, done: subprocess.CompletedProcess
     """The few promises of the README that a zero exit status alone would not keep."""
     if text.startswith("python -m dmc.mix") and "--params" in text:
         assert "left out mix.wav: a reference mix, not a track" in done.stderr
+    exported = re.search(r"python -m dmc\.train \w+ .*--export (\S+)", text)
+    if exported:  # the closing line: what was exported and how well it validated
+        last = done.stdout.strip().splitlines()[-1]
+        assert last.startswith(f"exported {exported.group(1)} "), done.stdout[-2000:]
+        assert "best validation loss" in last, last
     if "dmc.train console" in text and "--encoder runs/encoder/best.pt" in text:
         assert "building on the encoder runs/encoder/best.pt" in done.stderr
     if re.search(r"(^|\s)python -m webapp serve\b", text):

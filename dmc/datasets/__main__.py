@@ -27,7 +27,7 @@ REFERENCE_FILE = "mix.wav"
 
 
 def get_parser() -> Parser:
-    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0].strip("`"))
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     export = commands.add_parser(
         "export-song",

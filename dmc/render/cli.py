@@ -2,11 +2,12 @@
 
 Commands:
   testset    every method's mix of every test passage: loudness-normalised VBR MP3 under
-             opaque names, manifest.json, params.json and metrics.csv
-             (dmc.render.planning, dmc.render.testset)
+             opaque names, manifest.json, params.json and metrics.csv (the stimuli of a
+             listening test; `python -m evaluation.design` checks a test of them)
   transform  the paper's emulation table: clean passages through the real chain and
-             TCN-10/20/30 (dmc.render.transform)
-  import     add an outside system's mixes to a rendered test (dmc.render.importer)
+             TCN-10/20/30
+  import     add an outside system's mixes (any audio format) to a rendered test, scored
+             and loudness-matched like the built-in methods
   page       moved to `python -m analysis page` (the page is the last step of the flow,
              after the analysis); this name still runs it
 

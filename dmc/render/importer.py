@@ -44,7 +44,7 @@ from dmc.render.engine import Engine, RenderError
 from dmc.render.finish import FinishError, normalized_reference
 from dmc.render.intake import DEFAULT_TOLERANCE_SECONDS, ImportRefused, Item, prepare
 from dmc.render.naming import AUDIO_FOLDER, OPAQUE_NAME
-from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
+from dmc.render.report import metrics_frame, summary_text, write_metrics
 from dmc.render.workers import default_workers, make_pool
 
 PROG = "dmc.render"
@@ -267,10 +267,7 @@ def remove_system(manifest: Manifest, method: str) -> int:
 def write_outputs(manifest: Manifest) -> None:
     """The manifest, then ``metrics.csv`` and ``metrics.png`` from it (each atomically)."""
     manifest.save(manifest.root / "manifest.json")
-    write_metrics_csv(manifest, manifest.root / "metrics.csv")
-    frame = metrics_frame(manifest)
-    if not frame.empty:
-        plot_metrics(frame, manifest.root / "metrics.png")
+    write_metrics(manifest, manifest.root)
 
 
 def _tasks(manifest: Manifest, text: str | None) -> list[str]:

@@ -23,10 +23,10 @@ from dmc.contracts.policies import DEFAULT_TARGET_LUFS, LoudnessPolicy
 from dmc.datasets import DATASETS, DatasetError, load_songs
 from dmc.datasets.folder import folder_tasks
 from dmc.effects.params import TASKS
-from dmc.mixers import MethodError, resolve_methods
+from dmc.mixers import REGISTRY, MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
 from dmc.render.finish import torch_threads
-from dmc.render.report import metrics_frame, plot_metrics, summary_text, write_metrics_csv
+from dmc.render.report import metrics_frame, summary_text, write_metrics
 from dmc.render.testset import (
     RenderError,
     RenderResult,
@@ -219,7 +219,10 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
     notes: list[str] = []
     for task in tasks:
         specs, skipped = resolve_methods(
-            task, args.methods, anchors=args.anchors, checkpoint_dir=args.checkpoints
+            task,
+            _methods_for(task, args.methods, tasks, notes),
+            anchors=args.anchors,
+            checkpoint_dir=args.checkpoints,
         )
         resolved[task] = specs
         notes += skipped
@@ -266,6 +269,31 @@ def plan(args) -> tuple[list[TaskPlan], list[str]]:
             )
     plans = [p for p in plans if p.passages]  # ids of one task leave the other task out
     return plans, notes
+
+
+def _methods_for(
+    task: str, names: list[str] | None, tasks: list[str], notes: list[str]
+) -> list[str] | None:
+    """``--methods`` for one of several tasks: a method that mixes only the other task
+    (``demucs`` is drums only) is rendered where it serves, as the defaults are, with a
+    note; one that serves none of the tasks stays in, for :func:`resolve_methods` to refuse.
+    Without this no single command could render explicit methods into a render of both
+    tasks, and rendering one task at a time would replace the other's conditions."""
+    if names is None or len(tasks) < 2:
+        return names
+    kept = []
+    for name in names:
+        spec = REGISTRY.get(name)
+        if spec is None or task in spec.tasks or not set(tasks) & set(spec.tasks):
+            kept.append(name)
+        else:
+            notes.append(f"task {task}: {name} does not mix it (it serves {', '.join(spec.tasks)})")
+    if not kept:
+        raise RenderError(
+            f"none of --methods {','.join(names)} mixes task {task!r}; add one that does, "
+            f"or render --task {','.join(t for t in tasks if t != task)}"
+        )
+    return kept
 
 
 def _only_first(args, task: str) -> dict:
@@ -322,7 +350,8 @@ def _without_reference(task: str, specs: list, songs: list[Song], args, notes: l
 
 
 def render(args, plans: list[TaskPlan]) -> RenderResult:
-    """Render ``plans`` as ``args`` say, then write ``metrics.csv`` and ``metrics.png``.
+    """Render ``plans`` as ``args`` say, then write ``metrics.csv`` and ``metrics.png``
+    (:func:`dmc.render.report.write_metrics`: no plot without a target).
 
     Raises:
         RenderError: a method cannot be loaded or a passage cannot be rendered.
@@ -351,14 +380,13 @@ def render(args, plans: list[TaskPlan]) -> RenderResult:
                 "data": args.data,
                 "split": args.split,
                 "anchors": args.anchors,
+                # with the rest, what `python -m evaluation.design` needs to say how to render again
+                "passages": args.passages,
                 # so `python -m dmc.render import` can score against the same lossless targets
                 "root": str(args.root.resolve()) if args.root is not None else None,
             },
         )
-    frame = metrics_frame(result.manifest)
-    write_metrics_csv(result.manifest, out_dir / "metrics.csv")
-    if not frame.empty:
-        plot_metrics(frame, out_dir / "metrics.png")
+    write_metrics(result.manifest, out_dir)
     return result
 
 
@@ -386,10 +414,12 @@ def run(args: argparse.Namespace) -> int:
             f"{'; '.join(result.dropped_imports[:5])}; import them again with `python -m dmc.render import`",
             file=sys.stderr,
         )
-    print(summary_text(metrics_frame(result.manifest)))
+    frame = metrics_frame(result.manifest)
+    print(summary_text(frame))
+    plot = "no plot: no target to measure against" if frame.empty else "plot: metrics.png"
     print(
         f"\n{result.rendered} rendered, {result.skipped} up to date, {result.removed} stale removed "
         f"in {time.perf_counter() - started:.1f} s\nmanifest: {result.manifest_path}\n"
-        f"metrics:  {out_dir / 'metrics.csv'} (plot: metrics.png)"
+        f"metrics:  {out_dir / 'metrics.csv'} ({plot})"
     )
     return 0

@@ -87,11 +87,15 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+#: Why a render has no metrics: every one compares a mix with the passage's target.
+NO_METRICS = "no metrics: no passage has a target (a reference mix) to measure the mixes against"
+
+
 def summary_text(frame: pd.DataFrame) -> str:
     """The summary as a plain-text table, one block per task (smaller is better but for the signed R-L level)."""
     summary = summary_frame(frame)
     if summary.empty:
-        return "no conditions rendered"
+        return NO_METRICS
     blocks = []
     for task, table in summary.groupby("task", sort=False):
         shown = table.set_index("method")[["passages", *SUMMARY_COLUMNS]].rename(
@@ -103,6 +107,20 @@ def summary_text(frame: pd.DataFrame) -> str:
             f"+ right; MI: mirror-invariant; AV: any view, the kit's mirror free too)\n{text}"
         )
     return "\n\n".join(blocks)
+
+
+def write_metrics(manifest: Manifest, out_dir: str | os.PathLike) -> Path | None:
+    """``metrics.csv`` and, when there is something to plot, ``metrics.png`` in ``out_dir``;
+    the plot's path, or None when no passage has a target (a plot of an earlier render
+    there is removed, so that no figure outlives the numbers it showed)."""
+    out_dir = Path(out_dir)
+    write_metrics_csv(manifest, out_dir / "metrics.csv")
+    frame = metrics_frame(manifest)
+    plot = out_dir / "metrics.png"
+    if frame.empty:
+        plot.unlink(missing_ok=True)
+        return None
+    return plot_metrics(frame, plot)
 
 
 def plot_metrics(frame: pd.DataFrame, path: str | os.PathLike, metric: str = "sd_mrstft") -> Path:

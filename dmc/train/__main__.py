@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from dmc.audio import AudioError
 from dmc.checkpoint import CheckpointError
-from dmc.cli import EXIT_BAD_INPUT, EXIT_OK, fail
+from dmc.cli import EXIT_BAD_INPUT, EXIT_OK, fail, plain_text
 from dmc.datasets import DatasetError
 from dmc.train.loop import TrainingError
 
@@ -73,7 +73,9 @@ SUBCOMMANDS: dict[str, Callable[[list[str]], object]] = {
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: {PROG} {{{','.join(SUBCOMMANDS)}}} [options]\n\n{__doc__.strip()}")
+        print(
+            f"usage: {PROG} {{{','.join(SUBCOMMANDS)}}} [options]\n\n{plain_text(__doc__.strip())}"
+        )
         return EXIT_OK if argv else EXIT_BAD_INPUT
     what, rest = argv[0], argv[1:]
     if what not in SUBCOMMANDS:

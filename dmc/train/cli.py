@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -284,10 +285,39 @@ def run_config(
 
 
 def train_and_export(recipe, loop: LoopConfig, destination: Path | None) -> dict:
-    """Run the loop, then copy the best model to ``--export`` (when given); the run record."""
+    """Run the loop, copy the best model to ``--export`` (when given) and say, in one
+    closing line, where the model is and how well it did; the run record."""
     record = train(recipe, loop)
     export(record, loop.run_dir, destination)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one closing line
+        print(closing_line(record, loop.run_dir, destination))
     return record
+
+
+def closing_line(record: dict, run_dir: Path, destination: Path | None) -> str:
+    """What a finished run leaves: the best model (exported or in the run folder), its
+    validation loss and step, and the reference mixes' losses on the same segments, so
+    that the number means something without opening the record."""
+    best = destination if destination is not None else run_dir / "best.pt"
+    if not best.is_file():
+        return f"trained {record['steps']} steps; no validation ran, so no best model ({run_dir})"
+    step = torch.load(best, map_location="cpu", weights_only=True)["training"]["steps"]
+    where = (
+        f"exported {best} (record {best.with_suffix('.json').name}, curves "
+        f"{best.with_suffix('.png').name})"
+        if destination is not None
+        else f"best model {best}"
+    )
+    line = (
+        f"{where}: best validation loss {record['best_val_loss']:.3f} at step {step} "
+        f"of {record['steps']}"
+    )
+    references = record.get("references") or {}
+    if references:
+        line += "; on the same segments: " + ", ".join(
+            f"{name} {value:.3f}" for name, value in references.items()
+        )
+    return line + " (lower is better)"
 
 
 def data_fingerprint(data: str) -> str | None:

@@ -30,9 +30,7 @@ from evaluation.design.config import (
     TestConfig,
     load_config,
 )
-
-#: The command that renders a test set (named in the fixes of design errors).
-RENDER_COMMAND = "python -m dmc.render testset"
+from evaluation.design.hints import condition_hint
 
 
 @dataclass(frozen=True)
@@ -109,20 +107,11 @@ def _canonical(methods: set[str], task_methods: list[str]) -> tuple[str, ...]:
     return tuple(sort_methods(m for m in task_methods if m in methods))
 
 
-def _render_hint(method: str, task_methods: list[str]) -> str:
-    """How to render a condition the config names but the render lacks."""
-    if method in ANCHORS:
-        return f"render the anchors with `{RENDER_COMMAND} --anchors` (or set anchors: false)"
-    methods = ",".join(m for m in [*task_methods, method] if m not in ANCHORS)
-    return (
-        f"render it with `{RENDER_COMMAND} --methods {methods}`, "
-        "or leave it out of the config's conditions"
-    )
-
-
 def _rated_methods(
-    config: TestConfig, task: str, available: list[str], passage_id: str, task_methods: list[str]
+    manifest: Manifest, config: TestConfig, task: str, passage_id: str
 ) -> tuple[str, ...]:
+    available = manifest.passage(task, passage_id).methods
+    task_methods = _task_methods(manifest, task)
     where = f"task {task!r} passage {passage_id!r}"
     if isinstance(config.conditions, dict):
         if task not in config.conditions:
@@ -156,12 +145,12 @@ def _rated_methods(
         if method not in task_methods:
             raise DesignError(
                 f"unknown condition {method!r}: the manifest's methods for task {task!r} "
-                f"are {', '.join(task_methods)}; {_render_hint(method, task_methods)}"
+                f"are {', '.join(task_methods)}; {condition_hint(method, task, manifest)}"
             )
         if method not in available:
             raise DesignError(
                 f"condition {method!r} is not rendered for {where} (it has "
-                f"{', '.join(available)}); {_render_hint(method, task_methods)}"
+                f"{', '.join(available)}); {condition_hint(method, task, manifest)}"
             )
     methods = _canonical(set(wanted), task_methods)
     if len(methods) > MAX_SIGNALS:
@@ -180,9 +169,7 @@ def _make_trial(
     manifest: Manifest, config: TestConfig, task: str, passage_id: str, is_training: bool
 ) -> Trial:
     passage = manifest.passage(task, passage_id)
-    methods = _rated_methods(
-        config, task, passage.methods, passage_id, _task_methods(manifest, task)
-    )
+    methods = _rated_methods(manifest, config, task, passage_id)
     reference = REFERENCE_METHOD if config.reference in ("open", "both") else None
     used = set(methods) | ({reference} if reference else set())
     conditions = [passage.condition(m) for m in passage.methods if m in used]

@@ -123,6 +123,40 @@ def test_missing_file_is_one_line_and_nonzero(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("option, typo", [("--reference", "targte"), ("--mid-anchor", "anchor7k")])
+def test_a_typo_in_a_screening_method_is_one_line_and_exit_2(
+    write_csv, real_ratings, tmp_path, option, typo
+):
+    """A typo never turns a screening rule off silently: the command names the method and
+    the rated ones, writes nothing and exits 2."""
+    path = write_csv(real_ratings)
+    result = _run_script("analysis/boxplots.py", "--ratings", str(path), "--out",
+                         str(tmp_path / "out"), option, typo, cwd=REPO)  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("boxplots: error: the "), lines
+    assert f"{typo!r} ({option}) is not a rated method" in lines[0]
+    assert lines[0].endswith(", ".join(sorted(set(real_ratings["method"]))))
+    assert not (tmp_path / "out").exists()
+
+
+def test_ratings_without_a_reference_are_analysed_with_and_without_screening(
+    write_csv, real_ratings, tmp_path, capsys
+):
+    """A test designed with reference: none (no target, no anchors rated) still analyses,
+    screened with a note and with --no-screening."""
+    unreferenced = real_ratings.loc[
+        ~real_ratings["method"].isin(["target", "anchor_7k", "anchor_3k5"])
+    ]
+    path = write_csv(unreferenced)
+    for extra in ([], ["--no-screening"]):
+        out = tmp_path / f"out{len(extra)}"
+        assert boxplots.main(["--ratings", str(path), "--out", str(out), *extra]) == 0
+        printed = capsys.readouterr().out
+        assert "no ratings of the reference 'target': reference rule not applied" in printed
+        assert (out / "boxplots.png").is_file()
+
+
 def test_no_database_yet_is_one_line_and_nonzero(tmp_path):
     pytest.importorskip("webapp.storage.export")
     env = {"DMC_WEBAPP_INSTANCE": str(tmp_path / "instance"), "DMC_DATABASE_URL": ""}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.screening import ScreeningRules, exceeds, screen
+from analysis.screening import ScreeningRules, UnratedMethodError, exceeds, screen
 
 
 def _reference_series(n_items: int, n_low: int, low: float = 0.5) -> list[float]:
@@ -125,6 +125,38 @@ def test_missing_reference_is_noted_not_fatal(make_panel):
     result = screen(make_panel({"r1": {"console": [0.5] * 3}}, filler={}))
     assert result.excluded == []
     assert any("reference" in n for n in result.notes)
+
+
+def test_a_test_without_reference_or_anchors_is_screened_with_notes(make_panel):
+    """A design with reference: none and no anchors: the default names are unrated, both
+    rules are skipped with a note each, nobody is excluded, and nothing is an error."""
+    ratings = make_panel({"r1": {"console": [0.5] * 3}, "r2": {"console": [0.4] * 3}}, filler={})
+    result = screen(ratings)
+    assert result.excluded == [] and set(result.ratings["rater_id"]) == {"r1", "r2"}
+    assert result.notes == [
+        "no ratings of the reference 'target': reference rule not applied",
+        "no ratings of the mid anchor 'anchor_7k': anchor rule not applied",
+    ]
+
+
+@pytest.mark.parametrize(
+    "rules, option",
+    [
+        (ScreeningRules(reference="targte"), "the reference 'targte' (--reference)"),
+        (ScreeningRules(mid_anchor="anchor_7"), "the mid anchor 'anchor_7' (--mid-anchor)"),
+    ],
+)
+@pytest.mark.parametrize("apply", [True, False])
+def test_a_named_method_nobody_rated_is_an_error_not_a_rule_switched_off(
+    make_panel, rules, option, apply
+):
+    ratings = make_panel({"r1": {"target": [1.0] * 3, "anchor_7k": [0.3] * 3}})
+    with pytest.raises(UnratedMethodError) as caught:
+        screen(ratings, rules, apply=apply)
+    assert str(caught.value) == (
+        f"{option} is not a rated method; the rated methods are "
+        "anchor_3k5, anchor_7k, console, target"
+    )
 
 
 def test_custom_rules_and_bad_rules(make_panel):

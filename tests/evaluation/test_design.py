@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -11,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dmc.audio import encode_mp3
+from dmc.audio import encode_mp3, write_audio
+from dmc.contracts.conditions import ANCHORS
 from dmc.contracts.manifest import Condition, Manifest, PassageEntry, load_manifest
 from dmc.contracts.scale import DEFAULT_SCALE
+from dmc.render import cli as render_cli
+from dmc.render import planning
 from evaluation.design import LABELS, build_design, load_design, plan_for_rater
 from evaluation.design.__main__ import main
 from evaluation.design.config import DEFAULT_TEXTS, DesignError, load_config, parse_config
@@ -23,7 +27,11 @@ ALL = ("target", "console", "demucs", "random", "mono", "anchor_7k", "anchor_3k5
 
 
 def _write_manifest(
-    folder: Path, passages: dict[str, int], methods=ALL, seconds: float = 0.3
+    folder: Path,
+    passages: dict[str, int],
+    methods=ALL,
+    seconds: float = 0.3,
+    settings: dict | None = None,
 ) -> Path:
     """A manifest with real (short) MP3s whose names say nothing about the method."""
     rng = np.random.default_rng(0)
@@ -44,7 +52,9 @@ def _write_manifest(
                 conditions.append(Condition(method, name, digest, -23.0, -3.0, seconds))
             entries.append(PassageEntry(f"song{i}@0000.00s", f"song{i}", 0.0, seconds, conditions))
         tasks[task] = entries
-    return Manifest(tasks, "2026-01-01T00:00:00Z", "0.1.0", 44100).save(folder / "manifest.json")
+    return Manifest(tasks, "2026-01-01T00:00:00Z", "0.1.0", 44100, settings=settings or {}).save(
+        folder / "manifest.json"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -288,12 +298,67 @@ def test_bad_headphone_and_training_settings_are_named(data, message):
         parse_config(data)
 
 
-def test_conditions_the_render_lacks_say_how_to_render_them(tmp_path):
+@pytest.mark.parametrize(
+    "conditions, fix",
+    [
+        (["consol", "mono"], "did you mean 'console'? Fix the test config's conditions"),
+        (["console", "mono", "my_sytem"], "if it is an outside system, import its mixes with "
+         "`python -m dmc.render import --method my_sytem --from DIR --out "),
+        (["console", "tcn10"], "tcn10 is a condition of the emulation table"),
+    ],
+)  # fmt: skip
+def test_a_condition_nothing_renders_names_the_fix_in_the_config_not_a_render(
+    tmp_path, conditions, fix
+):
+    """A typo suggests the name it resembles; no render command (it would fail on the typo)."""
     m = load_manifest(_write_manifest(tmp_path, {"drums": 1}, methods=ALL[:5]))
-    with pytest.raises(DesignError, match=r"unknown condition 'anchor_7k'.*testset --anchors"):
-        build_design(m, load_config(CONFIGS / "bs1534.yaml"))
-    with pytest.raises(DesignError, match=r"--methods target,console,demucs,random,mono,tcn10"):
-        build_design(m, parse_config({"conditions": ["console", "tcn10"]}))
+    with pytest.raises(DesignError) as caught:
+        build_design(m, parse_config({"conditions": conditions}))
+    assert fix in str(caught.value)
+    assert "dmc.render testset" not in str(caught.value)
+
+
+def _folder_render(tmp_path, make_drums) -> Manifest:
+    """Two songs as `--data folder` reads them (song0 drums, song1 full) and the manifest a
+    render of them records: drums target, console, demucs, mono; full without demucs."""
+    root = tmp_path / "songs"
+    for song, names in (("song0", ("kick", "snare")), ("song1", ("kick", "bass"))):
+        (root / song).mkdir(parents=True)
+        for i, name in enumerate((*names, "mix")):
+            write_audio(root / song / f"{name}.wav", make_drums(2.0, seed=i), 44100)
+    settings = {"data": "folder", "split": "test", "root": str(root), "anchors": False,
+                "passages": "1", "seconds": 1.0}  # fmt: skip
+    methods = ("target", "console", "demucs", "mono")
+    path = _write_manifest(tmp_path / "render", {"drums": 1, "full": 1}, methods, 1.0, settings)
+    return load_manifest(path)
+
+
+@pytest.mark.parametrize(
+    "config, added",
+    [({"conditions": ["console", "random"]}, {"random"}), ("bs1534.yaml", set(ANCHORS))],
+)
+def test_a_condition_the_render_lacks_suggests_a_render_command_that_plans(
+    tmp_path, make_drums, config, added
+):
+    """The suggested command renders this render again (same data, passages, length,
+    folder, both tasks) with the condition added: parsed by the render's own parser and
+    planned (every option, method, song and passage checked), it plans exactly that."""
+    manifest = _folder_render(tmp_path, make_drums)
+    config = load_config(CONFIGS / config) if isinstance(config, str) else parse_config(config)
+    with pytest.raises(DesignError) as caught:
+        build_design(manifest, config)
+    command = re.search(r"`(python -m dmc\.render testset [^`]*)`", str(caught.value)).group(1)
+    argv = shlex.split(command)
+    args = render_cli.get_parser().parse_args(argv[3:])
+    plans, notes = planning.plan(args)
+    planned = {plan.task: {spec.name for spec in plan.methods} for plan in plans}
+    assert planned == {
+        "drums": {"target", "console", "demucs", "mono"} | added,
+        "full": {"target", "console", "mono"} | added,
+    }
+    assert [len(plan.passages) for plan in plans] == [1, 1] and args.seconds == 1.0
+    assert args.out.resolve() == manifest.root.resolve()
+    assert "task full: demucs does not mix it (it serves drums)" in notes
 
 
 def test_the_rating_scale_is_the_configs_and_the_default_is_bs1534_on_0_1(manifest):

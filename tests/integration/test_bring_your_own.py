@@ -16,6 +16,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from analysis.page import main as page_main
 from dmc.audio import write_audio
 from dmc.contracts.manifest import load_manifest
 from dmc.effects.chain import mix
@@ -176,7 +177,6 @@ def test_a_folder_of_wavs_to_the_companion_page(tmp_path, capsys):
     # 5. publish
     site = tmp_path / "site"
     argv = [
-        "page",
         "--render",
         str(render_dir),
         "--ratings",
@@ -186,7 +186,7 @@ def test_a_folder_of_wavs_to_the_companion_page(tmp_path, capsys):
         "--resamples",
         "200",
     ]
-    assert render_main(argv) == 0
+    assert page_main(argv) == 0
     text = (site / "index.html").read_text()
-    assert "<th>autobot</th>" in text and '<img src="analysis/boxplots.png"' in text
+    assert '<div class="name">autobot</div>' in text and '<img src="analysis/boxplots.png"' in text
     assert (site / "audio" / "full").is_dir() and len(list(site.rglob("autobot.mp3"))) == 2

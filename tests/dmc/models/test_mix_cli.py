@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -10,6 +11,11 @@ from dmc.audio import db_to_gain, read_audio, write_audio
 from dmc.checkpoint import save_model
 from dmc.mix import main
 from dmc.stereo_image import pan_from_text, pan_to_text
+
+PROG = "python -m dmc.mix"
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)"
+)
 
 
 @pytest.fixture
@@ -27,6 +33,34 @@ def song_dir(tmp_path, make_drums):
         folder / "Bass DI.wav", 0.1 * np.sin(np.arange(44100) * 2 * np.pi * 55 / 44100), 44100
     )
     write_audio(folder / "track7.wav", make_drums(0.9, 48000, seed=4), 48000)  # shorter, other rate
+    return folder
+
+
+def _chord(seconds: float, rate: int) -> np.ndarray:
+    """A stereo chord (what a lossy codec keeps well), ``(2, samples)``."""
+    t = np.arange(int(seconds * rate)) / rate
+    left = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)) / 3
+    return 0.3 * np.stack([left, 0.8 * left]).astype(np.float32)
+
+
+@pytest.fixture
+def encoded_song(tmp_path, make_drums):
+    """A folder as an engineer gets it: kick.wav (mono, 44.1 kHz), snare.flac (mono, 48 kHz),
+    bass.mp3 (stereo, 22.05 kHz, libsndfile's MP3 encoder) and vocals.m4a (stereo AAC,
+    48 kHz, encoded by ffmpeg: only ffmpeg reads it), and a text file to ignore."""
+    folder = tmp_path / "encoded"
+    folder.mkdir()
+    write_audio(folder / "kick.wav", make_drums(1.0, 44100, seed=1), 44100)
+    write_audio(folder / "snare.flac", make_drums(1.0, 48000, seed=2), 48000)
+    bass = 0.2 * np.sin(np.arange(22050) * 2 * np.pi * 55 / 22050)
+    sf.write(folder / "bass.mp3", np.stack([bass, bass], axis=1), 22050, format="MP3")
+    write_audio(tmp_path / "vocals.wav", _chord(1.0, 48000), 48000)
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(tmp_path / "vocals.wav"),
+         "-c:a", "aac", "-b:a", "192k", str(folder / "vocals.m4a")],
+        check=True, timeout=60,
+    )  # fmt: skip
+    (folder / "notes.txt").write_text("take 3")
     return folder
 
 
@@ -157,6 +191,89 @@ def test_settings_a_console_cannot_play_are_an_error(song_dir, checkpoints, tmp_
     assert _mix(song_dir, "drums", checkpoints["drums"], tmp_path / "c.wav", *options) == 0
 
 
+@needs_ffmpeg
+def test_every_format_of_a_folder_song_is_mixed_with_a_note_per_converted_track(
+    encoded_song, checkpoints, tmp_path, capsys
+):
+    """MP3 and M4A tracks are mixed, not dropped; each track downmixed or resampled says
+    so, and the output rate is named with its reason (2 of 4 tracks are at 48 kHz)."""
+    out, params = tmp_path / "mix.wav", tmp_path / "params.json"
+    assert _mix(encoded_song, "full", checkpoints["full"], out, "--params", params) == 0
+    captured = capsys.readouterr()
+    assert f"mixed 4 tracks (full) -> {out}" in captured.out
+    files = [t["file"] for t in json.loads(params.read_text())["tracks"]]
+    assert files == ["bass.mp3", "kick.wav", "snare.flac", "vocals.m4a"]
+    why = "(a console channel is mono, 44.1 kHz)"
+    assert captured.err.splitlines() == [
+        f"{PROG}: note: bass.mp3: 2 channels averaged to mono and resampled from 22050 Hz "
+        f"to 44100 Hz {why}",
+        f"{PROG}: note: snare.flac: resampled from 48000 Hz to 44100 Hz {why}",
+        f"{PROG}: note: vocals.m4a: 2 channels averaged to mono and resampled from 48000 Hz "
+        f"to 44100 Hz {why}",
+        f"{PROG}: note: the tracks have different sample rates (22050 Hz: bass.mp3; "
+        "44100 Hz: kick.wav; 48000 Hz: snare.flac, vocals.m4a); the mix is written at "
+        "48000 Hz, the rate of 2 of the 4 tracks (--sample-rate HZ to choose)",
+    ]
+    info = sf.info(str(out))
+    assert (info.channels, info.samplerate) == (2, 48000)
+    assert 48000 <= info.frames <= 48000 + 2048  # 1 s; a lossy codec pads its last frame
+
+
+@needs_ffmpeg
+def test_a_decoded_track_is_heard_in_the_mix(encoded_song, checkpoints, tmp_path):
+    """Through the real chain, with vocals.m4a alone on the right: the right channel is the
+    decoded AAC (downmixed, at 48 kHz), not silence and not another track."""
+    params = tmp_path / "params.json"
+    _mix(encoded_song, "drums", checkpoints["drums"], tmp_path / "a.wav", "--params", params)
+    document = json.loads(params.read_text())
+    for entry in document["tracks"]:
+        entry["params"] = {"pan": "R100" if entry["file"] == "vocals.m4a" else "L100"}
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    out = tmp_path / "vocals_right.wav"
+    options = ("--from-params", edited, "--renderer", "chain")
+    assert _mix(encoded_song, "drums", checkpoints["drums"], out, *options) == 0
+    right = read_audio(out)[0][1]
+    source = _chord(1.0, 48000).mean(axis=0)
+    start, stop = 2400, 45600  # away from the codec's and the resamplers' edges
+    correlation = np.corrcoef(right[start:stop], source[start:stop])[0, 1]
+    assert correlation > 0.99
+
+
+@pytest.mark.parametrize(
+    "extra, rate, reason",
+    [
+        ([], 48000, "the highest of the rates most tracks share (44100 and 48000 Hz, 1 each)"),
+        (["--sample-rate", "22050"], 22050, None),
+    ],
+)
+def test_tied_rates_take_the_highest_and_say_so_and_sample_rate_chooses(
+    tmp_path, make_drums, checkpoints, capsys, extra, rate, reason
+):
+    folder = tmp_path / "tie"
+    folder.mkdir()
+    write_audio(folder / "kick.wav", make_drums(0.5, 44100, seed=1), 44100)
+    write_audio(folder / "snare.wav", make_drums(0.5, 48000, seed=2), 48000)
+    out = tmp_path / "mix.wav"
+    assert _mix(folder, "drums", checkpoints["drums"], out, *extra) == 0
+    assert sf.info(str(out)).samplerate == rate
+    rate_notes = [
+        line for line in capsys.readouterr().err.splitlines() if "the mix is written" in line
+    ]
+    assert rate_notes == ([] if reason is None else [rate_notes[0]])
+    if reason is not None:
+        assert rate_notes[0].endswith(f"at 48000 Hz, {reason} (--sample-rate HZ to choose)")
+
+
+@pytest.mark.parametrize("rate", ["44.1k", "100", "400000"])
+def test_a_bad_sample_rate_is_one_line_and_exit_2(song_dir, rate, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([str(song_dir), "--sample-rate", rate])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--sample-rate" in err, err
+
+
 @pytest.mark.parametrize("reference", ["mix.wav", "target.flac", "MIX.WAV"])
 def test_a_reference_mix_in_the_folder_is_left_out_and_named(
     reference, song_dir, checkpoints, tmp_path, capsys
@@ -171,9 +288,9 @@ def test_a_reference_mix_in_the_folder_is_left_out_and_named(
     assert sorted(files) == sorted(
         ["03_kick_in.wav", "overhead_L.flac", "Bass DI.wav", "track7.wav"]
     )
-    assert capsys.readouterr().err == (
-        f"python -m dmc.mix: note: left out {reference}: a reference mix, not a track\n"
-    )
+    notes = capsys.readouterr().err.splitlines()
+    assert notes[0] == f"{PROG}: note: left out {reference}: a reference mix, not a track"
+    assert not any(reference in line for line in notes[1:])  # the rest: converted tracks
 
 
 def test_the_chain_renderer_without_a_parameters_file_renders_the_consoles_parameters(
@@ -207,7 +324,7 @@ def test_bad_inputs_give_one_clear_line_and_a_nonzero_exit(tmp_path, song_dir, c
     empty = tmp_path / "empty"
     empty.mkdir()
     cases = {
-        "no WAV or FLAC tracks": [str(empty), "--task", "drums"],
+        "no audio tracks": [str(empty), "--task", "drums"],
         "unknown task 'piano'": [str(song_dir), "--task", "piano"],
         "song folder not found": [str(tmp_path / "nowhere")],
         "is a file; give the folder that holds the song's tracks": [

@@ -6,6 +6,7 @@ import argparse
 import json
 
 import pytest
+import torch
 
 import dmc.train.cli as train_cli
 from dmc.datasets.demo import SPLIT_SIZES
@@ -67,18 +68,35 @@ def test_without_smoke_nothing_changes(value, monkeypatch, capsys):
     assert args == _args() and capsys.readouterr().err == ""
 
 
-def test_a_smoke_run_of_the_documented_command_trains_two_steps(
-    tmp_path, tiny, monkeypatch, capsys
+@pytest.mark.parametrize("exported", [True, False])
+def test_a_smoke_run_of_the_documented_command_trains_two_steps_and_says_what_it_made(
+    tmp_path, tiny, monkeypatch, capsys, exported
 ):
+    """The run ends with one line: where the best model is, its validation loss and step,
+    and the reference mixes' losses on the same segments."""
     monkeypatch.setenv("DMC_SMOKE", "1")
     encoder, _ = tiny.checkpoints()
-    run = tmp_path / "run"
-    argv = ["console", "--task", "drums", "--data", "synthetic", "--encoder", str(encoder)]
-    assert train_main([*argv, "--hidden-dim", "16", "--run-dir", str(run), "--no-progress"]) == 0
+    run, ship = tmp_path / "run", tmp_path / "ship" / "console_drums.pt"
+    argv = ["console", "--task", "drums", "--data", "synthetic", "--encoder", str(encoder),
+            "--hidden-dim", "16", "--run-dir", str(run), "--no-progress"]  # fmt: skip
+    assert train_main([*argv, *(["--export", str(ship)] if exported else [])]) == 0
     record = json.loads((run / "record.json").read_text())
     assert record["steps"] == 2 and record["config"]["train_songs"] == 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert f"note: building on the encoder {encoder} (choose others with --encoder/--tcn)" in err
+    best = torch.load(run / "best.pt", map_location="cpu", weights_only=True)["training"]
+    where = (
+        f"exported {ship} (record console_drums.json, curves console_drums.png)"
+        if exported
+        else f"best model {run / 'best.pt'}"
+    )
+    mono, random = record["references"]["mono mix"], record["references"]["random parameters"]
+    assert out.splitlines()[-1] == (
+        f"{where}: best validation loss {record['best_val_loss']:.3f} at step "
+        f"{best['steps']} of 2; on the same segments: mono mix {mono:.3f}, random "
+        f"parameters {random:.3f} (lower is better)"
+    )
+    assert ship.is_file() is exported and ship.with_suffix(".json").is_file() is exported
 
 
 def test_evaluate_refuses_one_checkpoint_for_two_tasks_in_one_line(tmp_path, capsys):

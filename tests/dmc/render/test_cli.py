@@ -21,6 +21,10 @@ BAD_INPUT = [
     (["--methods", "nope"], "unknown method 'nope'; choose from console, console_dsp, mono"),
     (["--task", "jazz"], "unknown task 'jazz'; choose one of drums, full"),
     (["--task", "full", "--methods", "demucs"], "method 'demucs' does not serve task 'full'"),
+    (
+        ["--methods", "demucs"],  # both tasks: demucs mixes drums only, and full needs one
+        "none of --methods demucs mixes task 'full'; add one that does, or render --task drums",
+    ),
     (["--data", "nope"], "unknown dataset 'nope'"),
     (["--data", "enst", "--methods", "mono"], "--data enst needs --root PATH"),
     (

@@ -53,8 +53,10 @@ def render(root, out, methods, capsys):
 
 def test_an_imported_system_is_scored_against_the_lossless_target(tmp_path, capsys):
     write_songs(tmp_path / "songs", with_mix=True)
-    code, _, err = render(tmp_path / "songs", tmp_path / "out", "mono,target", capsys)
+    code, out, err = render(tmp_path / "songs", tmp_path / "out", "mono,target", capsys)
     assert code == 0, err
+    assert out.strip().endswith("metrics.csv (plot: metrics.png)")
+    assert (tmp_path / "out" / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     manifest = load_manifest(tmp_path / "out")
     assert manifest.settings["data"] == "folder" and manifest.settings["root"] == str(
         (tmp_path / "songs").resolve()
@@ -89,11 +91,17 @@ def test_without_a_reference_mix_the_render_has_no_target_and_the_design_says_so
         and "target need(s) a reference mix, which 'take1' and 1 other song(s) lack(s)" in err
     )
     assert not (tmp_path / "out").exists()
-    code, _, err = render(tmp_path / "songs", tmp_path / "out", "mono,random", capsys)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "metrics.png").write_bytes(b"a plot of an earlier render")
+    code, out, err = render(tmp_path / "songs", tmp_path / "out", "mono,random", capsys)
     assert code == 0, err
     manifest = load_manifest(tmp_path / "out")
     assert [e.methods for e in manifest.passages("full")] == [["mono", "random"]] * 2
     assert all(c.extra["metrics"] is None for e in manifest.passages("full") for c in e.conditions)
+    # the summary says why there are no metrics, and lists no plot it did not write
+    assert "no metrics: no passage has a target (a reference mix)" in out
+    assert out.strip().endswith("metrics.csv (no plot: no target to measure against)"), out
+    assert not (tmp_path / "out" / "metrics.png").exists()  # no figure outlives its numbers
     with pytest.raises(
         DesignError, match=r"has no 'target' condition .* set reference: none in the test config"
     ):
