@@ -365,7 +365,7 @@ MUTANTS = (
     Mutant(
         "retry-against-every-rater",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         'Rating.rater_pk == bindparam("rater_pk"), Rating.trial_id == bindparam("trial_id")',
         'Rating.trial_id == bindparam("trial_id")',
         STORAGE_TESTS,
@@ -374,7 +374,7 @@ MUTANTS = (
     Mutant(
         "plays-looked-up-by-method",
         "storage",
-        "webapp/raters.py",
+        "webapp/services/raters.py",
         '"plays": submission.plays.get(label, 0),',
         '"plays": submission.plays.get(method, 0),',
         (*STORAGE_TESTS, *TEN_SECOND_TESTS),
@@ -384,7 +384,7 @@ MUTANTS = (
     Mutant(
         "padding-to-the-smallest-file",
         "blinding",
-        "webapp/blinding.py",
+        "webapp/services/blinding.py",
         "return _length_for(max(audio_bytes(p) for p in paths))",
         "return _length_for(min(audio_bytes(p) for p in paths))",
         ("tests/webapp/test_audio.py", *TEN_SECOND_TESTS),
@@ -393,7 +393,7 @@ MUTANTS = (
     Mutant(
         "right-login-clears-every-client",
         "login",
-        "webapp/auth.py",
+        "webapp/services/auth.py",
         "s.execute(delete(LoginFailure).where(LoginFailure.client == client))",
         "s.execute(delete(LoginFailure))",
         LOGIN_TESTS,

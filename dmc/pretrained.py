@@ -34,6 +34,8 @@ SHIPPED = {
     "tcn30": "python -m dmc.train transform --preset tcn30 --export {path}",
     "console_drums": "python -m dmc.train console --task drums --export {path}",
     "console_full": "python -m dmc.train console --task full --export {path}",
+    "console_dsp_drums": "python -m dmc.train console --task drums --effects dsp --export {path}",
+    "console_dsp_full": "python -m dmc.train console --task full --effects dsp --export {path}",
     "demucs_drums": "python -m dmc.train demucs --export {path}",
 }
 

@@ -158,11 +158,12 @@ def recovery_section() -> list[str]:
         ]
         for row in rows.to_dict("records"):
             engaged = row.get("engaged_tracks")
-            matters = (
-                "all | -"
-                if engaged != engaged or engaged is None
-                else f"{int(engaged)} | {_number(row['engaged_median_abs_error'], 3)}"
-            )
+            if engaged != engaged or engaged is None:
+                matters = "all | -"
+            elif int(engaged) == 0:  # the engineer never engaged what it depends on
+                matters = "0 | -"
+            else:
+                matters = f"{int(engaged)} | {_number(row['engaged_median_abs_error'], 3)}"
             lines.append(
                 f"| {row['parameter']} | {row['tracks']} | {_number(row['median_abs_error'])} "
                 f"| {_number(row['neutral_median_abs_error'])} | {matters} |"

@@ -11,6 +11,7 @@ the mono mix (equal gains, centred) and random parameters (real effects chain).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import numpy as np
@@ -250,6 +251,25 @@ def _load_weights(
         raise TrainingError(f"--init {path}: weights do not fit this console ({exc})") from None
 
 
+def start_threshold(console: DifferentiableMixingConsole, threshold_db: float) -> None:
+    """Make the post-processor start every track's compressor threshold at ``threshold_db``
+    (its output row for the threshold: zero weights, the bias of that setting)."""
+    if "comp_threshold_db" not in console.space.names:
+        raise TrainingError("--threshold-start-db: this console sets no compressor")
+    parameter = console.space["comp_threshold_db"]
+    if not parameter.minimum < threshold_db < parameter.maximum:
+        raise TrainingError(
+            f"--threshold-start-db must lie inside ({parameter.minimum:g}, "
+            f"{parameter.maximum:g}) dB, got {threshold_db:g}"
+        )
+    row = console.space.names.index("comp_threshold_db")
+    value = float(parameter.normalize(threshold_db))
+    last = console.postprocessor.net[-1]
+    with torch.no_grad():
+        last.weight[row] = 0.0
+        last.bias[row] = math.log(value / (1.0 - value))
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = cli.recipe_parser("console", __doc__)
     parser.add_argument(
@@ -367,6 +387,15 @@ def get_parser() -> argparse.ArgumentParser:
         "for full, the TCN stays the one of --tcn (with --finetune-tcn: the checkpoint's)",
     )
     parser.add_argument(
+        "--threshold-start-db",
+        type=float,
+        default=None,
+        help="start every track's compressor threshold at this level (dBFS), e.g. -24: a "
+        "hard-knee compressor whose threshold sits above the signal passes no gradient to "
+        "its threshold or ratio, so one that starts there never learns to compress "
+        "(default: the console's own or neutral start, 0 dB)",
+    )
+    parser.add_argument(
         "--tcn-warmup-steps",
         type=int,
         default=0,
@@ -429,6 +458,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if args.init is not None:
         _load_weights(console, trained, args.init, keep_tcn=not args.finetune_tcn)
+    if args.threshold_start_db is not None:
+        start_threshold(console, args.threshold_start_db)
     train_songs, val_songs = cli.train_and_val_songs(args, [args.task])
     settings = {
         "task": args.task,
@@ -450,6 +481,8 @@ def main(argv: list[str] | None = None) -> dict:
         settings["free_kit_view"] = True
     if args.follow_drums:
         settings["follow_drums"] = args.follow_drums
+    if args.threshold_start_db is not None:
+        settings["threshold_start_db"] = args.threshold_start_db
     config = cli.run_config(
         "console", args, argv, console.init_kwargs, segment, train_songs, val_songs, **settings
     )

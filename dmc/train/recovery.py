@@ -114,11 +114,12 @@ def recovery_markdown(task: str, rows: list[dict]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
-        engaged = (
-            f"{row['engaged_tracks']} | {row['engaged_median_abs_error']:.3g}"
-            if "engaged_tracks" in row
-            else "all | -"
-        )
+        if "engaged_tracks" not in row:
+            engaged = "all | -"
+        elif row["engaged_tracks"] == 0:  # the engineer never engaged what it depends on
+            engaged = "0 | -"
+        else:
+            engaged = f"{row['engaged_tracks']} | {row['engaged_median_abs_error']:.3g}"
         lines.append(
             f"| {row['parameter']} | {row['tracks']} | {row['median_abs_error']:.3g} "
             f"| {row['neutral_median_abs_error']:.3g} | {engaged} |"

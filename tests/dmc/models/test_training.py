@@ -752,3 +752,28 @@ def test_effect_triples_from_the_exact_strip_equal_the_real_chains():
     torch.testing.assert_close(single["target"], exact["target"][4], rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match="unknown targets"):
         EffectTriples(songs, 22050, targets="tcn")
+
+
+def test_threshold_start_puts_every_compressor_where_it_can_learn(tmp_path, tiny, capsys):
+    """--threshold-start-db: every track's threshold starts there (a hard knee above the
+    signal has no gradient); a console without a compressor is a one-line error."""
+    from dmc.train.console import start_threshold
+
+    console = tiny.console("full", effects="dsp")
+    start_threshold(console, -24.0)
+    embeddings = torch.randn(
+        2, 3, console.encoder.output_dim, generator=torch.Generator().manual_seed(1)
+    )
+    with torch.no_grad():
+        params = console.space.denormalize(console.predict(embeddings))
+    threshold = params[..., console.space.names.index("comp_threshold_db")]
+    torch.testing.assert_close(threshold, torch.full_like(threshold, -24.0), rtol=0, atol=1e-4)
+    # then the compressor engages on the tiny tracks' peaks, so its settings get gradients
+    console.train()
+    tracks = torch.from_numpy(tiny.tracks(3, seconds=0.3, level=0.5))[None]
+    mix, _ = console(tracks)
+    StereoSumDifferenceLoss()(mix, torch.roll(mix.detach(), 1, dims=-1)).backward()
+    rows = [console.space.names.index(n) for n in ("comp_threshold_db", "comp_ratio")]
+    assert float(console.postprocessor.net[-1].bias.grad[rows].abs().min()) > 0
+    code = _drums_console(tmp_path, tiny, tmp_path / "d", 1, ["--threshold-start-db", "-24"])
+    assert code == 2 and "this console sets no compressor" in capsys.readouterr().err
