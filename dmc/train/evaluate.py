@@ -271,26 +271,40 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines).rstrip()
 
 
-def parameter_spread_markdown(task: str, params: list[dict[str, float]]) -> str:
+def parameter_spread_markdown(
+    task: str, params: list[dict[str, float]], engineer: list[dict[str, float]] | None = None
+) -> str:
     """How far the console's settings move over a split's tracks, per parameter.
 
     A console whose effect parameters sit at their neutral values on every track has
     learnt nothing about that effect, however good its loss; the share of tracks set
-    away from neutral (by more than 5 % of the range) says so at a glance.
+    away from neutral (by more than 5 % of the range) says so at a glance. ``engineer``
+    (the settings that made the targets, where the songs record them) adds the same
+    spread for them, so "how far" reads against how far it should be.
     """
     space = CHANNEL_STRIP.subset([n for n in CHANNEL_STRIP.names if params and n in params[0]])
-    lines = [
-        f"| parameter ({task}, {len(params)} tracks) | neutral | min | median | max "
-        "| tracks away from neutral |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    header = f"| parameter ({task}, {len(params)} tracks) | neutral | min | median | max | tracks away from neutral |"
+    rule = "| --- | ---: | ---: | ---: | ---: | ---: |"
+    if engineer:
+        header += " engineer's median (min to max) | engineer's away |"
+        rule += " ---: | ---: |"
+    lines = [header, rule]
+
+    def spread(values: np.ndarray, parameter) -> str:
+        """``min | median | max | share away from neutral`` of one parameter's values."""
+        away = np.abs(values - parameter.default) > 0.05 * (parameter.maximum - parameter.minimum)
+        return (
+            f"{values.min():.3g} | {np.median(values):.3g} | {values.max():.3g} | {away.mean():.0%}"
+        )
+
     for parameter in space:
         values = np.array([p[parameter.name] for p in params])
-        away = np.abs(values - parameter.default) > 0.05 * (parameter.maximum - parameter.minimum)
-        lines.append(
-            f"| {parameter.name} | {parameter.default:g} | {values.min():.3g} "
-            f"| {np.median(values):.3g} | {values.max():.3g} | {away.mean():.0%} |"
-        )
+        line = f"| {parameter.name} | {parameter.default:g} | {spread(values, parameter)} |"
+        if engineer:
+            true = np.array([t.get(parameter.name, parameter.default) for t in engineer])
+            low, median, high, away = spread(true, parameter).split(" | ")
+            line += f" {median} ({low} to {high}) | {away} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -409,9 +423,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(stereo_markdown(rows))
     for task in tasks:
         for name, settings in params[task].items():
-            print(f"\n{name}: its settings over the {args.split} songs' tracks\n")
-            print(parameter_spread_markdown(task, settings))
             found = recovered[task].get(name)
+            print(f"\n{name}: its settings over the {args.split} songs' tracks\n")
+            engineer = found["true"] if found and len(found["true"]) == len(settings) else None
+            print(parameter_spread_markdown(task, settings, engineer))
             if found:
                 errors = {k: np.asarray(v) for k, v in found["errors"].items()}
                 print(
