@@ -3,7 +3,8 @@
 For the held-out multitracks (``scripts/make_heldout_multitracks.py``) or any folder of
 song folders that ``python -m dmc.mix`` reads. Each song is mixed with the shipped
 console of its task (``info.json``'s ``task``, else ``drums`` when every track is a drum
-channel) or with ``console_<task>.pt`` from ``--checkpoints``, and the table says what an
+channel; ``--method console_dsp``: the one trained on the exact effects) or with
+``<method>_<task>.pt`` from ``--checkpoints``, and the table says what an
 engineer would check first: are kick, snare, bass and lead (and a drum bus) near the
 centre, are the other tracks spread to both sides, how far the whole mix leans (R-L
 level, broadband and per band). The table is Markdown, to paste into docs/model.md.
@@ -11,6 +12,7 @@ level, broadband and per band). The table is Markdown, to paste into docs/model.
 Usage::
 
     python scripts/check_stereo_image.py --folders ~/.cache/dmc/heldout
+    python scripts/check_stereo_image.py --folders ~/.cache/dmc/heldout --method console_dsp
     python scripts/check_stereo_image.py --folders DIR --checkpoints runs/new-consoles --details
 """
 
@@ -22,7 +24,9 @@ import tempfile
 from pathlib import Path
 
 from dmc.audio import read_audio
+from dmc.contracts.conditions import CONSOLE, CONSOLE_DSP
 from dmc.mix import AUDIO_SUFFIXES, get_parser, run
+from dmc.mixers import REGISTRY
 from dmc.roles import DRUM_ROLES, role_from_name
 from dmc.stereo_image import (
     CENTRE_TOLERANCE_PERCENT,
@@ -61,12 +65,16 @@ def song_task(folder: Path) -> str:
     return "drums" if roles and all(role in DRUM_ROLES for role in roles) else "full"
 
 
-def check_song(folder: Path, checkpoints: Path | None, workdir: Path) -> tuple[str, dict, str]:
-    """Mix one song; ``(task, summary, per-track report)``."""
+def check_song(
+    folder: Path, checkpoints: Path | None, workdir: Path, method: str = CONSOLE
+) -> tuple[str, dict, str]:
+    """Mix one song with ``method``'s console; ``(task, summary, per-track report)``."""
     task = song_task(folder)
     argv = [str(folder), "--task", task, "--out", str(workdir / "mix.wav")]
     if checkpoints is not None:
-        argv += ["--checkpoint", str(checkpoints / f"console_{task}.pt")]
+        argv += ["--checkpoint", str(checkpoints / f"{method}_{task}.pt")]
+    elif method != CONSOLE:
+        argv += ["--checkpoint", str(REGISTRY[method].checkpoint_path(task))]
     document = run(get_parser().parse_args(argv))
     mix, sample_rate = read_audio(workdir / "mix.wav")
     return task, summarise(document, mix, sample_rate), report_text(document, mix, sample_rate)
@@ -93,7 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         "--checkpoints",
         type=Path,
         default=None,
-        help="folder with console_drums.pt and console_full.pt (default the shipped consoles)",
+        help="folder with <method>_drums.pt and <method>_full.pt (default the shipped consoles)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=(CONSOLE, CONSOLE_DSP),
+        default=CONSOLE,
+        help="which console: the one through its TCN (default) or the one on the exact effects",
     )
     parser.add_argument(
         "--details", action="store_true", help="also print every song's per-track report"
@@ -109,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for folder in folders:
-            task, summary, report = check_song(folder, args.checkpoints, Path(workdir))
+            task, summary, report = check_song(folder, args.checkpoints, Path(workdir), args.method)
             if args.details:
                 print(f"## {folder.name} ({task})\n{report}\n")
             rows.append(table_row(folder.name, task, summary))

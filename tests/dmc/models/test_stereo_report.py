@@ -82,6 +82,7 @@ def checkpoints(tiny, tmp_path):
     folder.mkdir()
     for task in ("drums", "full"):
         save_model(folder / f"console_{task}.pt", tiny.console(task))
+        save_model(folder / f"console_dsp_{task}.pt", tiny.console(task, effects="dsp"))
     return folder
 
 
@@ -159,3 +160,10 @@ def test_check_stereo_image_tabulates_every_song_with_the_given_consoles(
         "| drums-01 | drums | kick "
     )
     assert all(len(row.split("|")) == len(table[0].split("|")) for row in table)
+    # --method console_dsp mixes with console_dsp_<task>.pt: it needs no other file
+    for task in ("drums", "full"):
+        (checkpoints / f"console_{task}.pt").unlink()
+    argv = ["--folders", str(drum_song.parent), "--checkpoints", str(checkpoints)]
+    assert script.main([*argv, "--method", "console_dsp"]) == 0
+    dsp_table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert [row.split("|")[1:3] for row in dsp_table] == [row.split("|")[1:3] for row in table]
