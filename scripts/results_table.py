@@ -97,6 +97,11 @@ def models_section() -> list[str]:
         )
         steps = f"{record['steps']} ({shipped.get('step', record['steps'])})"
         minutes = f"{record['wall_time_s'] / 60:.0f} min"
+        earlier = record.get("earlier_stages", [])
+        if earlier:
+            # a model fine-tuned in stages: the last stage's figures, and what came before it
+            steps += f" after {len(earlier)} stages of {sum(s['steps'] for s in earlier)}"
+            minutes += f" (+{sum(s['wall_time_s'] for s in earlier) / 60:.0f} min before)"
         lines.append(f"| `{name}` | {what} | {steps} | {minutes} | {figures} |")
     return lines
 

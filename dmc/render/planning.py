@@ -108,7 +108,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoints",
         type=Path,
         default=None,
-        help="folder of console_<task>.pt and demucs_drums.pt (default: the shipped dmc/checkpoints)",
+        help="folder of console_<task>.pt, console_dsp_<task>.pt and demucs_drums.pt "
+        "(default: the shipped dmc/checkpoints)",
     )
     parser.add_argument(
         "--device", default=None, help="torch device for the models (default: cuda if available)"
