@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from dmc import SAMPLE_RATE, dsp
+from dmc.audio import difference_db
 from dmc.console import DifferentiableMixingConsole
 from dmc.effects.chain import process_channel
 from dmc.effects.params import CHANNEL_STRIP, TCN_PARAMETERS
@@ -46,20 +47,16 @@ def settings(count: int, seed: int = 1) -> torch.Tensor:
     return torch.tensor(TCN_PARAMETERS.denormalize(rng.random((count, 22))), dtype=torch.float32)
 
 
-def timed(fn, repeats: int = 3) -> float:
-    """Best wall time of ``repeats`` calls after one warm-up (compilation, caches)."""
-    fn()
+def timed(fn, repeats: int = 3) -> tuple[float, object]:
+    """Best wall time of ``repeats`` calls after one warm-up (compilation, caches), and
+    what the last call returned."""
+    result = fn()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        fn()
+        result = fn()
         best = min(best, time.perf_counter() - start)
-    return best
-
-
-def error_db(output: np.ndarray, reference: np.ndarray) -> float:
-    """Energy of ``output - reference`` relative to the reference's, dB."""
-    return float(10 * np.log10(np.sum((output - reference) ** 2) / np.sum(reference**2)))
+    return best, result
 
 
 def section_speed(tracks: int, seconds: float) -> None:
@@ -68,12 +65,9 @@ def section_speed(tracks: int, seconds: float) -> None:
     normalised = TCN_PARAMETERS.normalize(params).clamp(0, 1)
     track_seconds = tracks * seconds
     with torch.no_grad():
-        t_tcn = timed(lambda: tcn(audio[:, None], normalised), repeats=1)
-        t_dsp = timed(lambda: dsp.process(audio, params, SAMPLE_RATE))
-        outputs = {
-            "tcn": tcn(audio[:, None], normalised)[:, 0].numpy(),
-            "dsp": dsp.process(audio, params, SAMPLE_RATE).numpy(),
-        }
+        t_tcn, tcn_out = timed(lambda: tcn(audio[:, None], normalised), repeats=1)
+        t_dsp, dsp_out = timed(lambda: dsp.process(audio, params, SAMPLE_RATE))
+    outputs = {"tcn": tcn_out[:, 0].numpy(), "dsp": dsp_out.numpy()}
     names = TCN_PARAMETERS.names
 
     def chain():
@@ -89,8 +83,7 @@ def section_speed(tracks: int, seconds: float) -> None:
             ]
         )
 
-    t_chain = timed(chain, repeats=1)
-    reference = chain()
+    t_chain, reference = timed(chain, repeats=1)
     print(
         f"\n1. effect section, {tracks} tracks x {seconds:g} s, settings uniform in range "
         "(s per track-second, lower is faster; error: the difference from the real chain's "
@@ -99,8 +92,8 @@ def section_speed(tracks: int, seconds: float) -> None:
     print("| effects | s per track-second | vs TCN | error vs real chain dB |")
     print("| --- | ---: | ---: | ---: |")
     for name, t, error in (
-        ("TCN-10 (shipped, 16 ch)", t_tcn, error_db(outputs["tcn"], reference)),
-        ("exact DSP (dmc.dsp)", t_dsp, error_db(outputs["dsp"], reference)),
+        ("TCN-10 (shipped, 16 ch)", t_tcn, difference_db(outputs["tcn"], reference)),
+        ("exact DSP (dmc.dsp)", t_dsp, difference_db(outputs["dsp"], reference)),
         ("real chain (pedalboard)", t_chain, float("-inf")),
     ):
         print(f"| {name} | {t / track_seconds:.4f} | {t_tcn / t:.1f}x faster | {error:.1f} |")
@@ -122,8 +115,8 @@ def step_speed() -> None:
             p = params.clone().requires_grad_()
             dsp.process(audio, p, SAMPLE_RATE).square().mean().backward()
 
-        t_tcn = timed(through_tcn, repeats=1)
-        t_dsp = timed(through_dsp)
+        t_tcn, _ = timed(through_tcn, repeats=1)
+        t_dsp, _ = timed(through_dsp)
         print(f"| {label} | {t_tcn:.2f} | {t_dsp:.3f} | {t_tcn / t_dsp:.0f}x |")
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from dmc.audio import difference_db
+
 
 def run(*argv: str) -> float:
     """Run ``python -m ...`` quietly; its wall time (s)."""
@@ -84,8 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| --- | ---: | ---: | ---: |")
     reference = mixes["chain"]
     for renderer in ("tcn", "dsp", "chain"):
-        error = np.sum((mixes[renderer] - reference) ** 2) / np.sum(reference**2)
-        error_db = 10 * np.log10(error) if error > 0 else float("-inf")
+        error_db = difference_db(mixes[renderer], reference)
         print(
             f"| {renderer} | {times[renderer]:.1f} | {times['tcn'] / times[renderer]:.1f}x faster "
             f"| {error_db:.1f} |"

@@ -177,6 +177,18 @@ def power_to_db(power: float | np.ndarray, floor_db: float = DB_FLOOR) -> float 
     return 10.0 * np.log10(np.maximum(power, 10.0 ** (floor_db / 10.0)))
 
 
+def difference_db(estimate, reference) -> float:
+    """Energy of ``estimate - reference`` relative to the reference's, dB (-inf when equal).
+
+    How far one rendering of the same audio is from another (an emulation from the real
+    effects, a re-render from the original), whatever the signal's level.
+    """
+    estimate = np.asarray(estimate, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    error = np.sum((estimate - reference) ** 2)
+    return float(10.0 * np.log10(error / np.sum(reference**2))) if error > 0 else -math.inf
+
+
 # --------------------------------------------------------------------------- loudness
 
 

@@ -290,19 +290,22 @@ def parameter_spread_markdown(
         rule += " ---: | ---: |"
     lines = [header, rule]
 
-    def spread(values: np.ndarray, parameter) -> str:
-        """``min | median | max | share away from neutral`` of one parameter's values."""
+    def spread(values: np.ndarray, parameter) -> tuple[str, str, str, str]:
+        """``min, median, max, share away from neutral`` of one parameter's values, formatted."""
         away = np.abs(values - parameter.default) > 0.05 * (parameter.maximum - parameter.minimum)
         return (
-            f"{values.min():.3g} | {np.median(values):.3g} | {values.max():.3g} | {away.mean():.0%}"
+            f"{values.min():.3g}",
+            f"{np.median(values):.3g}",
+            f"{values.max():.3g}",
+            f"{away.mean():.0%}",
         )
 
     for parameter in space:
         values = np.array([p[parameter.name] for p in params])
-        line = f"| {parameter.name} | {parameter.default:g} | {spread(values, parameter)} |"
+        line = f"| {parameter.name} | {parameter.default:g} | {' | '.join(spread(values, parameter))} |"
         if engineer:
             true = np.array([t.get(parameter.name, parameter.default) for t in engineer])
-            low, median, high, away = spread(true, parameter).split(" | ")
+            low, median, high, away = spread(true, parameter)
             line += f" {median} ({low} to {high}) | {away} |"
         lines.append(line)
     return "\n".join(lines)

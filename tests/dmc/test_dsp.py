@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from dmc import dsp
+from dmc.audio import difference_db
 from dmc.dsp import compressor, eq, reverb, spectral
 from dmc.effects.chain import mix as chain_mix
 from dmc.effects.chain import process_channel
@@ -12,11 +13,6 @@ from dmc.effects.params import CHANNEL_STRIP, TCN_PARAMETERS
 from dmc.nn.effects import DSPEffects, channel_strip
 
 RATES = (22050, 44100, 48000, 96000)
-
-
-def error_db(estimate: np.ndarray, reference: np.ndarray) -> float:
-    """Energy of the difference relative to the reference's, in dB."""
-    return float(10 * np.log10(np.sum((estimate - reference) ** 2) / np.sum(reference**2)))
 
 
 def program(sample_rate: int, seconds: float, seed: int) -> np.ndarray:
@@ -49,18 +45,18 @@ def test_each_stage_matches_pedalboard(sample_rate):
     for s in settings(seed=sample_rate, count=3):
         reference = process_channel(audio, sample_rate, s, stages=("eq",))
         ours = eq.equalize(x, section(s, eq.PARAMETER_NAMES), sample_rate)[0].numpy()
-        assert error_db(ours, reference) < -60, s
+        assert difference_db(ours, reference) < -60, s
 
         reference = process_channel(audio, sample_rate, s, stages=("compressor",))
         makeup = 10 ** (s["comp_makeup_db"] / 20)
         ours = compressor.compress(x, section(s, compressor.PARAMETER_NAMES), sample_rate)
-        assert error_db(ours[0].numpy() * makeup, reference) < -60, s
-        assert error_db(audio, reference) > -30  # the compressor did act
+        assert difference_db(ours[0].numpy() * makeup, reference) < -60, s
+        assert difference_db(audio, reference) > -30  # the compressor did act
 
         reference = process_channel(audio, sample_rate, s, stages=("reverb",))
         ours = reverb.reverberate(x, section(s, reverb.PARAMETER_NAMES), sample_rate)[0].numpy()
         wet = reference - s["reverb_dry"] * audio  # judge the tail on its own, not the dry path
-        assert error_db(ours - s["reverb_dry"] * audio, wet) < -60, s
+        assert difference_db(ours - s["reverb_dry"] * audio, wet) < -60, s
 
 
 @pytest.mark.parametrize("sample_rate", (22050, 48000))
@@ -71,9 +67,9 @@ def test_whole_strip_matches_the_chain_batched(sample_rate):
     reference, reference_channels = chain_mix(tracks, sample_rate, strip)
     ours, channels = dsp.mix(tracks, sample_rate, strip)
     assert ours.shape == reference.shape == (2, tracks.shape[1])
-    assert error_db(ours, reference) < -50
+    assert difference_db(ours, reference) < -50
     for mine, theirs in zip(channels, reference_channels):
-        assert error_db(mine, theirs) < -50
+        assert difference_db(mine, theirs) < -50
 
 
 def test_high_shelf_above_nyquist_is_clamped_like_pedalboard():
@@ -83,15 +79,15 @@ def test_high_shelf_above_nyquist_is_clamped_like_pedalboard():
     s |= {"eq_high_shelf_freq_hz": 16000.0, "eq_high_shelf_gain_db": 9.0}
     reference = process_channel(audio, 22050, s, stages=("eq",))
     ours = eq.equalize(torch.from_numpy(audio)[None], section(s, eq.PARAMETER_NAMES), 22050)
-    assert error_db(ours[0].numpy(), reference) < -60
-    assert error_db(audio, reference) > -20  # the shelf did act
+    assert difference_db(ours[0].numpy(), reference) < -60
+    assert difference_db(audio, reference) > -20  # the shelf did act
 
 
 def test_neutral_settings_pass_audio_through():
     audio = torch.from_numpy(program(44100, 1.0, seed=5))[None].repeat(3, 1)
     neutral = torch.tensor(TCN_PARAMETERS.defaults(), dtype=torch.float32).repeat(3, 1)
     out = dsp.process(audio, neutral, 44100)
-    assert error_db(out.numpy(), audio.numpy()) < -120
+    assert difference_db(out.numpy(), audio.numpy()) < -120
 
 
 def test_rows_are_independent():
@@ -104,7 +100,7 @@ def test_rows_are_independent():
     together = dsp.process(audio, params, 44100)
     for row in range(3):
         alone = dsp.process(audio[row : row + 1], params[row : row + 1], 44100)
-        assert error_db(together[row].numpy(), alone[0].numpy()) < -110
+        assert difference_db(together[row].numpy(), alone[0].numpy()) < -110
 
 
 def test_gradients_match_finite_differences_float64():
@@ -160,7 +156,7 @@ def test_long_signals_take_the_block_path_to_the_same_output():
         one_fft_samples=3 * tail,  # forces block-wise convolution
     )
     expected = (one - params[:, 3:] * audio) / (0.5 * params[:, 2:3])
-    assert error_db(impulse_path.numpy(), expected.numpy()) < -100
+    assert difference_db(impulse_path.numpy(), expected.numpy()) < -100
 
 
 def test_dsp_effects_in_a_console_strip_render_the_chain():
@@ -172,7 +168,7 @@ def test_dsp_effects_in_a_console_strip_render_the_chain():
     with torch.no_grad():
         channels = strip(torch.from_numpy(tracks)[:, None], params)
     reference, _ = chain_mix(tracks, 48000, s)
-    assert error_db(channels.sum(dim=0).numpy(), reference) < -50
+    assert difference_db(channels.sum(dim=0).numpy(), reference) < -50
     # the drums task with the exact effects controls the whole strip too
     assert channel_strip("drums", effects="dsp").parameter_names == CHANNEL_STRIP.names
 
