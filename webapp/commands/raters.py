@@ -85,26 +85,20 @@ def planned_test(manifest: Path | None, config: Path | None) -> Planned:
         if status.study is None:
             raise BadInput(status.problem)
         served = status.study
-    if served is not None and manifest is None and config is None:
-        changed = served.served.sources_changed()
-        notes = (_changed_note(served, changed),) if changed else ()
-        return Planned(served, True, notes)
-    manifest_path, config_path = _paths(manifest, config)
     if served is None:
-        return Planned(_from_files(manifest_path, config_path), False)
-    test = served.served
-    same_files = str(manifest_path.resolve()) == test.manifest and (
-        (str(config_path.resolve()) if config_path else None) == test.config
-    )
-    if same_files:  # the files serve was given, re-rendered or not: the served test
-        changed = test.sources_changed()
+        return Planned(_from_files(*_paths(manifest, config)), False)
+    given = manifest is not None or config is not None
+    manifest_path, config_path = _paths(manifest, config) if given else (None, None)
+    if not given or served.served.made_from(manifest_path, config_path):
+        # no files named, or the files serve was given (re-rendered or not): the served test
+        changed = served.served.sources_changed()
         return Planned(served, True, (_changed_note(served, changed),) if changed else ())
     candidate = _from_files(manifest_path, config_path)
     if candidate.design.design_hash == served.design.design_hash:
         return Planned(served, True)
     config_text = config_path or "the built-in design"
     other = (
-        f"the instance serves {test.describe()}, but {manifest_path} with {config_text} "
+        f"the instance serves {served.served.describe()}, but {manifest_path} with {config_text} "
         f"make design {candidate.design.design_hash} ({len(candidate.design.trials)} trials)"
     )
     return Planned(candidate, False, other=other)

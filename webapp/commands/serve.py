@@ -130,15 +130,12 @@ def choose_test(
                 ) from None
     manifest_path = manifest_path_for(app)
     config_path = config_path_for(app, manifest_path)
-    same_files = served is not None and (
-        str(manifest_path.resolve()) == served.manifest
-        and (str(config_path.resolve()) if config_path else None) == served.config
-    )
+    same_files = served is not None and served.made_from(manifest_path, config_path)
     if served is not None and not new_test and (not given or same_files):
         changed = served.sources_changed()
         lines = [f"serving {served.describe()} (as before)"]
         if changed:
-            lines.append(_changed(served, changed))
+            lines.append(_changed(changed))
         return served, lines
     if config is not None and not config_path.is_file():
         raise BadInput(f"test config not found: {config}")
@@ -176,7 +173,7 @@ def choose_test(
     return test, lines
 
 
-def _changed(test, changed: list[str]) -> str:
+def _changed(changed: list[str]) -> str:
     return (
         f"{', '.join(changed)} since this test was snapshotted; raters still hear the "
         "snapshot. Start a test on the files as they are now with --new-test"

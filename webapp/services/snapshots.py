@@ -106,6 +106,11 @@ class ServedTest:
     def config_path(self) -> Path | None:
         return self.folder / self.config_file if self.config_file else None
 
+    def made_from(self, manifest_path: Path, config_path: Path | None) -> bool:
+        """Whether this snapshot was taken of these files (as they are named, not their bytes)."""
+        config = str(config_path.resolve()) if config_path else None
+        return str(manifest_path.resolve()) == self.manifest and config == self.config
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["folder"] = str(self.folder)
@@ -156,17 +161,6 @@ def load_test(folder: str | os.PathLike) -> ServedTest:
         raise SnapshotError(f"no test snapshot in {folder} (was it deleted?)") from None
     data["folder"] = folder
     return ServedTest(**data)
-
-
-def load_design_of(test: ServedTest) -> tuple:
-    """``(manifest, design)`` of a snapshot, loaded from the snapshot folder only.
-
-    Raises:
-        ManifestError, DesignError: the snapshot is damaged (files removed by hand).
-    """
-    manifest = load_manifest(test.manifest_path)
-    design = build_design(manifest, load_config(test.config_path))
-    return manifest, design
 
 
 def _store(instance: Path, data: bytes, sha256: str, suffix: str) -> Path:
@@ -290,9 +284,6 @@ class Serving:
     base_url_problem: str | None
     started_at: str
 
-    def test(self) -> ServedTest:
-        return load_test(self.folder)
-
 
 def record_serving(
     test: ServedTest,
@@ -355,10 +346,3 @@ def unfinished_raters(design_hash: str) -> int:
         .select_from(Rater)
         .where(Rater.design_hash == design_hash, Rater.finished_at.is_(None))
     )
-
-
-def snapshot_problem(exc: Exception) -> str:
-    """A one-line reason from the errors :func:`snapshot` raises."""
-    if isinstance(exc, (ManifestError, DesignError, SnapshotError)):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"

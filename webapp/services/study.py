@@ -18,7 +18,7 @@ reported with the design error, never half-served.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from webapp.services.blinding import padded_length
 from webapp.services.snapshots import (
     ServedTest,
     SnapshotError,
-    load_design_of,
+    load_test,
     record_serving,
     serving,
     snapshot,
@@ -192,15 +192,12 @@ class StudyCache:
 
 def load_served(folder: str | Path) -> StudyStatus:
     """The study of the snapshot in ``folder``, or why it cannot be served."""
-    from webapp.services.snapshots import load_test
-
     try:
         test = load_test(folder)
-        manifest, design = load_design_of(test)
+        study = replace(load_study(test.manifest_path, test.config_path), served=test)
     except (ManifestError, DesignError, SnapshotError) as exc:
         problem = f"The served test cannot be loaded: {exc}. Start serve again (--new-test)."
         return StudyStatus(None, problem, Path(folder))
-    study = Study(manifest, design, test.manifest_path, test.config_path, test)
     return StudyStatus(study, None, Path(test.manifest))
 
 
