@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
+
+from dmc.cli import smoke as smoke_mode
 
 PRESETS = ("tcn10", "tcn20", "tcn30")
 #: The shared recipe: the paper's width, a GPU-sized batch, the console's segment length.
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    smoke = os.environ.get("DMC_SMOKE", "") not in ("", "0")
+    smoke = smoke_mode()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for preset in PRESETS:

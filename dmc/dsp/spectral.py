@@ -75,14 +75,11 @@ def convolve(audio: torch.Tensor, impulse: torch.Tensor, block_samples: int) -> 
     taps = impulse.shape[-1]
     n_fft = fft_size(block_samples, taps)
     kernel = torch.fft.rfft(impulse, n=n_fft)
-    pieces = []
-    carry = audio.new_zeros(rows, 0)
+    result = audio.new_zeros(rows, samples + taps - 1)
     for start in range(0, samples, block_samples):
         block = audio[:, start : start + block_samples]
         out = torch.fft.irfft(torch.fft.rfft(block, n=n_fft) * kernel, n=n_fft)
-        out = out[:, : block.shape[-1] + taps - 1]
-        width = carry.shape[-1]
-        out = torch.cat([out[:, :width] + carry, out[:, width:]], dim=1)
-        pieces.append(out[:, : block.shape[-1]])
-        carry = out[:, block.shape[-1] :]
-    return torch.cat(pieces, dim=1)[:, :samples]
+        result[:, start : start + block.shape[-1] + taps - 1] += out[
+            :, : block.shape[-1] + taps - 1
+        ]
+    return result[:, :samples]

@@ -14,7 +14,6 @@ table of the listening-test passages comes from ``dmc.render``.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from dmc.mixers import MethodError, build_method, get_method
 from dmc.mixers.console import load_console
 from dmc.stereo_image import PanEstimate, fit_mix, mirror_drum_kit, one_sided
 from dmc.train.cli import apply_smoke, staged_songs
+from dmc.train.history import write_csv
 from dmc.train.loop import TrainingError
 from dmc.train.recovery import recovery_markdown, recovery_table, song_errors
 
@@ -124,19 +124,18 @@ def evaluate_task(
         kit_mirrored = mirror_drum_kit(tracks, target, staged.roles, staged.sample_rate, fit)
         other_views = [] if kit_mirrored is None else [kit_mirrored]
         track_names = staged.song.track_names if names else None
+        true = staged.song.metadata.get("engineer", {}).get("staged_settings")
         for name in chosen:
             mixer = fixed.get(name) or build_method(get_method(name), task, seed=index)
             result = mixer.mix(tracks, staged.sample_rate, track_names)
             audio = result.audio
             if name in CONSOLES and console_params is not None:
                 console_params.setdefault(name, []).extend(result.params)
-            if name in CONSOLES and recovery is not None:
-                true = staged.song.metadata.get("engineer", {}).get("staged_settings")
-                if true is not None:
-                    found = recovery.setdefault(name, {"errors": {}, "true": []})
-                    for parameter, errors in song_errors(result.params, true, staged.roles).items():
-                        found["errors"].setdefault(parameter, []).extend(errors)
-                    found["true"].extend(true)
+            if name in CONSOLES and recovery is not None and true is not None:
+                found = recovery.setdefault(name, {"errors": {}, "true": []})
+                for parameter, errors in song_errors(result.params, true, staged.roles).items():
+                    found["errors"].setdefault(parameter, []).extend(errors)
+                found["true"].extend(true)
             pans = [float(p.get("pan", 0.5)) for p in result.params]
             rows.append(
                 {
@@ -368,15 +367,6 @@ def recovery_csv(path: Path) -> Path:
     return path.with_name(f"{path.stem}_recovery{path.suffix}")
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fields = list(dict.fromkeys(key for row in rows for key in row))
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def main(argv: list[str] | None = None) -> list[dict]:
     args = get_parser().parse_args(argv)
     apply_smoke(args, "python -m dmc.train evaluate")  # DMC_SMOKE=1: 2 songs per task
@@ -408,13 +398,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
             methods=args.methods,
         )
     write_csv(args.csv, rows)
-    recovery_rows = [
-        {"task": task, "method": name, **row}
-        for task in tasks
-        for name, found in recovered[task].items()
-        for row in recovery_table(
+    tables = {
+        (task, name): recovery_table(
             found["true"], {k: np.asarray(v) for k, v in found["errors"].items()}
         )
+        for task in tasks
+        for name, found in recovered[task].items()
+    }
+    recovery_rows = [
+        {"task": task, "method": name, **row}
+        for (task, name), table in tables.items()
+        for row in table
     ]
     if recovery_rows:
         write_csv(recovery_csv(args.csv), recovery_rows)
@@ -431,13 +425,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
             engineer = found["true"] if found and len(found["true"]) == len(settings) else None
             print(parameter_spread_markdown(task, settings, engineer))
             if found:
-                errors = {k: np.asarray(v) for k, v in found["errors"].items()}
                 print(
                     f"\n{name}: parameter recovery over the {args.split} songs' tracks, its "
                     "settings against the engineer's that made the targets (real units; pans "
                     "mirror-invariant per group)\n"
                 )
-                print(recovery_markdown(task, recovery_table(found["true"], errors)))
+                print(recovery_markdown(task, tables[task, name]))
     return rows
 
 
