@@ -76,8 +76,8 @@ def resolve(
     """A shipped model's file (by name) or the given path, checked to exist.
 
     Args:
-        make: the command that makes a missing file (``{path}`` is filled in); default
-            the shipped model's command when the name or file name is one of :data:`SHIPPED`.
+        make: the command that makes a missing file (``{path}`` is filled in) when it is not
+            named as one of :data:`SHIPPED` (a shipped model's own command comes first).
 
     Raises:
         CheckpointError: the file is missing; the message says how to make it.
@@ -86,11 +86,11 @@ def resolve(
     path = checkpoint_path(text, folder) if text in SHIPPED else Path(text)
     if not path.is_file():
         how = (
-            make
-            or SHIPPED.get(text)
+            SHIPPED.get(text)
             or next(
                 (command for name, command in SHIPPED.items() if path.name == f"{name}.pt"), None
             )
+            or make
         )
         hint = f" (make it with `{how.format(path=path)}`)" if how else ""
         raise CheckpointError(f"checkpoint not found: {path}{hint}")

@@ -183,7 +183,6 @@ METHODS = [
         "tracks",
         _build,
         checkpoint=lambda task: f"console_{task}.pt",
-        hint="make it with `python -m dmc.train console --task {task} --export {path}`",
     ),
     MethodSpec(
         CONSOLE_DSP,
@@ -192,6 +191,5 @@ METHODS = [
         _build,
         default=WHEN_AVAILABLE,
         checkpoint=lambda task: f"console_dsp_{task}.pt",
-        hint="make it with `python -m dmc.train console --task {task} --effects dsp --export {path}`",
     ),
 ]

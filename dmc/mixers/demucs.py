@@ -120,7 +120,6 @@ METHODS = [
         _build,
         default=WHEN_AVAILABLE,
         checkpoint=lambda task: "demucs_drums.pt",
-        hint="make it with `python -m dmc.train demucs --export {path}`",
         arrange=arrange_drum_tracks,
     )
 ]

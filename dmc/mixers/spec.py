@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from dmc.pretrained import CHECKPOINT_DIR
+from dmc.pretrained import CHECKPOINT_DIR, SHIPPED
 
 #: ``default`` values: rendered unless ``--methods`` says otherwise; rendered by default
 #: only once available (skipped with a note until then); only when asked for (anchors).
@@ -48,7 +48,8 @@ class MethodSpec:
             the checkpoint folder: :data:`CHECKPOINT_DIR` unless another is given).
         seeded: build one instance per passage with the passage's seed.
         hint: how to make a missing checkpoint, shown in the error (``{task}`` and ``{path}``
-            are filled in).
+            are filled in); default the shipped model's command
+            (:data:`dmc.pretrained.SHIPPED`) when the file is named as one.
         arrange: ``(tracks, roles) -> tracks`` laying the staged tracks out as the method
             expects (the fixed eight drum slots of demucs); None passes them unchanged.
     """
@@ -86,6 +87,11 @@ class MethodSpec:
             return f"method {self.name!r} does not serve task {task!r} (it serves {', '.join(self.tasks)})"
         path = self.checkpoint_path(task, checkpoint_dir)
         if path is not None and not path.is_file():
-            hint = f" ({self.hint.format(task=task, path=path)})" if self.hint else ""
+            if self.hint:
+                hint = f" ({self.hint.format(task=task, path=path)})"
+            elif path.stem in SHIPPED:
+                hint = f" (make it with `{SHIPPED[path.stem].format(path=path)}`)"
+            else:
+                hint = ""
             return f"method {self.name!r} needs the checkpoint {path}, which does not exist{hint}"
         return None

@@ -82,5 +82,8 @@ def test_load_console_checks_file_and_task(tiny, tmp_path):
         load_console("full", path, "cpu")
     with pytest.raises(CheckpointError, match="python -m dmc.train console --task drums"):
         load_console("drums", tmp_path / "missing.pt")
+    # a missing file named as a shipped model is made by that model's own command
+    with pytest.raises(CheckpointError, match="--task full --effects dsp --export"):
+        load_console("full", tmp_path / "console_dsp_full.pt")
     with pytest.raises(ValueError, match="unknown task"):
         load_console("piano")
