@@ -42,6 +42,9 @@ from dmc.render.naming import (
 from dmc.render.workers import make_pool, succeeded
 from dmc.staging import GainStaging
 
+#: The command name in every error and note of ``python -m dmc.render``.
+PROG = "dmc.render"
+
 
 class RenderError(Exception):
     """Bad input or a failed render; the message is one line for the user."""
@@ -223,6 +226,10 @@ class Engine:
         seeds: dict[str, int],
         settings: dict[str, Any],
     ) -> Manifest:
+        """The render's manifest; ``settings`` may be the :func:`settings_key` (the loudness
+        policy's fields go to ``loudness`` instead)."""
+        policy = loudness.key()
+        settings = {k: v for k, v in settings.items() if k not in policy}
         return Manifest(
             tasks={task: list(entries) for task, entries in tasks.items()},
             created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

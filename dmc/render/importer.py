@@ -40,14 +40,13 @@ from dmc.contracts.conditions import REFERENCE, check_method_name, sort_methods
 from dmc.contracts.manifest import Manifest, ManifestError, default_render_dir, load_manifest
 from dmc.contracts.policies import LoudnessPolicy
 from dmc.render.emulation import TASK as EMULATION_TASK
-from dmc.render.engine import Engine, RenderError
+from dmc.render.engine import PROG, Engine, RenderError
 from dmc.render.finish import FinishError, normalized_reference
 from dmc.render.intake import DEFAULT_TOLERANCE_SECONDS, ImportRefused, Item, prepare
 from dmc.render.naming import AUDIO_FOLDER, OPAQUE_NAME
 from dmc.render.report import metrics_frame, summary_text, write_metrics
 from dmc.render.workers import default_workers, make_pool
 
-PROG = "dmc.render"
 #: Bump when a change to importing makes earlier imports stale.
 IMPORT_VERSION = 1
 

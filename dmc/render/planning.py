@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 from dmc.audio import AudioError
-from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, smoke
+from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, fail, note, smoke
 from dmc.contracts.conditions import ANCHORS
 from dmc.contracts.manifest import default_render_dir
 from dmc.contracts.policies import DEFAULT_TARGET_LUFS, LoudnessPolicy
@@ -25,6 +24,7 @@ from dmc.datasets.folder import folder_tasks
 from dmc.effects.params import TASKS
 from dmc.mixers import REGISTRY, MethodError, resolve_methods
 from dmc.multitrack import Passage, Song, find_passages
+from dmc.render.engine import PROG
 from dmc.render.finish import torch_threads
 from dmc.render.report import metrics_frame, summary_text, write_metrics
 from dmc.render.testset import (
@@ -399,21 +399,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         plans, notes = plan(args)
     except (RenderError, MethodError) as exc:
-        print(f"dmc.render: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    for note in notes:
-        print(f"dmc.render: note: {note}", file=sys.stderr)
+        return fail(PROG, str(exc), EXIT_BAD_INPUT)
+    for line in notes:
+        note(PROG, line)
     try:
         result = render(args, plans)
     except RenderError as exc:
-        print(f"dmc.render: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return fail(PROG, str(exc), EXIT_FAILED)
     out_dir = result.manifest_path.parent
     if result.dropped_imports:
-        print(
-            f"dmc.render: note: imported system(s) dropped, their passage changed: "
+        note(
+            PROG,
+            f"imported system(s) dropped, their passage changed: "
             f"{'; '.join(result.dropped_imports[:5])}; import them again with `python -m dmc.render import`",
-            file=sys.stderr,
         )
     frame = metrics_frame(result.manifest)
     print(summary_text(frame))

@@ -66,7 +66,10 @@ def metrics_frame(manifest: Manifest) -> pd.DataFrame:
 
 def write_metrics_csv(manifest: Manifest, path: str | os.PathLike) -> Path:
     """Write :func:`metrics_frame` as CSV through a temporary file."""
-    frame = metrics_frame(manifest)
+    return _write_frame(metrics_frame(manifest), path)
+
+
+def _write_frame(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
 
 
@@ -114,8 +117,8 @@ def write_metrics(manifest: Manifest, out_dir: str | os.PathLike) -> Path | None
     the plot's path, or None when no passage has a target (a plot of an earlier render
     there is removed, so that no figure outlives the numbers it showed)."""
     out_dir = Path(out_dir)
-    write_metrics_csv(manifest, out_dir / "metrics.csv")
     frame = metrics_frame(manifest)
+    _write_frame(frame, out_dir / "metrics.csv")
     plot = out_dir / "metrics.png"
     if frame.empty:
         plot.unlink(missing_ok=True)

@@ -76,7 +76,7 @@ class _Table:
             RENDER_VERSION, seconds, self.loudness, self.staging, stages=list(STAGES)
         )
         self.settings = {
-            **{k: v for k, v in self.key.items() if k not in self.loudness.key()},
+            **self.key,
             **extra_settings,
             "tcns": list(checkpoints),
         }

@@ -263,15 +263,12 @@ class _TestSet:
     # ------------------------------------------------------------------ the manifest
     def manifest(self, tasks: dict[str, list[PassageEntry]]) -> Manifest:
         seeds = {name: self.settings.seed for name, spec in REGISTRY.items() if spec.seeded}
-        settings = {
-            k: v for k, v in self.settings.key().items() if k not in self.settings.loudness.key()
-        }
         return self.engine.manifest(
             tasks,
             self.sample_rate,
             self.settings.loudness,
             seeds,
-            {**settings, **self.extra_settings},
+            {**self.settings.key(), **self.extra_settings},
         )
 
     def save(self, tasks: dict[str, list[PassageEntry]]) -> Manifest:

@@ -39,12 +39,12 @@ from dmc.nn.effects import NeuralEffects
 from dmc.nn.tcn import PRESETS, TCN
 from dmc.pretrained import CHECKPOINT_DIR, load_model
 from dmc.render.emulation import LABELS, TASK, Source, iter_sources
+from dmc.render.engine import PROG
 from dmc.render.finish import torch_threads
 from dmc.render.table import TableResult, render_table
 from dmc.render.testset import RenderError
 from dmc.render.workers import apply_smoke_caps, default_workers
 
-PROG = "dmc.render"
 DATA = ("demo", "signaltrain")
 DEFAULT_PASSAGES = 6
 #: What ``DMC_SMOKE=1`` caps (:func:`dmc.cli.smoke`): one short passage.
