@@ -15,7 +15,7 @@ common denominator (:meth:`Grid.difference`) so that equal differences are equal
 floats too. Ranks, which only compare values, are then those of the exact numbers.
 
 The grid is found from the data (:meth:`Grid.of`): the coarsest of 0.01, 0.001, ...,
-:data:`FINEST_STEP` on which every rating lies (the slider's 0.01, the simulator's
+10 ** -:data:`FINEST_DECIMALS` on which every rating lies (the slider's 0.01, the simulator's
 0.001). Ratings on none of them (continuous values from elsewhere) are used as they
 are, unscaled, as before: for them no two differences are meant to be equal.
 """
@@ -31,7 +31,6 @@ import pandas as pd
 SLIDER_DECIMALS = 2
 #: The finest grid looked for: ratings with more decimals are taken as continuous.
 FINEST_DECIMALS = 6
-FINEST_STEP = 10.0**-FINEST_DECIMALS
 #: How far (in steps) a rating may sit from a grid point and still be on it: the error
 #: of parsing and storing a decimal, never a real difference between two ratings.
 _ON_GRID_TOLERANCE = 1e-6
@@ -63,11 +62,6 @@ class Grid:
             if np.all(np.abs(scaled - np.rint(scaled)) <= _ON_GRID_TOLERANCE):
                 return cls(10**decimals)
         return cls(None)
-
-    @property
-    def step(self) -> float | None:
-        """The rating difference of one step (0.01 on the slider), ``None`` off any grid."""
-        return None if self.scale is None else 1.0 / self.scale
 
     def units(self, ratings) -> np.ndarray:
         """Ratings as whole steps (float array holding integers); NaN stays NaN."""

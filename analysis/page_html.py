@@ -11,14 +11,21 @@ folder works from ``file://`` and from any static host.
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 
 import pandas as pd
 
 import dmc
 from analysis.pipeline import TABLES
-from dmc.contracts.conditions import METHODS, display_order
+from analysis.tables import format_value, is_numeric
+from dmc.contracts import conditions
+from dmc.contracts.conditions import (
+    BUILT_IN_METHODS,
+    KIND_ANCHOR,
+    KIND_REFERENCE,
+    KIND_SYSTEM,
+    display_order,
+)
 from dmc.contracts.manifest import Manifest
 from dmc.render.references import DECODED_MP3
 from dmc.render.report import SUMMARY_COLUMNS, summary_frame
@@ -26,8 +33,6 @@ from dmc.render.report import SUMMARY_COLUMNS, summary_frame
 #: Marks an ``index.html`` as this command's, so a re-run may replace its folder.
 #: (The content names the command that first wrote such pages: pages it made are still ours.)
 GENERATOR = '<meta name="generator" content="dmc.render page">'
-#: One line per built-in condition; a page config's ``methods`` overrides any of them.
-DESCRIPTIONS = {m.name: m.description for m in METHODS}
 #: Objective metrics shown per task (all of them are in the render's metrics.csv).
 METRICS = (
     "sd_mrstft", "centroid_error_hz", "contrast_error_db", "panning_error", "balance_error_db",
@@ -72,26 +77,19 @@ def _e(text) -> str:
 
 
 def _number(value, column: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "\N{EN DASH}"
-    if isinstance(value, bool) or str(value) in ("True", "False"):
+    """The report's cell text (:func:`analysis.tables.format_value`), but large figures
+    without decimals and flags read back from CSV as text still as yes / no."""
+    if str(value) in ("True", "False"):
         return "yes" if str(value) == "True" else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if column.startswith("p_"):
-            return "< 0.001" if value < 0.001 else f"{value:.3g}"
-        return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
-    return str(value)
+    if isinstance(value, float) and not column.startswith("p_") and abs(value) >= 100:
+        return f"{value:.0f}"
+    return format_value(value, column)
 
 
 def table(frame: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
     """``frame`` as an HTML table, numbers right-aligned and rounded for reading."""
     labels = labels or {}
-    numeric = {
-        c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-        for c in frame
-    }
+    numeric = {c: is_numeric(frame, c) for c in frame}
     head = "".join(
         f'<th class="{"num" if numeric[c] else ""}">{_e(labels.get(c, c))}</th>'
         for c in frame.columns
@@ -118,8 +116,8 @@ def _imported(manifest: Manifest, task: str | None = None) -> list:
 def _description(method: str, manifest: Manifest, task: str, overrides: dict[str, str]) -> str:
     if method in overrides:
         return overrides[method]
-    if method in DESCRIPTIONS:
-        return DESCRIPTIONS[method]
+    if method in BUILT_IN_METHODS:
+        return conditions.method(method).description
     sources = {
         c.extra["imported"].get("source", "")
         for c in _imported(manifest, task)
@@ -132,7 +130,7 @@ def _description(method: str, manifest: Manifest, task: str, overrides: dict[str
 
 def _task_section(task: str, manifest: Manifest, config, audio: dict, frame: pd.DataFrame) -> str:
     entries = manifest.passages(task)
-    methods = display_order(m for e in entries for m in e.methods)
+    methods = display_order(manifest.methods(task))
     scores = {
         (r["passage_id"], r["method"]): r["sd_mrstft"]
         for r in frame.to_dict("records")
@@ -176,8 +174,8 @@ def _task_section(task: str, manifest: Manifest, config, audio: dict, frame: pd.
 
 def _kind(method: str) -> str:
     """``reference``, ``anchor`` or ``system``: how a card is shaded."""
-    built_in = {m.name: m.kind for m in METHODS}
-    return {"reference": "reference", "anchor": "anchor"}.get(built_in.get(method, ""), "system")
+    kind = conditions.method(method).kind if method in BUILT_IN_METHODS else KIND_SYSTEM
+    return kind if kind in (KIND_REFERENCE, KIND_ANCHOR) else KIND_SYSTEM
 
 
 def _metrics_section(manifest: Manifest, frame: pd.DataFrame, figure: str | None) -> str:

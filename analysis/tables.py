@@ -54,7 +54,7 @@ def _text_rows(frame: pd.DataFrame) -> list[list[str]]:
     ]
 
 
-def _is_numeric(frame: pd.DataFrame, column) -> bool:
+def is_numeric(frame: pd.DataFrame, column) -> bool:
     return pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(
         frame[column]
     )
@@ -63,7 +63,7 @@ def _is_numeric(frame: pd.DataFrame, column) -> bool:
 def to_markdown(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table; numeric columns right-aligned."""
     header = [str(c).replace("|", r"\|") for c in frame.columns]
-    align = ["---:" if _is_numeric(frame, c) else ":---" for c in frame.columns]
+    align = ["---:" if is_numeric(frame, c) else ":---" for c in frame.columns]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     for row in _text_rows(frame):
         lines.append("| " + " | ".join(cell.replace("|", r"\|") for cell in row) + " |")
@@ -77,7 +77,7 @@ def latex_escape(text: str) -> str:
 
 def to_latex(frame: pd.DataFrame, caption: str | None = None, label: str | None = None) -> str:
     """A ``booktabs`` table (``\\toprule``/``\\midrule``/``\\bottomrule``) in a ``table`` float."""
-    spec = "".join("r" if _is_numeric(frame, c) else "l" for c in frame.columns)
+    spec = "".join("r" if is_numeric(frame, c) else "l" for c in frame.columns)
     lines = [r"\begin{table}[t]", r"\centering"]
     if caption:
         lines.append(r"\caption{" + latex_escape(caption) + "}")

@@ -384,3 +384,15 @@ def test_the_results_page_is_what_the_shipped_records_say():
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_results_page_lists_every_shipped_model():
+    """A model added to dmc.pretrained.SHIPPED but not to the page's table would be left
+    off docs/results.md without a word."""
+    import runpy
+
+    from dmc.pretrained import CHECKPOINT_DIR, SHIPPED
+
+    script = runpy.run_path(str(ROOT / "scripts" / "results_table.py"))
+    assert list(script["MODELS"]) == list(SHIPPED)
+    assert script["CHECKPOINTS"] == CHECKPOINT_DIR

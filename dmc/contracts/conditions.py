@@ -152,11 +152,6 @@ def method(name: str) -> Method:
         ) from None
 
 
-def describe(name: str) -> str:
-    """One line saying what a condition is; an imported system's name says it is imported."""
-    return _BY_NAME[name].description if name in _BY_NAME else "an imported outside system"
-
-
 def held_out_methods() -> list[str]:
     """The methods ``python -m dmc.train evaluate`` mixes held-out songs with, in display order."""
     return [m.name for m in METHODS if m.held_out]

@@ -105,6 +105,10 @@ class Manifest:
                 f"manifest has no task {task!r}; tasks: {', '.join(self.tasks)}"
             ) from None
 
+    def methods(self, task: str) -> list[str]:
+        """Every method rendered for some passage of ``task``, in first-seen order."""
+        return list(dict.fromkeys(m for p in self.passages(task) for m in p.methods))
+
     def passage(self, task: str, passage_id: str) -> PassageEntry:
         for p in self.passages(task):
             if p.passage_id == passage_id:

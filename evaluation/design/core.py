@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 
 from dmc.contracts.conditions import ANCHORS, sort_methods
-from dmc.contracts.manifest import Manifest, default_render_dir, load_manifest
+from dmc.contracts.manifest import Manifest, PassageEntry, default_render_dir, load_manifest
 from evaluation.design.config import (
     MAX_SIGNALS,
     REFERENCE_METHOD,
@@ -95,23 +95,16 @@ def _selected_tasks(manifest: Manifest, config: TestConfig) -> list[str]:
     return list(config.tasks)
 
 
-def _task_methods(manifest: Manifest, task: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for passage in manifest.passages(task):
-        seen.update(dict.fromkeys(passage.methods))
-    return list(seen)
-
-
 def _canonical(methods: set[str], task_methods: list[str]) -> tuple[str, ...]:
     """The rendered methods in the display order (:func:`dmc.contracts.conditions.sort_methods`)."""
     return tuple(sort_methods(m for m in task_methods if m in methods))
 
 
 def _rated_methods(
-    manifest: Manifest, config: TestConfig, task: str, passage_id: str
+    manifest: Manifest, config: TestConfig, task: str, passage: PassageEntry
 ) -> tuple[str, ...]:
-    available = manifest.passage(task, passage_id).methods
-    task_methods = _task_methods(manifest, task)
+    passage_id, available = passage.passage_id, passage.methods
+    task_methods = manifest.methods(task)
     where = f"task {task!r} passage {passage_id!r}"
     if isinstance(config.conditions, dict):
         if task not in config.conditions:
@@ -169,7 +162,7 @@ def _make_trial(
     manifest: Manifest, config: TestConfig, task: str, passage_id: str, is_training: bool
 ) -> Trial:
     passage = manifest.passage(task, passage_id)
-    methods = _rated_methods(manifest, config, task, passage_id)
+    methods = _rated_methods(manifest, config, task, passage)
     reference = REFERENCE_METHOD if config.reference in ("open", "both") else None
     used = set(methods) | ({reference} if reference else set())
     conditions = [passage.condition(m) for m in passage.methods if m in used]

@@ -47,7 +47,7 @@ def condition_hint(method: str, task: str, manifest: Manifest) -> str:
             "(--manifest renders/transform)"
         )
     if spec is None:
-        known = sorted({m for t in manifest.tasks for m in _methods(manifest, t)} | set(REGISTRY))
+        known = sorted({m for t in manifest.tasks for m in manifest.methods(t)} | set(REGISTRY))
         close = difflib.get_close_matches(method, known, n=1, cutoff=0.75)
         if close:
             return f"did you mean {close[0]!r}? Fix the test config's conditions"
@@ -92,7 +92,7 @@ def render_command(manifest: Manifest, method: str) -> str | None:
         parts += ["--split", settings["split"]]
     if tuple(tasks) != BOTH_TASKS:
         parts += ["--task", ",".join(tasks)]
-    rendered = [m for t in tasks for m in _methods(manifest, t) if _renderable(m)]
+    rendered = [m for t in tasks for m in manifest.methods(t) if _renderable(m)]
     added = [] if method in ANCHORS else [method]
     parts += ["--methods", ",".join(dict.fromkeys([*rendered, *added]))]
     if settings.get("anchors") or method in ANCHORS:
@@ -112,10 +112,6 @@ def render_command(manifest: Manifest, method: str) -> str | None:
     if manifest.root is not None and manifest.root.resolve() != default_render_dir().resolve():
         parts += ["--out", _folder(manifest)]
     return shlex.join(parts)
-
-
-def _methods(manifest: Manifest, task: str) -> list[str]:
-    return list(dict.fromkeys(m for p in manifest.passages(task) for m in p.methods))
 
 
 def _renderable(method: str) -> bool:
