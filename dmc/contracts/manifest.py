@@ -279,6 +279,12 @@ def _float(value) -> float:
 # ---------------------------------------------------------------------- where renders live
 
 
+#: The command that renders a test set (named wherever a render is missing).
+RENDER_COMMAND = "python -m dmc.render testset"
+#: Its defaults: dataset, split, passage length (s), base seed of the seeded methods.
+DEFAULT_DATA, DEFAULT_SPLIT, DEFAULT_PASSAGE_SECONDS, DEFAULT_SEED = "demo", "test", 10.0, 0
+
+
 def default_render_dir(kind: str = "testset") -> Path:
     """Where ``python -m dmc.render <kind>`` writes by default: ``./renders/<kind>``."""
     return Path.cwd() / "renders" / kind

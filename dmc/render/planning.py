@@ -17,7 +17,13 @@ from pathlib import Path
 from dmc.audio import AudioError
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED, fail, note, smoke
 from dmc.contracts.conditions import ANCHORS
-from dmc.contracts.manifest import default_render_dir
+from dmc.contracts.manifest import (
+    DEFAULT_DATA,
+    DEFAULT_PASSAGE_SECONDS,
+    DEFAULT_SEED,
+    DEFAULT_SPLIT,
+    default_render_dir,
+)
 from dmc.contracts.policies import DEFAULT_TARGET_LUFS, LoudnessPolicy
 from dmc.datasets import DATASETS, DatasetError, load_songs
 from dmc.datasets.folder import folder_tasks
@@ -59,8 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data",
-        default="demo",
-        help=f"dataset: {', '.join(DATASETS)} (default demo, the embedded demo multitracks)",
+        default=DEFAULT_DATA,
+        help=f"dataset: {', '.join(DATASETS)} (default {DEFAULT_DATA}, the embedded demo multitracks)",
     )
     parser.add_argument(
         "--root",
@@ -69,13 +75,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dataset folder (for --data enst, medleydb or folder: one subfolder per song, "
         "tracks named by role, optional mix.wav)",
     )
-    parser.add_argument("--split", default="test", help="split to render (default test)")
+    parser.add_argument(
+        "--split", default=DEFAULT_SPLIT, help=f"split to render (default {DEFAULT_SPLIT})"
+    )
     parser.add_argument(
         "--methods",
         type=_comma_list,
         default=None,
-        help="methods, comma-separated (default: console, mono, random, target and, for drums, "
-        "demucs once its checkpoint exists)",
+        help="methods, comma-separated (default: console, mono, random, target, and "
+        "console_dsp and, for drums, demucs once their checkpoints exist)",
     )
     parser.add_argument(
         "--anchors",
@@ -88,10 +96,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a number N (the first N passages per task) or comma-separated song or passage ids",
     )
     parser.add_argument(
-        "--seconds", type=float, default=10.0, help="passage length in seconds (default 10)"
+        "--seconds",
+        type=float,
+        default=DEFAULT_PASSAGE_SECONDS,
+        help=f"passage length in seconds (default {DEFAULT_PASSAGE_SECONDS:g})",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="base seed of the random baseline (default 0)"
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"base seed of the random baseline (default {DEFAULT_SEED})",
     )
     parser.add_argument(
         "--lufs",

@@ -235,10 +235,8 @@ class _TestSet:
         methods = pending.record["methods"]
         for job in pending.jobs:
             if job.done is None:
-                seed = job.extra.pop("seed", None)
-                job.extra["has_params"] = job.params is not None
-                if seed is not None:
-                    job.extra["seed"] = seed
+                # has_params before the seed, the order the manifest has always had
+                job.extra = {"has_params": job.params is not None, **job.extra}
                 where = f"{pending.task} passage {pending.entry.passage_id}"
                 extra = self.engine.complete(job, where).extra
                 seconds = job.mix_seconds + extra["finish_seconds"]

@@ -23,13 +23,18 @@ import shlex
 from pathlib import Path
 
 from dmc.contracts.conditions import ANCHORS, EMULATION_METHODS
-from dmc.contracts.manifest import Manifest, default_render_dir
+from dmc.contracts.manifest import (
+    DEFAULT_DATA,
+    DEFAULT_PASSAGE_SECONDS,
+    DEFAULT_SEED,
+    DEFAULT_SPLIT,
+    RENDER_COMMAND,
+    Manifest,
+    default_render_dir,
+)
 from dmc.contracts.policies import DEFAULT_TARGET_LUFS
 
-#: The command that renders a test set (named in the fixes of design errors).
-RENDER_COMMAND = "python -m dmc.render testset"
-#: The render's defaults: an option at its default is left out of the suggested command.
-DEFAULT_SECONDS, DEFAULT_SPLIT, DEFAULT_DATA, DEFAULT_SEED = 10.0, "test", "demo", 0
+# An option at the render's default (dmc.contracts.manifest) is left out of a suggested command.
 BOTH_TASKS = ("drums", "full")
 #: Where shipped checkpoints are recorded in a manifest (``dmc.render.naming.display_path``).
 SHIPPED_CHECKPOINTS = "dmc/checkpoints"
@@ -98,12 +103,12 @@ def render_command(manifest: Manifest, method: str) -> str | None:
     if settings.get("anchors") or method in ANCHORS:
         parts.append("--anchors")
     parts += _passages(manifest, settings)
-    seconds = float(settings.get("seconds", DEFAULT_SECONDS))
-    if seconds != DEFAULT_SECONDS:
+    seconds = float(settings.get("seconds", DEFAULT_PASSAGE_SECONDS))
+    if seconds != DEFAULT_PASSAGE_SECONDS:
         parts += ["--seconds", f"{seconds:g}"]
     if manifest.loudness.target_lufs != DEFAULT_TARGET_LUFS:
         parts += ["--lufs", f"{manifest.loudness.target_lufs:g}"]
-    seed = next(iter(manifest.seeds.values()), DEFAULT_SEED) if manifest.seeds else DEFAULT_SEED
+    seed = next(iter(manifest.seeds.values()), DEFAULT_SEED)
     if seed != DEFAULT_SEED:
         parts += ["--seed", str(seed)]
     checkpoints = _checkpoint_folder(manifest)

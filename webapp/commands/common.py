@@ -20,6 +20,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED
+from dmc.contracts.manifest import RENDER_COMMAND
 
 
 class CommandGroup(click.Group):
@@ -125,9 +126,7 @@ def checked_test_paths(manifest: Path | None, config: Path | None) -> dict:
     if manifest is not None:
         path = manifest / "manifest.json" if manifest.is_dir() else manifest
         if not path.is_file():
-            raise BadInput(
-                f"no render manifest at {path}; render one with `python -m dmc.render testset`"
-            )
+            raise BadInput(f"no render manifest at {path}; render one with `{RENDER_COMMAND}`")
         settings["MANIFEST_PATH"] = str(path.resolve())
     if config is not None:
         if not config.is_file():

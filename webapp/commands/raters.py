@@ -23,6 +23,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from dmc.contracts.manifest import RENDER_COMMAND
 from webapp.commands.common import (
     BadInput,
     checked_test_paths,
@@ -65,7 +66,7 @@ def _from_files(manifest_path: Path, config_path: Path | None):
     if not manifest_path.is_file():
         raise BadInput(
             f"nothing is served and no render manifest is at {manifest_path}; render one with "
-            "`python -m dmc.render testset` and serve it"
+            f"`{RENDER_COMMAND}` and serve it"
         )
     try:
         return load_study(manifest_path, config_path)

@@ -30,6 +30,7 @@ from pathlib import Path
 import click
 
 from dmc.cli import EXIT_BAD_INPUT, EXIT_FAILED
+from dmc.contracts.manifest import RENDER_COMMAND
 from webapp.commands.common import (
     FACTORY_EXTENSION,
     BadInput,
@@ -144,7 +145,7 @@ def choose_test(
             return None, []
         raise BadInput(
             f"no render manifest at {manifest_path}; render one with "
-            "`python -m dmc.render testset`" + ("" if manifest else " (or give --manifest)")
+            f"`{RENDER_COMMAND}`" + ("" if manifest else " (or give --manifest)")
         )
     try:
         test = snapshot(Path(app.instance_path), manifest_path, config_path)
@@ -287,7 +288,7 @@ def serve_command(
             click.echo(
                 "no test yet: nothing rendered at "
                 f"{app.config.get('MANIFEST_PATH') or './renders/testset'}; render one with "
-                "`python -m dmc.render testset` (the first request after it snapshots it)"
+                f"`{RENDER_COMMAND}` (the first request after it snapshots it)"
             )
         else:
             record_serving(test, url, url_problem)

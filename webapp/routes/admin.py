@@ -22,6 +22,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
+from dmc.contracts.manifest import RENDER_COMMAND
 from dmc.contracts.ratings import EXPORT_COLUMNS, to_csv
 from dmc.contracts.scale import DEFAULT_SCALE
 from webapp.services.auth import (
@@ -37,7 +38,7 @@ from webapp.services.links import public_url
 from webapp.services.plots import boxplot_png
 from webapp.services.raters import create_rater
 from webapp.services.screening import screen
-from webapp.services.study import RENDER_COMMAND, study_status
+from webapp.services.study import study_status
 from webapp.storage.db import db
 from webapp.storage.export import (
     COMMENT_COLUMNS,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from dmc.contracts.manifest import RENDER_COMMAND
 from webapp.routes.api import trial_payload
 from webapp.services.headphones import answer_key, correct_answers
 from webapp.services.raters import (
@@ -23,7 +24,7 @@ from webapp.services.raters import (
     record_questionnaire,
     record_volume,
 )
-from webapp.services.study import RENDER_COMMAND, study_status
+from webapp.services.study import study_status
 from webapp.services.throttle import RateLimited, check_rater_creation
 from webapp.services.validation import (
     DEVICE_CHOICES,

@@ -25,6 +25,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from dmc.contracts.manifest import (
+    RENDER_COMMAND,
     Manifest,
     ManifestError,
     default_render_dir,
@@ -42,8 +43,6 @@ from webapp.services.snapshots import (
     serving,
     snapshot,
 )
-
-RENDER_COMMAND = "python -m dmc.render testset"
 
 
 @dataclass(frozen=True)
