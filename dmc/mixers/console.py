@@ -54,7 +54,9 @@ class ConsoleMixer:
     ):
         self.device = torch.device(device or default_device())
         self.console = console.to(self.device).eval()
-        self.name = CONSOLE_DSP if getattr(console, "effects", "tcn") == "dsp" else CONSOLE
+        # a console on the exact effects renders whole tracks (its filters need no blocks)
+        self.whole_tracks = getattr(console, "effects", "tcn") == "dsp"
+        self.name = CONSOLE_DSP if self.whole_tracks else CONSOLE
         self.task = console.task
         self.space = console.space
         self.sample_rate = console.sample_rate
@@ -63,7 +65,6 @@ class ConsoleMixer:
         self.track_batch = track_batch
         tcn = console.tcn
         self.context_samples = 0 if tcn is None else tcn.receptive_field // 2 + 1
-        self.whole_tracks = getattr(console, "effects", "tcn") == "dsp"
 
     # ---------------------------------------------------------------- parameters
     @torch.no_grad()

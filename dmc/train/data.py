@@ -449,10 +449,10 @@ class EffectTriples(Dataset):
         return excerpt.astype(np.float32), TCN_PARAMETERS.sample(rng, 1, self.bypass)[0]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return self.batch([index], stacked=False)[0]
+        return {key: value[0] for key, value in self.batch([index]).items()}
 
-    def batch(self, indices: Sequence[int], stacked: bool = True):
-        """Items ``indices``, stacked into ``(B, 1, S)`` / ``(B, 22)`` tensors (or a list)."""
+    def batch(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        """Items ``indices``, stacked into ``(B, 1, S)`` / ``(B, 22)`` tensors."""
         drawn = [self._draw(i) for i in indices]
         inputs = np.stack([excerpt for excerpt, _ in drawn])
         params = np.stack([p for _, p in drawn])
@@ -476,14 +476,11 @@ class EffectTriples(Dataset):
                     for excerpt, values in zip(inputs, real)
                 ]
             )
-        out = {
+        return {
             "input": torch.from_numpy(inputs[:, None]),
             "params": torch.from_numpy(params),
             "target": torch.from_numpy(targets.astype(np.float32)[:, None]),
         }
-        if stacked:
-            return out
-        return [{key: value[i] for key, value in out.items()} for i in range(len(drawn))]
 
 
 class RoleExcerpts(Dataset):

@@ -224,8 +224,7 @@ def emulation_table(
             songs, round(seconds * tcn.sample_rate), seed=seed + VAL_SEED_OFFSET
         )
         triples.bypass = {g: float(g not in active) for g in ("eq", "compressor", "reverb")}
-        batch = [triples[i] for i in range(items)]
-        stacked = {k: torch.stack([b[k] for b in batch]) for k in batch[0]}
+        stacked = triples.batch(range(items))  # chain targets: the same as item by item
         with torch.no_grad():
             out = tcn(stacked["input"], stacked["params"])
             error = float(criterion.spectral(out, stacked["target"]))
