@@ -135,6 +135,21 @@ def checked_test_paths(manifest: Path | None, config: Path | None) -> dict:
     return settings
 
 
+def refuse_missing_files_early(
+    instance: Path | None, manifest: Path | None, config: Path | None
+) -> None:
+    """On an instance that does not exist yet, missing files are an error before anything
+    is made (elsewhere they may be those of the served test, deleted since).
+
+    Raises:
+        BadInput: as :func:`checked_test_paths`.
+    """
+    from webapp.config import default_instance_path
+
+    if not (instance or default_instance_path()).exists():
+        checked_test_paths(manifest, config)
+
+
 def command_app(instance: Path | None = None, database_url: str | None = None, **settings) -> Flask:
     """The app a command works on, built from its options (see the module docstring).
 

@@ -30,6 +30,7 @@ from webapp.commands.common import (
     command_app,
     instance_options,
     note,
+    refuse_missing_files_early,
     test_options,
     warn,
 )
@@ -113,17 +114,6 @@ def _changed_note(study, changed: list[str]) -> str:
     )
 
 
-def _refuse_missing_files_early(
-    instance: Path | None, manifest: Path | None, config: Path | None
-) -> None:
-    """On an instance that does not exist yet, missing files are an error before anything
-    is made (elsewhere they may be those of the served test, deleted since)."""
-    from webapp.config import default_instance_path
-
-    if not (instance or default_instance_path()).exists():
-        checked_test_paths(manifest, config)
-
-
 def base_url_for(given: str | None) -> str:
     """The base of the links (see the module docstring).
 
@@ -185,7 +175,7 @@ def create_raters_command(
     from webapp.services.raters import create_rater
     from webapp.storage.schema import init_db
 
-    _refuse_missing_files_early(instance, manifest, config)
+    refuse_missing_files_early(instance, manifest, config)
     with command_app(instance, database_url).app_context():
         init_db()
         plan = planned_test(manifest, config)
@@ -216,7 +206,7 @@ def check_test_command(
     With --manifest/--config: the test those files make, and whether it is the one
     served. Exit status 2 when they do not make a valid test.
     """
-    _refuse_missing_files_early(instance, manifest, config)
+    refuse_missing_files_early(instance, manifest, config)
     with command_app(instance, database_url).app_context():
         plan = planned_test(manifest, config)
         study = plan.study

@@ -35,13 +35,12 @@ from webapp.commands.common import (
     FACTORY_EXTENSION,
     BadInput,
     Failed,
-    checked_test_paths,
     command_app,
     instance_options,
     note,
+    refuse_missing_files_early,
     test_options,
 )
-from webapp.config import default_instance_path
 
 
 def default_workers() -> int:
@@ -255,8 +254,7 @@ def serve_command(
     without --config: $DMC_TEST_CONFIG, else test.yaml beside the manifest, else the
     built-in design. Put a reverse proxy with HTTPS in front of it for a real panel.
     """
-    if not (instance or default_instance_path()).exists():
-        checked_test_paths(manifest, config)  # nothing served yet: refused before anything
+    refuse_missing_files_early(instance, manifest, config)
     settings = {}  # else checked against what the instance serves (choose_test)
     if manifest is not None:
         path = manifest / "manifest.json" if manifest.is_dir() else manifest
